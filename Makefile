@@ -1,0 +1,38 @@
+# The two commands: `make book` and `make test`. Both create .venv from the pinned lock first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+# One OpenMP thread: two threads on two shared cores are often 25-50x slower than one.
+export OMP_NUM_THREADS ?= 1
+export OMP_WAIT_POLICY ?= PASSIVE
+PROFILE ?=
+BOOK_ARGS := $(if $(PROFILE),--profile $(PROFILE))
+
+.PHONY: book test bench venv vendor lab clean
+
+book: venv vendor
+	$(PY) scripts/build_book.py $(BOOK_ARGS)
+
+test: venv vendor
+	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m memo_utils bench --out bench/results-$(shell $(PY) -c "import torch; print('gpu' if torch.cuda.is_available() else 'cpu')").json
+
+lab: venv
+	$(VENV)/bin/jupyter lab book/
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+vendor: vendor/node_modules/.installed
+vendor/node_modules/.installed: vendor/package-lock.json
+	npm ci --prefix vendor --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf _build

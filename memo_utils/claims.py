@@ -1,0 +1,83 @@
+"""Claims: what a paper states, what we measured, and a verdict computed from the numbers.
+
+Each chapter builds a list of :class:`Claim` from its results and saves it to
+``results/claims/<chapter>.json``; the claims page aggregates those files. A verdict is
+never typed in: ``passed`` is the outcome of a comparison in the chapter's experiment
+module, and the ``smoke`` profile, which proves only the code path, gives
+"not at this scale" whatever the numbers say.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from .cache import results_dir, write_json_atomic
+
+REPRODUCED, NOT_REPRODUCED, NOT_AT_THIS_SCALE = "reproduced", "not reproduced", "not at this scale"
+PAPERS = {
+    "arpit2017": "Arpit et al. 2017, A Closer Look at Memorization in Deep Networks",
+    "krueger2017": "Krueger et al. 2017, Deep Nets Don't Learn via Memorization",
+    "gu2019": "Gu & Tresp 2019, Neural Network Memorization Dissection",
+    "liu2021": "Liu, Lin & Jaggi 2021, Understanding Memorization from the Perspective of Optimization",
+}
+
+
+@dataclass
+class Claim:
+    id: str
+    paper: str
+    figure: str
+    statement: str
+    measured: str
+    passed: bool
+    profile: str
+    data: str
+    seeds: list = field(default_factory=list)
+    chapter: str = ""
+
+    @property
+    def verdict(self):
+        if self.profile == "smoke":
+            return NOT_AT_THIS_SCALE
+        return REPRODUCED if self.passed else NOT_REPRODUCED
+
+    def as_dict(self):
+        return {**asdict(self), "passed": bool(self.passed), "verdict": self.verdict}
+
+
+def save(chapter, claims):
+    for claim in claims:
+        claim.chapter = chapter
+    write_json_atomic(results_dir() / "claims" / f"{chapter}.json", [c.as_dict() for c in claims])
+
+
+def load_all():
+    """Every saved claim, chapter by chapter, as dicts."""
+    folder = results_dir() / "claims"
+    return [c for path in sorted(folder.glob("*.json")) for c in json.loads(path.read_text())]
+
+
+def to_markdown(claims, columns=("id", "figure", "statement", "measured", "verdict", "profile", "data")):
+    rows = [c.as_dict() if isinstance(c, Claim) else c for c in claims]
+    escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(escape(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def summary_by_paper(claims):
+    """Per paper: counts of each verdict and a ReScience-style label ([Re] when all reproduced)."""
+    out = {}
+    for c in claims:
+        entry = out.setdefault(c["paper"], {REPRODUCED: 0, NOT_REPRODUCED: 0, NOT_AT_THIS_SCALE: 0})
+        entry[c["verdict"]] += 1
+    for entry in out.values():
+        if entry[NOT_REPRODUCED]:
+            entry["label"] = "[not Re] in part" if entry[REPRODUCED] else "[not Re]"
+        elif entry[REPRODUCED] and not entry[NOT_AT_THIS_SCALE]:
+            entry["label"] = "[Re]"
+        elif entry[REPRODUCED]:
+            entry["label"] = "[Re] in part (rest not at this scale)"
+        else:
+            entry["label"] = "not at this scale"
+    return out

@@ -1,0 +1,126 @@
+"""Batched ensembles: K independent MLPs trained as one computation.
+
+The papers' experiments are grids of small, independent runs (100 initialisations, noise
+levels, seeds). Training them one by one leaves a GPU waiting on kernel launches; here the
+K models' weights are stacked to ``(K, in, out)`` and every layer is one ``baddbmm``.
+Each model keeps its own initialisation, its own data order and, optionally, its own
+labels, so the semantics are exactly those of K separate runs of :func:`train_reference`
+(tested in float32 and float64).
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+
+from .models import init_mlp, mlp_module
+
+
+class MLPEnsemble:
+    """K ReLU MLPs with layer sizes ``sizes``, model k initialised from ``init_seeds[k]``."""
+
+    def __init__(self, sizes, init_seeds, device="cpu", dtype=torch.float32):
+        self.sizes = list(sizes)
+        inits = [init_mlp(self.sizes, torch.Generator().manual_seed(s)) for s in init_seeds]
+        self.weights = [torch.stack([m[i][0] for m in inits]).to(device, dtype) for i in range(len(sizes) - 1)]
+        self.biases = [torch.stack([m[i][1] for m in inits]).unsqueeze(1).to(device, dtype)
+                       for i in range(len(sizes) - 1)]
+
+    @property
+    def k(self):
+        return self.weights[0].shape[0]
+
+    def parameters(self):
+        return [p for pair in zip(self.weights, self.biases) for p in pair]
+
+    def forward(self, x):
+        """x: (K, B, in) -> logits (K, B, classes)."""
+        h = x
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < len(self.weights) - 1:
+                h = torch.relu(h)
+        return h
+
+    @torch.no_grad()
+    def predict(self, x, chunk=4096):
+        """Class predictions (K, N) for inputs shared by all models, x: (N, ...)."""
+        x = x.flatten(1)
+        return torch.cat([self.forward(x[i:i + chunk].expand(self.k, -1, -1)).argmax(-1)
+                          for i in range(0, len(x), chunk)], dim=1)
+
+
+def data_orders(order_seeds, n, epoch):
+    """The permutation of ``range(n)`` that model k uses in ``epoch``: one generator per model."""
+    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(s * 100_003 + epoch))
+                        for s in order_seeds])
+
+
+def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0,
+                   autocast_dtype=None, checkpoints=(), callback=None):
+    """Minibatch SGD on every model at once.
+
+    x: (N, d) shared by all models; y: (N,) shared or (K, N), one label set per model (for
+    example a different randY draw per model). Model k visits the data in the order
+    :func:`data_orders` gives it; the last, smaller minibatch of an epoch is kept. SGD with
+    momentum follows ``torch.optim.SGD`` (v = m v + g; p -= lr v). ``callback(step, ensemble)``
+    runs after each step listed in ``checkpoints``. Returns a (K,) bool tensor: which
+    models kept a finite loss throughout. Diverged models do not affect the others.
+    """
+    n = x.shape[0]
+    device = ensemble.weights[0].device
+    x = x.flatten(1).to(device)
+    per_model_labels = y.ndim == 2
+    y = y.to(device)
+    params = ensemble.parameters()
+    velocity = [torch.zeros_like(p) for p in params] if momentum else None
+    finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
+    amp = (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext())
+    checkpoints = set(checkpoints)
+    step = 0
+    for epoch in range(epochs):
+        order = data_orders(order_seeds, n, epoch).to(device)
+        for start in range(0, n, batch_size):
+            idx = order[:, start:start + batch_size]
+            xb = x[idx]
+            yb = y[torch.arange(ensemble.k, device=device)[:, None], idx] if per_model_labels else y[idx]
+            for p in params:
+                p.requires_grad_(True)
+            with amp:
+                logits = ensemble.forward(xb)
+            if autocast_dtype is not None:
+                logits = logits.float()  # the loss in full precision, as autocast does for nn modules
+            per_model_loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
+            per_model_loss = per_model_loss.view(ensemble.k, -1).mean(1)
+            grads = torch.autograd.grad(per_model_loss.sum(), params)
+            with torch.no_grad():
+                finite &= torch.isfinite(per_model_loss)
+                for i, (p, g) in enumerate(zip(params, grads)):
+                    if velocity is not None:
+                        g = velocity[i].mul_(momentum).add_(g)
+                    p.requires_grad_(False)
+                    p.sub_(lr * g)
+            step += 1
+            if step in checkpoints and callback is not None:
+                callback(step, ensemble)
+    return finite
+
+
+def train_reference(sizes, x, y, *, init_seed, order_seed, epochs, batch_size, lr, momentum=0.0,
+                    device="cpu", dtype=torch.float32):
+    """One MLP the usual way: ``nn.Sequential``, ``torch.optim.SGD``, a Python loop.
+
+    The straightforward baseline that the ensemble must match and that the benchmark beats.
+    """
+    model = mlp_module(sizes, torch.Generator().manual_seed(init_seed)).to(device, dtype)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    x, y = x.flatten(1).to(device), y.to(device)
+    for epoch in range(epochs):
+        order = data_orders([order_seed], len(x), epoch)[0].to(device)
+        for start in range(0, len(x), batch_size):
+            idx = order[start:start + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x[idx]), y[idx]).backward()
+            optimizer.step()
+    return model

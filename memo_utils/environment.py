@@ -1,0 +1,47 @@
+"""What the book was executed with: package versions, device, data checksums."""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import platform
+import sys
+from pathlib import Path
+
+import torch
+
+from .data import BUNDLED_DIR
+from .profiles import default_device
+
+PACKAGES = ("memo_utils", "torch", "torchvision", "numpy", "scipy", "matplotlib", "ipywidgets",
+            "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx")
+
+
+def package_versions():
+    versions = {"python": sys.version.split()[0]}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def device_description():
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
+    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def data_checksums(data_dir=None):
+    """SHA-256 of the bundled sample and, when given, of the archives in ``data_dir``."""
+    files = sorted(BUNDLED_DIR.glob("*.npz"))
+    data_dir = data_dir or os.environ.get("MEMO_DATA_DIR")
+    if data_dir:
+        files += sorted(Path(data_dir).glob("*.npz"))
+    return {str(f.name if f.parent == BUNDLED_DIR else f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def describe(data_dir=None):
+    return {"packages": package_versions(), "device": device_description(), "default_device": default_device(),
+            "platform": platform.platform(), "data_sha256": data_checksums(data_dir)}

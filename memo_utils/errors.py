@@ -1,0 +1,13 @@
+"""Errors that a reader should see as one clear line, not a traceback to decode."""
+
+
+class ConfigError(ValueError):
+    """A parameter has a value that is not allowed; the message names it and what is."""
+
+
+class DataUnavailableError(RuntimeError):
+    """The data a profile needs is not on this machine; the message says how to provide it."""
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss; the result is reported, never plotted."""

@@ -1,0 +1,71 @@
+"""The networks of the papers: ReLU MLPs and the small AlexNet-style CNN."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def init_mlp(sizes, generator):
+    """Weights ``(in, out)`` and biases of a ReLU MLP, drawn on the CPU from ``generator``.
+
+    Same distribution as ``nn.Linear``'s default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+    weights and biases, so a batched ensemble and a plain ``nn.Sequential`` can start from
+    identical parameters. Drawing on the CPU makes the init the same on every device.
+    """
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / math.sqrt(fan_in)
+        weight = (torch.rand(fan_in, fan_out, generator=generator) * 2 - 1) * bound
+        bias = (torch.rand(fan_out, generator=generator) * 2 - 1) * bound
+        params.append((weight, bias))
+    return params
+
+
+def mlp_module(sizes, generator):
+    """A plain ``nn.Sequential`` MLP with the parameters of :func:`init_mlp`."""
+    layers = []
+    for i, (weight, bias) in enumerate(init_mlp(sizes, generator)):
+        linear = nn.Linear(*weight.shape)
+        with torch.no_grad():
+            linear.weight.copy_(weight.T)
+            linear.bias.copy_(bias)
+        layers += [linear, nn.ReLU()] if i < len(sizes) - 2 else [linear]
+    return nn.Sequential(nn.Flatten(), *layers)
+
+
+class SmallAlexNet(nn.Module):
+    """Arpit et al. (2017) footnote 2, after Zhang et al. (2017).
+
+    Input -> Crop(2,2) -> Conv(200,5,5) -> BN -> ReLU -> MaxPool(3,3) -> Conv(200,5,5) -> BN
+    -> ReLU -> MaxPool(3,3) -> Dense(384) -> BN -> ReLU -> Dense(192) -> BN -> ReLU -> Dense.
+    Our reading of the unstated details: the crop is a centre crop (32 -> 28), convolutions
+    use "same" padding, and the 3x3 max-pooling has stride 2, as in the TensorFlow CIFAR-10
+    model that Zhang et al. adapted. ``width`` (200 in the paper) is lowered for CPU profiles.
+    """
+
+    def __init__(self, num_classes=10, width=200, in_channels=3, image_size=32):
+        super().__init__()
+        side = image_size - 4
+        for _ in range(2):
+            side = (side - 3) // 2 + 1
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+            nn.Conv2d(width, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.MaxPool2d(3, 2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(width * side * side, 384), nn.BatchNorm1d(384), nn.ReLU(),
+            nn.Linear(384, 192), nn.BatchNorm1d(192), nn.ReLU(),
+            nn.Linear(192, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x[..., 2:-2, 2:-2]))
+
+    @property
+    def first_layer_filters(self):
+        return self.features[0].weight

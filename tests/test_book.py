@@ -1,0 +1,67 @@
+"""The whole book at the smoke profile: every chapter executes, the build has no warnings,
+and every page opens offline in a real browser with its figures, tables, math and widgets."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from browser import browser, chromium_path, inspect_page
+from conftest import ROOT
+from memo_utils.experiments import CHAPTERS
+
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    results = tmp_path_factory.mktemp("results")
+    env = dict(os.environ, MEMO_RESULTS_DIR=str(results), OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
+                    "--out", str(out), "--timeout", "300"], check=True, env=env, cwd=ROOT, timeout=1800)
+    return out / "html", results
+
+
+def _pages():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+def test_every_chapter_saves_its_claims_at_the_smoke_profile(built_book):
+    _, results = built_book
+    for chapter in CHAPTERS:
+        saved = json.loads((results / "claims" / f"{chapter}.json").read_text())
+        assert saved, chapter
+        assert {c["verdict"] for c in saved} == {"not at this scale"}
+        assert all(c["profile"] == "smoke" for c in saved)
+    timings = json.loads((results / "timings.json").read_text())["smoke"]
+    assert set(CHAPTERS) <= set(timings)
+
+
+def test_the_book_lists_every_chapter_in_its_table_of_contents():
+    pages = {Path(p).name for p in _pages()}
+    assert set(CHAPTERS) <= pages and {"claims", "reproducibility"} <= pages
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_every_page_opens_offline_without_errors(built_book):
+    html, _ = built_book
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with browser() as b:
+        for page in _pages():
+            name = Path(page).name
+            report = inspect_page(b, (html / f"{page}.html").as_uri(), ARTIFACTS / f"{name}.png")
+            assert report["errors"] == [], (page, report["errors"])
+            assert report["web_requests"] == [], (page, report["web_requests"])
+            assert all(img["width"] > 0 for img in report["images"]), (page, report["images"])
+            assert report["math_rendered"] >= report["math_source"], (page, report)
+            if name in CHAPTERS:
+                assert report["images"], page
+                assert report["tables"] >= 2, page  # the settings table and the claims table
+                assert report["widget_outputs"] >= 1 and report["widgets_rendered"] >= 1, (page, report)
+            if name == "claims":
+                assert report["tables"] >= 2, report

@@ -1,0 +1,69 @@
+import torch
+
+from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_reference
+
+SIZES = [12, 16, 8, 3]
+
+
+def _toy_data(n=50, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, SIZES[0], generator=g), torch.randint(SIZES[-1], (n,), generator=g)
+
+
+def _ensemble_weights_as_reference(ensemble, k):
+    """Model k's parameters in nn.Linear layout, to compare with a reference run."""
+    out = []
+    for w, b in zip(ensemble.weights, ensemble.biases):
+        out += [w[k].T, b[k, 0]]
+    return out
+
+
+def _train_both(seeds, dtype, momentum=0.0):
+    x, y = _toy_data()
+    x = x.to(dtype)
+    ensemble = MLPEnsemble(SIZES, init_seeds=seeds, dtype=dtype)
+    finite = train_ensemble(ensemble, x, y, order_seeds=seeds, epochs=3, batch_size=7, lr=0.1, momentum=momentum)
+    references = [train_reference(SIZES, x, y, init_seed=s, order_seed=s, epochs=3, batch_size=7, lr=0.1,
+                                  momentum=momentum, dtype=dtype) for s in seeds]
+    return ensemble, finite, references
+
+
+def test_k1_ensemble_follows_the_plain_training_loop_in_float32():
+    ensemble, finite, (reference,) = _train_both([5], torch.float32)
+    assert finite.all()
+    for mine, theirs in zip(_ensemble_weights_as_reference(ensemble, 0), reference.parameters()):
+        torch.testing.assert_close(mine, theirs.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_k_models_equal_k_separate_runs_with_momentum_in_float64():
+    seeds = [0, 1, 2, 3]
+    ensemble, finite, references = _train_both(seeds, torch.float64, momentum=0.9)
+    assert finite.all()
+    for k, reference in enumerate(references):
+        for mine, theirs in zip(_ensemble_weights_as_reference(ensemble, k), reference.parameters()):
+            torch.testing.assert_close(mine, theirs.detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_models_differ_when_seeds_differ():
+    ensemble, _, _ = _train_both([0, 1], torch.float32)
+    assert not torch.allclose(ensemble.weights[0][0], ensemble.weights[0][1])
+
+
+def test_per_model_labels_train_each_model_on_its_own_labels():
+    x, y = _toy_data()
+    labels = torch.stack([y, (y + 1) % SIZES[-1]])
+    ensemble = MLPEnsemble(SIZES, init_seeds=[0, 0])
+    train_ensemble(ensemble, x, labels, order_seeds=[0, 0], epochs=30, batch_size=10, lr=0.2)
+    predictions = ensemble.predict(x)
+    accuracy = (predictions == labels).float().mean(1)
+    assert (accuracy > 0.6).all(), accuracy
+
+
+def test_a_diverged_model_is_flagged_and_does_not_spoil_the_others():
+    x, y = _toy_data()
+    ensemble = MLPEnsemble(SIZES, init_seeds=[0, 1])
+    with torch.no_grad():
+        ensemble.weights[0][1].fill_(float("nan"))
+    finite = train_ensemble(ensemble, x, y, order_seeds=[0, 1], epochs=1, batch_size=10, lr=0.1)
+    assert finite.tolist() == [True, False]
+    assert torch.isfinite(ensemble.weights[0][0]).all()

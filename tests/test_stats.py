@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+import torch
+
+from memo_utils import stats
+
+
+def test_gini_of_equal_values_is_zero_and_of_one_winner_approaches_one():
+    assert stats.gini(np.ones(50)) == pytest.approx(0.0)
+    one_winner = np.zeros(1000)
+    one_winner[0] = 1
+    assert stats.gini(one_winner) == pytest.approx(0.999)
+    assert stats.gini([1, 2, 3, 4]) == pytest.approx(0.25)  # sum|xi-xj| / (2 n^2 mean) = 20 / 80
+
+
+def test_chi2_survival_function_matches_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for x, k in [(3.0, 2), (1000.0, 999), (1100.0, 999), (0.5, 7)]:
+        assert stats.chi2_sf(x, k) == pytest.approx(scipy_stats.chi2.sf(x, k), rel=1e-6)
+
+
+def test_dispersion_test_accepts_binomial_counts_and_rejects_mixed_difficulty():
+    rng = np.random.default_rng(0)
+    same = rng.binomial(100, 0.3, size=1000)
+    mixed = rng.binomial(100, rng.choice([0.05, 0.6], size=1000))
+    assert stats.binomial_dispersion_test(same, 100)["p_value"] > 0.01
+    result = stats.binomial_dispersion_test(mixed, 100)
+    assert result["p_value"] < 1e-6 and result["dispersion_index"] > 10
+
+
+def test_within_group_dispersion_removes_differences_between_groups():
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 2, size=2000)
+    counts = rng.binomial(100, np.where(groups == 0, 0.1, 0.7))
+    assert stats.binomial_dispersion_test(counts, 100)["p_value"] < 1e-6
+    assert stats.binomial_dispersion_test(counts, 100, groups=groups)["p_value"] > 0.01
+
+
+def test_smooth_filters_score_higher_than_random_ones():
+    g = torch.Generator().manual_seed(0)
+    random = torch.randn(64, 3, 5, 5, generator=g)
+    ramp = torch.linspace(-1, 1, 5)
+    smooth = (ramp[None, None, :, None] * torch.randn(64, 3, 1, 1, generator=g)).expand(64, 3, 5, 5)
+    assert abs(stats.spatial_smoothness(random.numpy())) < 0.1
+    assert stats.spatial_smoothness(smooth.numpy()) > 0.5
