@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from . import experiments, profiles
+from . import costs, experiments, profiles
 from .errors import ConfigError, DataUnavailableError
 
 
@@ -57,8 +57,10 @@ def main(argv=None):
         for name, result in results.items():
             status = "cached" if result.from_cache else f"computed in {result.meta['wall_time_s']} s"
             print(f"{args.experiment}/{name}: {status} on {result.meta['device']}")
-        print(json.dumps({"experiment": args.experiment, "profile": cfg["profile"],
-                          "wall_time_s": round(time.perf_counter() - start, 2)}))
+        seconds = time.perf_counter() - start
+        if not all(r.from_cache for r in results.values()):
+            costs.record_wall_time(cfg["profile"], args.experiment, seconds, "python -m memo_utils run")
+        print(json.dumps({"experiment": args.experiment, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
     except (ConfigError, DataUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

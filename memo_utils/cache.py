@@ -72,6 +72,12 @@ def device_name(device):
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def lookup(experiment, version, config):
+    """The valid cache entry for ``config``, or None; never computes."""
+    config = json.loads(json.dumps(config))
+    return _read(results_dir() / experiment / config_key(experiment, version, config), experiment, version, config)
+
+
 def cached(experiment, version, config, compute, *, device="cpu", recompute=False):
     """Return ``compute()``'s arrays for ``config``, from the cache when a valid entry exists.
 

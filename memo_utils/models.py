@@ -69,3 +69,24 @@ class SmallAlexNet(nn.Module):
     @property
     def first_layer_filters(self):
         return self.features[0].weight
+
+
+VGG_LAYERS = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+}
+
+
+def vgg(name="vgg11", num_classes=10, batch_norm=False):
+    """VGG-11/13 for 32x32 inputs (Simonyan & Zisserman's convolutions, one linear classifier)."""
+    layers, channels = [], 3
+    for spec in VGG_LAYERS[name]:
+        if spec == "M":
+            layers.append(nn.MaxPool2d(2))
+            continue
+        layers.append(nn.Conv2d(channels, spec, 3, padding=1))
+        if batch_norm:
+            layers.append(nn.BatchNorm2d(spec))
+        layers.append(nn.ReLU(inplace=True))
+        channels = spec
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, num_classes))

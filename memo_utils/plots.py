@@ -41,3 +41,32 @@ def filter_grid(ax, filters, title, n=64):
 def figure(ncols=1, width=5.0, height=3.6):
     fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, height), squeeze=False)
     return fig, axes[0]
+
+
+def gini_curves(ax, steps, curves, title):
+    """Figure 3: Gini of the loss-sensitivity against SGD steps; the band spans the seeds."""
+    for i, (name, runs) in enumerate(curves.items()):
+        color = COLORS.get(name, f"C{i}")
+        ax.plot(steps, runs.mean(0), marker="o", color=color, label=f"{name} ({len(runs)} seeds)")
+        if len(runs) > 1:
+            ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("SGD steps T")
+    ax.set_ylabel("Gini coefficient of loss-sensitivity")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def class_matrix(ax, matrix, title):
+    """Figure 4: g_ij on a log colour scale; rows: class i of the loss, columns: class j of the example."""
+    from matplotlib.colors import LogNorm
+
+    image = ax.imshow(matrix, norm=LogNorm(), cmap="viridis")
+    ax.set_xlabel("class j of the training example")
+    ax.set_ylabel("class i of the loss L(y=i)")
+    ax.set_xticks(range(len(matrix)))
+    ax.set_yticks(range(len(matrix)))
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+    return ax

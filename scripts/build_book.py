@@ -5,8 +5,8 @@
 The text notebooks in book/ stay the single source of truth: each is converted to .ipynb
 in a staging folder (``<out>/src``), executed there with the parameters injected, and the
 staging folder is what jupyter-book renders (``execute_notebooks: off``) into ``<out>/html``.
-Chapters run in table-of-contents order, so the claims and reproducibility pages, which come
-last, see every chapter's results. Each chapter's wall time is recorded in
+Chapters run in table-of-contents order, so the claims, cost and reproducibility pages, which
+come last, see every chapter's results. Each chapter's wall time is recorded in
 ``results/timings.json`` for the reproducibility appendix.
 """
 from __future__ import annotations
@@ -27,7 +27,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from memo_utils.cache import results_dir, write_json_atomic  # noqa: E402
+from memo_utils.costs import record_wall_time  # noqa: E402
+from memo_utils.experiments import CHAPTERS  # noqa: E402
 from memo_utils.profiles import default_profile  # noqa: E402
 
 VENDOR_FILES = {  # vendor/node_modules path -> path under the book's _static/
@@ -77,16 +78,6 @@ def vendor_js(static):
             shutil.copy2(modules / source, target)
 
 
-def record_timings(profile, timings):
-    path = results_dir() / "timings.json"
-    try:
-        recorded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        recorded = {}
-    recorded.setdefault(profile, {}).update({k: round(v, 1) for k, v in timings.items()})
-    write_json_atomic(path, recorded)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke, cpu, gpu or paper (default: gpu with CUDA, else cpu)")
@@ -120,8 +111,8 @@ def main(argv=None):
             print(f"executing {entry} with {parameters}", flush=True)
             timings[Path(entry).name] = execute(source, src / f"{entry}.ipynb", parameters, args.timeout)
             print(f"  {timings[Path(entry).name]:.1f} s", flush=True)
-            if Path(entry).name not in ("claims", "reproducibility"):
-                record_timings(profile, {Path(entry).name: timings[Path(entry).name]})
+            if Path(entry).name in CHAPTERS:
+                record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
         else:
             (src / entry).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, src / f"{entry}.md")

@@ -67,3 +67,19 @@ def test_a_diverged_model_is_flagged_and_does_not_spoil_the_others():
     finite = train_ensemble(ensemble, x, y, order_seeds=[0, 1], epochs=1, batch_size=10, lr=0.1)
     assert finite.tolist() == [True, False]
     assert torch.isfinite(ensemble.weights[0][0]).all()
+
+
+def test_vectorised_per_example_gradients_equal_the_per_example_loop():
+    from memo_utils.models import mlp_module
+    from memo_utils.per_example import per_example_grads, per_example_grads_loop
+
+    x, y = _toy_data(n=9)
+    model = mlp_module(SIZES, torch.Generator().manual_seed(0))
+    fast, slow = per_example_grads(model, x, y), per_example_grads_loop(model, x, y)
+    assert set(fast) == set(slow)
+    for name in fast:
+        torch.testing.assert_close(fast[name], slow[name], rtol=1e-5, atol=1e-6)
+    # and they sum to the gradient of the summed loss
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(x), y, reduction="sum").backward()
+    torch.testing.assert_close(fast["1.weight"].sum(0), model[1].weight.grad, rtol=1e-5, atol=1e-6)

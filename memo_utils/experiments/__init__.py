@@ -1,7 +1,7 @@
 """One module per chapter: ``config(profile, **overrides)``, ``run(config)``, ``claims(results, config)``."""
 from importlib import import_module
 
-CHAPTERS = ("easy_examples",)
+CHAPTERS = ("easy_examples", "loss_sensitivity")
 
 
 def get(name):

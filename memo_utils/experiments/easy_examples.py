@@ -74,22 +74,27 @@ def config(profile=None, **overrides):
     return cfg
 
 
+def parts(cfg):
+    """The cached computations behind ``cfg``: {name: (cache experiment, version, config)}."""
+    mlp = ("n_runs", "train_size", "n_eval", "hidden", "batch_size", "lr", "seed")
+    cnn = ("cnn_width", "cnn_epochs", "cnn_train_size", "cnn_batch_size", "cnn_lr", "seed")
+    return {"mlp": (f"{EXPERIMENT}-mlp", VERSION, {k: cfg[k] for k in mlp}),
+            "cnn": (f"{EXPERIMENT}-cnn", VERSION, {k: cfg[k] for k in cnn})}
+
+
+def work(cfg):
+    """Compute of each part in arbitrary units (FLOPs up to a constant), to extrapolate costs."""
+    h, w = cfg["hidden"], cfg["cnn_width"]
+    return {"mlp": 3 * cfg["n_runs"] * cfg["train_size"] * (784 * h + h * h + 10 * h),
+            "cnn": 2 * cfg["cnn_epochs"] * cfg["cnn_train_size"] * (28 * 28 * 75 * w + 14 * 14 * 25 * w * w)}
+
+
 def run(cfg, *, device=None, data_dir=None, recompute=False):
     """Figure 1 and Figure 2 results for ``cfg``, from the cache when present."""
     device = device or profiles.default_device()
-    mlp = cache.cached(f"{EXPERIMENT}-mlp", VERSION, _mlp_part(cfg),
-                       lambda: _run_mlp(cfg, device, data_dir), device=device, recompute=recompute)
-    cnn = cache.cached(f"{EXPERIMENT}-cnn", VERSION, _cnn_part(cfg),
-                       lambda: _run_cnn(cfg, device, data_dir), device=device, recompute=recompute)
-    return {"mlp": mlp, "cnn": cnn}
-
-
-def _mlp_part(cfg):
-    return {k: cfg[k] for k in ("n_runs", "train_size", "n_eval", "hidden", "batch_size", "lr", "seed")}
-
-
-def _cnn_part(cfg):
-    return {k: cfg[k] for k in ("cnn_width", "cnn_epochs", "cnn_train_size", "cnn_batch_size", "cnn_lr", "seed")}
+    compute = {"mlp": lambda: _run_mlp(cfg, device, data_dir), "cnn": lambda: _run_cnn(cfg, device, data_dir)}
+    return {name: cache.cached(*key, compute[name], device=device, recompute=recompute)
+            for name, key in parts(cfg).items()}
 
 
 def _run_mlp(cfg, device, data_dir):

@@ -1,0 +1,87 @@
+"""What reproduction costs: measured GPU wall times and extrapolated costs of the paper profile.
+
+The estimate for the ``paper`` profile scales each cached ``gpu``-profile part by the ratio of
+work (each experiment's ``work(cfg)``, FLOPs or steps up to a constant) between the two
+profiles. It exists only once a ``gpu`` result computed on a GPU is in the cache.
+"""
+from __future__ import annotations
+
+from . import cache, experiments
+from .errors import ConfigError
+
+
+def _gpu_meta(module, cfg):
+    """Metadata of every cached part of ``cfg`` computed on a GPU, or None if any is missing."""
+    metas = {}
+    for name, key in module.parts(cfg).items():
+        hit = cache.lookup(*key)
+        if hit is None or hit.meta["device"].startswith("cpu"):
+            return None
+        metas[name] = hit.meta
+    return metas
+
+
+def paper_estimate_seconds(module):
+    gpu_cfg, paper_cfg = module.config("gpu"), module.config("paper")
+    metas = _gpu_meta(module, gpu_cfg)
+    if metas is None:
+        return None
+    gpu_work, paper_work = module.work(gpu_cfg), module.work(paper_cfg)
+    return sum(metas[p]["wall_time_s"] * paper_work[p] / gpu_work[p] for p in metas)
+
+
+def paper_estimate_sentence(chapter):
+    seconds = paper_estimate_seconds(experiments.get(chapter))
+    if seconds is None:
+        return "Its cost is estimated from the gpu profile's measured time, which is not in the cache yet."
+    return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
+
+
+def all_cached(module, cfg):
+    return all(cache.lookup(*key) is not None for key in module.parts(cfg).values())
+
+
+def stop_unless_cached(module, cfg, chapter):
+    """The paper profile is not run by accident: without cached results it stops with one line."""
+    if cfg["profile"] == "paper" and not all_cached(module, cfg):
+        raise ConfigError(f"profile='paper' is not run here: {paper_estimate_sentence(chapter)} "
+                          f"Run it with python -m memo_utils run {chapter} --profile paper on a GPU machine.")
+
+
+def chapter_costs():
+    """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
+    rows = []
+    for chapter in experiments.CHAPTERS:
+        module = experiments.get(chapter)
+        metas = _gpu_meta(module, module.config("gpu"))
+        estimate = paper_estimate_seconds(module)
+        rows.append({"chapter": chapter,
+                     "gpu_wall_time_s": sum(m["wall_time_s"] for m in metas.values()) if metas else None,
+                     "gpu_device": ", ".join(sorted({m["device"] for m in metas.values()})) if metas else None,
+                     "paper_gpu_hours": estimate / 3600 if estimate is not None else None})
+    return rows
+
+
+def record_wall_time(profile, chapter, seconds, how):
+    """Keep the last measured wall time of a chapter per profile in ``results/timings.json``."""
+    import json
+
+    from .profiles import default_device
+
+    path = cache.results_dir() / "timings.json"
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        recorded = {}
+    recorded.setdefault(profile, {})[chapter] = {
+        "seconds": round(seconds, 1), "how": how, "device": cache.device_name(default_device())}
+    cache.write_json_atomic(path, recorded)
+
+
+def recorded_wall_times():
+    import json
+
+    try:
+        return json.loads((cache.results_dir() / "timings.json").read_text())
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,84 @@
+"""Unrolled loss-sensitivity against finite differences through re-run SGD."""
+import pytest
+import torch
+
+from memo_utils import sensitivity
+from memo_utils.experiments import loss_sensitivity
+
+N, D, C, LR = 30, 6, 3, 0.3
+
+
+@pytest.fixture(scope="module")
+def setup():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(N, D, generator=g, dtype=torch.float64)
+    y = torch.randint(C, (N,), generator=g)
+    params = sensitivity.init_params([D, 5, 5, C], torch.Generator().manual_seed(1), torch.float64)
+    schedule = sensitivity.minibatch_schedule(N, 4, 60, torch.Generator().manual_seed(2))
+    return x, y, params, schedule
+
+
+def _measured_loss(x_train, x, y, params, schedule, t, cls=None):
+    """L_t after training on x_train; the measured minibatch keeps the unperturbed inputs (detached)."""
+    _, params_t = sensitivity.train(params, x_train, y, schedule, LR, t, segment=10**9)
+    xb = x[schedule[t]]
+    if cls is None:
+        return float(sensitivity.batch_loss(params_t, xb, y[schedule[t]]))
+    return float(sensitivity.class_losses(params_t, xb)[cls])
+
+
+def test_unrolled_input_gradient_matches_finite_differences(setup):
+    x, y, params, schedule = setup
+    steps, class_steps = [20, 45, 60], [50]
+    grads, class_grads = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=steps,
+                                                     class_specific_steps=class_steps, segment=7)
+    eps = 1e-6
+    for i, j in [(0, 0), (5, 3), (17, 2)]:
+        e = torch.zeros_like(x)
+        e[i, j] = eps
+        for k, t in enumerate(steps):
+            fd = (_measured_loss(x + e, x, y, params, schedule, t) - _measured_loss(x - e, x, y, params, schedule, t)) / (2 * eps)
+            assert grads[k, i, j].item() == pytest.approx(fd, rel=1e-5, abs=1e-9)
+        fd = (_measured_loss(x + e, x, y, params, schedule, 50, cls=1)
+              - _measured_loss(x - e, x, y, params, schedule, 50, cls=1)) / (2 * eps)
+        assert class_grads[0, 1, i, j].item() == pytest.approx(fd, rel=1e-5, abs=1e-9)
+
+
+def test_the_segment_length_does_not_change_the_result(setup):
+    x, y, params, schedule = setup
+    a, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[33, 60], segment=5)
+    b, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[33, 60], segment=64)
+    torch.testing.assert_close(a, b)
+
+
+def test_examples_not_yet_used_have_zero_sensitivity(setup):
+    x, y, params, schedule = setup
+    grads, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[3])
+    used = torch.unique(schedule[:3].flatten())
+    unused = torch.ones(N, dtype=torch.bool)
+    unused[used] = False
+    assert grads[0, unused].abs().max() == 0
+    assert grads[0, used].abs().sum(-1).min() > 0
+
+
+def test_stratified_steps_cover_every_slice_of_the_range():
+    steps = loss_sensitivity.stratified_steps(1000, 10, torch.Generator().manual_seed(0))
+    assert len(steps) == 10 and 1 <= steps[0] and steps[-1] <= 1000
+    assert [(s - 1) // 100 for s in steps] == list(range(10))  # one step in each slice (100k, 100(k+1)]
+
+
+def test_smoke_run_gives_one_gini_curve_per_setting_and_seed():
+    cfg = loss_sensitivity.config("smoke", n_examples=100, steps=[30, 60], seeds=[0, 1])
+    results = loss_sensitivity.run(cfg, device="cpu")
+    curves = loss_sensitivity.gini_curves(results["sensitivity"], cfg)
+    assert set(curves) == set(loss_sensitivity.SETTING_NAMES)
+    assert all(c.shape == (2, 2) for c in curves.values())
+    assert loss_sensitivity.class_matrix(results["sensitivity"], cfg, "real").shape == (10, 10)
+    assert len(loss_sensitivity.claims(results, cfg)) == 4
+
+
+def test_diagonal_measures_of_the_class_matrix():
+    identity_like = torch.eye(4).numpy() * 9 + 1
+    assert loss_sensitivity.diagonal_dominance(identity_like) == pytest.approx(10.0)
+    assert loss_sensitivity.off_diagonal_share(identity_like) == pytest.approx(12 / 52)
+    assert loss_sensitivity.diagonal_dominance(torch.ones(4, 4).numpy()) == pytest.approx(1.0)
