@@ -17,7 +17,7 @@ test: venv vendor
 	$(PY) -m pytest
 
 bench: venv
-	$(PY) -m memo_utils bench --out bench/results-$(shell $(PY) -c "import torch; print('gpu' if torch.cuda.is_available() else 'cpu')").json
+	$(PY) -m memo_utils bench
 
 lab: venv
 	$(VENV)/bin/jupyter lab book/

@@ -1,7 +1,7 @@
 """Command line: compute a chapter's results into the cache without Jupyter.
 
     python -m memo_utils run easy_examples --profile gpu --set n_runs=10
-    python -m memo_utils bench --out bench/results-h100.json
+    python -m memo_utils bench          (writes bench/results-<device>.json)
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def main(argv=None):
     run.add_argument("--device", default=None)
     run.add_argument("--recompute", action="store_true")
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
-    bench.add_argument("--out", default=None, help="write the JSON results here")
+    bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():

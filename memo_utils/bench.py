@@ -1,6 +1,6 @@
 """Benchmark: each optimized path against the straightforward PyTorch reference, same run, same GPU.
 
-    python -m memo_utils bench --out bench/results-h100.json   (make bench)
+    python -m memo_utils bench                                 (make bench; writes bench/results-<device>.json)
     python -m memo_utils bench --quick                         (tiny sizes: checks the code path on a CPU)
 
 Cases: (1) MLP 784-4096-4096-10, batch 100, SGD: reference loop vs batched ensembles (K = 8,
@@ -153,7 +153,14 @@ def bench_per_example(device, quick):
     return rows
 
 
+def default_output(device_name):
+    """bench/results-<device>.json at the repository root, e.g. results-nvidia-h100-80gb-hbm3.json."""
+    slug = "".join(c if c.isalnum() else "-" for c in device_name.lower()).strip("-")
+    return Path(__file__).resolve().parents[1] / "bench" / f"results-{slug}.json"
+
+
 def main(out=None, quick=False):
+    """Run every case; write the JSON report to ``out`` (default: ``default_output``, full runs only)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     header = {"device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -164,6 +171,7 @@ def main(out=None, quick=False):
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(format_table(rows))
+    out = out or (None if quick else default_output(header["device"]))
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps({**header, "rows": rows}, indent=1) + "\n")
