@@ -16,7 +16,7 @@ def easy_examples_curves(ax, curves, n_runs, data_label, title=""):
     ax.set_ylabel(f"misclassification rate over {n_runs} runs")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(title or f"{data_label}: difficulty after one epoch")
-    ax.legend(loc="upper left")
+    ax.legend(loc="center left")
     return ax
 
 

@@ -57,7 +57,12 @@ def binomial_dispersion_test(counts, trials, groups=None):
 
 
 def spatial_smoothness(filters):
-    """Mean correlation between horizontally and vertically adjacent weights of each filter.
+    """Mean over filters of :func:`spatial_smoothness_per_filter`."""
+    return float(spatial_smoothness_per_filter(filters).mean())
+
+
+def spatial_smoothness_per_filter(filters):
+    """Correlation between horizontally and vertically adjacent weights, one value per filter.
 
     filters: (F, C, k, k). Each filter is centred; the correlation pools its horizontal and
     vertical neighbour pairs over channels. Random (untrained or noise-fitting) filters
@@ -68,4 +73,16 @@ def spatial_smoothness(filters):
     pairs = [(w[..., :, :-1], w[..., :, 1:]), (w[..., :-1, :], w[..., 1:, :])]
     num = sum((a * b).sum(dim=(1, 2, 3)) for a, b in pairs)
     den = sum(torch.sqrt((a * a).sum(dim=(1, 2, 3)) * (b * b).sum(dim=(1, 2, 3))) for a, b in pairs)
-    return float((num / den.clamp_min(1e-300)).mean())
+    return (num / den.clamp_min(1e-300)).numpy()
+
+
+def permutation_test_greater(a, b, permutations=10_000, seed=0):
+    """One-sided p-value that mean(a) > mean(b) arose by chance: the share of random
+    relabellings of the pooled values whose mean difference is at least the observed one."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    pooled = np.concatenate([a, b])
+    observed = a.mean() - b.mean()
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permuted(np.broadcast_to(pooled, (permutations, pooled.size)), axis=1)
+    diffs = shuffled[:, : a.size].mean(1) - shuffled[:, a.size:].mean(1)
+    return float((1 + np.sum(diffs >= observed)) / (1 + permutations))

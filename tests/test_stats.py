@@ -43,3 +43,12 @@ def test_smooth_filters_score_higher_than_random_ones():
     smooth = (ramp[None, None, :, None] * torch.randn(64, 3, 1, 1, generator=g)).expand(64, 3, 5, 5)
     assert abs(stats.spatial_smoothness(random.numpy())) < 0.1
     assert stats.spatial_smoothness(smooth.numpy()) > 0.5
+
+
+def test_permutation_test_detects_a_shift_and_not_its_absence():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 1.0, 50), rng.normal(0.0, 1.0, 50)
+    assert stats.permutation_test_greater(a, b) < 0.001
+    assert stats.permutation_test_greater(b, a) > 0.5
+    same = stats.permutation_test_greater(rng.normal(size=50), rng.normal(size=50))
+    assert 0.01 < same < 0.99
