@@ -57,7 +57,7 @@ def load_all():
     return [c for path in sorted(folder.glob("*.json")) for c in json.loads(path.read_text())]
 
 
-def to_markdown(claims, columns=("id", "figure", "statement", "measured", "verdict", "profile", "data")):
+def to_markdown(claims, columns=("id", "verdict", "figure", "statement", "measured", "profile", "data")):
     rows = [c.as_dict() if isinstance(c, Claim) else c for c in claims]
     escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]

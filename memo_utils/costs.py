@@ -10,14 +10,22 @@ from . import cache, experiments
 from .errors import ConfigError
 
 
-def _gpu_meta(module, cfg):
-    """Metadata of every cached part of ``cfg`` computed on a GPU, or None if any is missing."""
+def cached_meta(module, cfg):
+    """Metadata of every cached part of ``cfg``, or None if any part is not in the cache."""
     metas = {}
     for name, key in module.parts(cfg).items():
         hit = cache.lookup(*key)
-        if hit is None or hit.meta["device"].startswith("cpu"):
+        if hit is None:
             return None
         metas[name] = hit.meta
+    return metas
+
+
+def _gpu_meta(module, cfg):
+    """Like :func:`cached_meta`, but only when every part was computed on a GPU."""
+    metas = cached_meta(module, cfg)
+    if metas is None or any(m["device"].startswith("cpu") for m in metas.values()):
+        return None
     return metas
 
 
@@ -46,6 +54,23 @@ def stop_unless_cached(module, cfg, chapter):
     if cfg["profile"] == "paper" and not all_cached(module, cfg):
         raise ConfigError(f"profile='paper' is not run here: {paper_estimate_sentence(chapter)} "
                           f"Run it with python -m memo_utils run {chapter} --profile paper on a GPU machine.")
+
+
+def compute_times():
+    """Per profile and chapter with cached results: total compute wall time and devices."""
+    from .profiles import PROFILES
+
+    rows = []
+    for profile in PROFILES:
+        for chapter in experiments.CHAPTERS:
+            module = experiments.get(chapter)
+            metas = cached_meta(module, module.config(profile))
+            if metas:
+                rows.append({"profile": profile, "chapter": chapter,
+                             "seconds": sum(m["wall_time_s"] for m in metas.values()),
+                             "device": ", ".join(sorted({m["device"] for m in metas.values()})),
+                             "date": max(m["date"] for m in metas.values())[:10]})
+    return rows
 
 
 def chapter_costs():

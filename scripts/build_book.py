@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import jupytext
+import nbformat
 import papermill
 import yaml
 
@@ -50,6 +51,16 @@ def is_notebook(path):
     """A page is a notebook when its jupytext front matter names a kernel."""
     text = path.read_text()
     return text.startswith("---") and "kernelspec" in text.split("---", 2)[1]
+
+
+def hide_injected_parameters(path):
+    """Pages that only aggregate (claims, cost, appendix) do not show papermill's parameter cell."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, path)
 
 
 def execute(source, target, parameters, timeout):
@@ -111,7 +122,9 @@ def main(argv=None):
             print(f"executing {entry} with {parameters}", flush=True)
             timings[Path(entry).name] = execute(source, src / f"{entry}.ipynb", parameters, args.timeout)
             print(f"  {timings[Path(entry).name]:.1f} s", flush=True)
-            if Path(entry).name in CHAPTERS:
+            if Path(entry).name not in CHAPTERS:
+                hide_injected_parameters(src / f"{entry}.ipynb")
+            else:
                 record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
         else:
             (src / entry).parent.mkdir(parents=True, exist_ok=True)
