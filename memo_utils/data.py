@@ -6,7 +6,7 @@ path). Sources, in order of preference:
 
 1. ``data_dir`` (or ``$MEMO_DATA_DIR``): a folder like ``shared/data`` holding
    ``mnist.npz``, ``cifar10_exact_train_first4000.npz`` and ``cifar10_jpeg.npz``;
-2. a torchvision download (``allow_download=True``), cached as the package's own ``.npz``;
+2. a torchvision download (``MEMO_ALLOW_DOWNLOAD=1``), cached as the package's own ``.npz``;
 3. the small exact sample bundled with the package (10,000 + 2,000 MNIST images;
    the exact first 4,000 CIFAR-10 training images split 3,000 / 1,000).
 
@@ -49,8 +49,14 @@ class ImageData:
         return f"{self.label}: {len(self.x_train)} train / {len(self.x_test)} test images, from {self.source}"
 
 
-def load(name, *, min_train=0, data_dir=None, allow_download=False):
-    """Return the first source of ``name`` holding at least ``min_train`` training images."""
+def load(name, *, min_train=0, data_dir=None, allow_download=None):
+    """Return the first source of ``name`` holding at least ``min_train`` training images.
+
+    ``allow_download`` defaults to ``$MEMO_ALLOW_DOWNLOAD`` (set it to 1 on a machine with a
+    network to let torchvision fetch the full datasets).
+    """
+    if allow_download is None:
+        allow_download = os.environ.get("MEMO_ALLOW_DOWNLOAD", "") not in ("", "0")
     if name not in DATASETS:
         raise ConfigError(f"dataset={name!r} is not allowed: choose one of {', '.join(DATASETS)}")
     data_dir = data_dir or os.environ.get("MEMO_DATA_DIR")
@@ -66,7 +72,7 @@ def load(name, *, min_train=0, data_dir=None, allow_download=False):
     raise DataUnavailableError(
         f"{name}: no source with {min_train} training images. Provide it in one of three ways: "
         f"set data_dir (or MEMO_DATA_DIR) to a folder with the shared archives (mnist.npz, "
-        f"cifar10_jpeg.npz); allow the torchvision download (allow_download=True, needs a "
+        f"cifar10_jpeg.npz); allow the torchvision download (MEMO_ALLOW_DOWNLOAD=1, needs a "
         f"network); or use the smoke/cpu profile, which runs on the bundled sample"
     )
 
