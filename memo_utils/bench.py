@@ -6,7 +6,8 @@
 Cases: (1) MLP 784-4096-4096-10, batch 100, SGD: reference loop vs batched ensembles (K = 8,
 32, 128; float32 and bf16 autocast); (2) VGG-11 on CIFAR-10-sized data, batch 128: eager float32
 vs channels-last + bf16 autocast + torch.compile; (3) per-example gradients of an MNIST MLP,
-batch 256: torch.func vs a per-example loop. Timings are medians of repeated measurements
+batch 256: torch.func vs a per-example loop; (4) one backward step through unrolled SGD for the
+loss-sensitivity chapter: closed-form R-pass vs torch.func. Timings are medians of repeated measurements
 after warm-up; peak GPU memory is recorded per case. Prints one JSON line per measurement
 and a table of ratios. Timings are never used in pass/fail tests.
 """
@@ -159,6 +160,31 @@ def default_output(device_name):
     return Path(__file__).resolve().parents[1] / "bench" / f"results-{slug}.json"
 
 
+def bench_unrolled_sensitivity(device, quick):
+    """One backward sweep through unrolled SGD (Arpit et al.'s 14x14 MNIST MLP, 64 measured losses)."""
+    from . import sensitivity
+
+    steps = 50 if quick else 2000
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1000, 196, generator=g).to(device)
+    y = torch.randint(10, (1000,), generator=g).to(device)
+    params = sensitivity.init_params([196, 16, 16, 10], g, device=device)
+    schedule = sensitivity.minibatch_schedule(1000, 10, steps, g).to(device)
+    measured = list(range(max(1, steps - 63), steps + 1))
+    rows = []
+    for name, second_order in (("reference: torch.func vjp + vmap", sensitivity.grad_and_vjp_reference),
+                               ("closed-form R-pass", sensitivity.hvp_and_input_vjp)):
+        _reset_memory(device)
+        seconds = _timed(lambda: sensitivity.input_gradients(params, x, y, lr=0.01, schedule=schedule,
+                                                             measure_steps=measured, second_order=second_order),
+                         device, 1 if not quick else 2)
+        rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
+                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device)})
+    rows[0]["speedup"] = 1.0
+    rows[1]["speedup"] = rows[0]["seconds_per_step"] / rows[1]["seconds_per_step"]
+    return rows
+
+
 def main(out=None, quick=False):
     """Run every case; write the JSON report to ``out`` (default: ``default_output``, full runs only)."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -166,7 +192,7 @@ def main(out=None, quick=False):
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "quick": quick}
     rows = []
-    for bench in (bench_mlp, bench_vgg, bench_per_example):
+    for bench in (bench_mlp, bench_vgg, bench_per_example, bench_unrolled_sensitivity):
         for row in bench(device, quick):
             print(json.dumps(row), flush=True)
             rows.append(row)
@@ -182,7 +208,7 @@ def format_table(rows):
     """A markdown table of the benchmark rows (also used by the book's cost page)."""
     lines = ["| case | variant | K | seconds | TFLOP/s | speed-up | peak GiB |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch"))
+        seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch", r.get("seconds_per_step")))
         tflops = f"{r['tflops']:.1f}" if "tflops" in r else ""
         peak = f"{r['peak_gib']:.1f}" if r.get("peak_gib") is not None else ""
         lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {tflops} | {r['speedup']:.1f}x | {peak} |")

@@ -3,8 +3,9 @@
 Each chapter builds a list of :class:`Claim` from its results and saves it to
 ``results/claims/<chapter>.json``; the claims page aggregates those files. A verdict is
 never typed in: ``passed`` is the outcome of a comparison in the chapter's experiment
-module, and the ``smoke`` profile, which proves only the code path, gives
-"not at this scale" whatever the numbers say.
+module. "Not at this scale" is given by the ``smoke`` profile, which proves only the code
+path, and by a claim whose precondition (``at_scale``, computed from the results and stated
+in ``measured``) does not hold, for example networks that have not started to fit their labels.
 """
 from __future__ import annotations
 
@@ -34,15 +35,16 @@ class Claim:
     data: str
     seeds: list = field(default_factory=list)
     chapter: str = ""
+    at_scale: bool = True
 
     @property
     def verdict(self):
-        if self.profile == "smoke":
+        if self.profile == "smoke" or not self.at_scale:
             return NOT_AT_THIS_SCALE
         return REPRODUCED if self.passed else NOT_REPRODUCED
 
     def as_dict(self):
-        return {**asdict(self), "passed": bool(self.passed), "verdict": self.verdict}
+        return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "verdict": self.verdict}
 
 
 def save(chapter, claims):

@@ -88,7 +88,8 @@ def chapter_costs():
 
 
 def record_wall_time(profile, chapter, seconds, how):
-    """Keep the last measured wall time of a chapter per profile in ``results/timings.json``."""
+    """Keep the last wall time of a chapter per profile and per way of running it
+    (``results/timings.json``: profile -> chapter -> how -> seconds and device)."""
     import json
 
     from .profiles import default_device
@@ -98,8 +99,8 @@ def record_wall_time(profile, chapter, seconds, how):
         recorded = json.loads(path.read_text())
     except (OSError, ValueError):
         recorded = {}
-    recorded.setdefault(profile, {})[chapter] = {
-        "seconds": round(seconds, 1), "how": how, "device": cache.device_name(default_device())}
+    recorded.setdefault(profile, {}).setdefault(chapter, {})[how] = {
+        "seconds": round(seconds, 1), "device": cache.device_name(default_device())}
     cache.write_json_atomic(path, recorded)
 
 

@@ -82,3 +82,18 @@ def test_diagonal_measures_of_the_class_matrix():
     assert loss_sensitivity.diagonal_dominance(identity_like) == pytest.approx(10.0)
     assert loss_sensitivity.off_diagonal_share(identity_like) == pytest.approx(12 / 52)
     assert loss_sensitivity.diagonal_dominance(torch.ones(4, 4).numpy()) == pytest.approx(1.0)
+
+
+def test_closed_form_second_order_pass_equals_torch_func(setup):
+    x, y, params, schedule = setup
+    idx = schedule[0]
+    g = torch.Generator().manual_seed(5)
+    directions = tuple(torch.randn((7,) + p.shape, generator=g, dtype=p.dtype) for p in params)
+    fast_h, fast_x = sensitivity.hvp_and_input_vjp(params, x[idx], y[idx], directions)
+    ref_h, ref_x = sensitivity.grad_and_vjp_reference(params, x[idx], y[idx], directions)
+    for a, b in zip(fast_h, ref_h):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast_x, ref_x, rtol=1e-10, atol=1e-12)
+    fast_grad, _ = sensitivity._backprop(params, x[idx], y[idx])
+    for a, b in zip(fast_grad, sensitivity._param_grad(params, x[idx], y[idx])):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
