@@ -45,9 +45,6 @@ class ImageData:
     label: str  # what a figure calls it, e.g. "CIFAR-10 (JPEG copy)"
     exact: bool
 
-    def describe(self):
-        return f"{self.label}: {len(self.x_train)} train / {len(self.x_test)} test images, from {self.source}"
-
 
 def load(name, *, min_train=0, data_dir=None, allow_download=None):
     """Return the first source of ``name`` holding at least ``min_train`` training images.

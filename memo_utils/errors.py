@@ -7,7 +7,3 @@ class ConfigError(ValueError):
 
 class DataUnavailableError(RuntimeError):
     """The data a profile needs is not on this machine; the message says how to provide it."""
-
-
-class TrainingDiverged(RuntimeError):
-    """Training produced a non-finite loss; the result is reported, never plotted."""

@@ -11,12 +11,6 @@ import torch
 from .errors import ConfigError
 
 PROFILES = ("smoke", "cpu", "gpu", "paper")
-PROFILE_BUDGETS = {
-    "smoke": "at most 60 s per chapter on a 2-core CPU; proves the code path, not the claim",
-    "cpu": "at most 5 min per chapter on a 2-core CPU; small but meaningful settings",
-    "gpu": "at most 5 min per chapter on one H100; full MNIST and CIFAR-10",
-    "paper": "the papers' exact settings; not expected to finish here",
-}
 
 
 def default_profile():
@@ -47,24 +41,10 @@ def fraction(name, value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a number in [0, 1]")
 
 
-def fractions(name, value):
-    if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of numbers in [0, 1]")
-    for v in value:
-        fraction(name, v)
-
-
 def seed_list(name, value):
     if not isinstance(value, (list, tuple)) or not value or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of non-negative integers")
-
-
-def choice(*allowed):
-    def check(name, value):
-        if value not in allowed:
-            raise ConfigError(f"{name}={value!r} is not allowed: choose one of {', '.join(map(repr, allowed))}")
-    return check
 
 
 def resolve(profile, settings, checks, overrides):

@@ -14,6 +14,7 @@ def test_profile_values_are_used_and_overrides_win():
     ({"profile": "fast"}, "profile='fast' is not allowed: choose one of smoke, cpu, gpu, paper"),
     ({"profile": "smoke", "train_size": -5}, "train_size=-5 is not allowed: must be a positive integer"),
     ({"profile": "smoke", "lr": 0}, "lr=0 is not allowed: must be a positive number"),
+    ({"profile": "smoke", "noise_fraction": 1.5}, "noise_fraction=1.5 is not allowed: must be a number in [0, 1]"),
     ({"profile": "smoke", "widht": 3}, "widht is not a parameter here"),
     ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
 ])
