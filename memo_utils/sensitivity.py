@@ -38,7 +38,7 @@ def init_params(sizes, generator, dtype=torch.float32, device="cpu"):
 def forward(params, x):
     h = x
     for i in range(0, len(params), 2):
-        h = h @ params[i] + params[i + 1]
+        h = h @ params[i] + params[i + 1].unsqueeze(-2)  # leading dimensions, if any, are runs
         if i < len(params) - 2:
             h = torch.relu(h)
     return h
@@ -59,27 +59,26 @@ _param_grad = grad(batch_loss)
 def _backprop(params, x, y):
     """Forward and backward pass of the mean cross-entropy, keeping what the R-pass needs.
 
+    Any leading dimensions are independent runs (x: (..., B, d), weights (..., n_in, n_out)).
     Returns the parameter gradients and a cache: the input of every layer, the ReLU masks,
     the softmax probabilities and the deltas dL/dz of every layer's pre-activation.
     """
     weights, biases = params[0::2], params[1::2]
     inputs, masks, h = [x], [], x
     for i, (w, b) in enumerate(zip(weights, biases)):
-        z = torch.addmm(b, h, w)
+        z = h @ w + b.unsqueeze(-2)
         if i < len(weights) - 1:
             masks.append(z > 0)
             h = z * masks[-1]
             inputs.append(h)
     probabilities = torch.softmax(z, dim=-1)
-    delta = probabilities.clone()
-    delta[torch.arange(len(y), device=y.device), y] -= 1
-    delta /= len(y)
+    delta = (probabilities - F.one_hot(y, probabilities.shape[-1]).to(probabilities.dtype)) / y.shape[-1]
     deltas, grads = [None] * len(weights), [None] * len(params)
     for i in range(len(weights) - 1, -1, -1):
         deltas[i] = delta
-        grads[2 * i], grads[2 * i + 1] = inputs[i].T @ delta, delta.sum(0)
+        grads[2 * i], grads[2 * i + 1] = inputs[i].transpose(-1, -2) @ delta, delta.sum(-2)
         if i > 0:
-            delta = (delta @ weights[i].T) * masks[i - 1]
+            delta = (delta @ weights[i].transpose(-1, -2)) * masks[i - 1]
     return tuple(grads), (inputs, masks, probabilities, deltas)
 
 
@@ -89,32 +88,36 @@ def sgd_step_fast(params, x, y, lr):
 
 
 def hvp_and_input_vjp(params, x, y, directions):
-    """For each direction a (stacked on dim 0): (H a, (d^2 l / dX dtheta)^T a).
+    """For each direction a (stacked on the dimension after the runs): (H a, (d^2 l / dX dtheta)^T a).
 
     H is the Hessian of the minibatch loss l(theta, X) in theta. Both are the directional
     derivative R{.} of backpropagation along a (Pearlmutter 1994): R{grad_theta l} = H a, and
-    R{grad_X l} is the mixed term, since mixed partial derivatives commute.
+    R{grad_X l} is the mixed term, since mixed partial derivatives commute. Shapes: params
+    (..., *shape), x (..., B, d), directions (..., A, *shape); outputs (..., A, ...).
     """
     weights = params[0::2]
     dirs_w, dirs_b = directions[0::2], directions[1::2]
     _, (inputs, masks, probabilities, deltas) = _backprop(params, x, y)
+    per_direction = lambda t: t.unsqueeze(-3)  # (..., B, n) -> (..., 1, B, n), broadcast over A
     r_inputs = [None]  # R{x} = 0: the inputs are not perturbed
     for i, w in enumerate(weights):
-        r_z = inputs[i] @ dirs_w[i] + dirs_b[i].unsqueeze(-2)
+        r_z = per_direction(inputs[i]) @ dirs_w[i] + dirs_b[i].unsqueeze(-2)
         if r_inputs[i] is not None:
-            r_z = r_z + r_inputs[i] @ w
+            r_z = r_z + r_inputs[i] @ w.unsqueeze(-3)
         if i < len(weights) - 1:
-            r_inputs.append(r_z * masks[i])
-    r_delta = probabilities * (r_z - (probabilities * r_z).sum(-1, keepdim=True)) / len(y)
+            r_inputs.append(r_z * per_direction(masks[i]))
+    p = per_direction(probabilities)
+    r_delta = p * (r_z - (p * r_z).sum(-1, keepdim=True)) / y.shape[-1]
     out = [None] * len(params)
     for i in range(len(weights) - 1, -1, -1):
-        r_grad_w = inputs[i].T @ r_delta
+        r_grad_w = per_direction(inputs[i]).transpose(-1, -2) @ r_delta
         if r_inputs[i] is not None:
-            r_grad_w = r_grad_w + r_inputs[i].transpose(-1, -2) @ deltas[i]
+            r_grad_w = r_grad_w + r_inputs[i].transpose(-1, -2) @ per_direction(deltas[i])
         out[2 * i], out[2 * i + 1] = r_grad_w, r_delta.sum(-2)
-        r_back = r_delta @ weights[i].T + deltas[i] @ dirs_w[i].transpose(-1, -2)
+        r_back = r_delta @ weights[i].transpose(-1, -2).unsqueeze(-3) + per_direction(deltas[i]) @ dirs_w[i].transpose(-1, -2)
         if i > 0:
-            r_delta = r_back * masks[i - 1]
+            r_back = r_back * per_direction(masks[i - 1])
+            r_delta = r_back
     return tuple(out), r_back
 
 
@@ -133,80 +136,116 @@ def minibatch_schedule(n, batch_size, steps, generator):
     return torch.cat(orders)[: steps + 1]  # step t's batch; row `steps` is the batch of L_steps
 
 
-def train(params, x, y, schedule, lr, steps, segment):
-    """Run ``steps`` SGD updates; return the parameters every ``segment`` steps (checkpoints)."""
+# Several independent runs (seeds, label settings) are swept together: every function below
+# takes parameters with a leading run dimension R, inputs (R, N, d), labels (R, N) and
+# schedules (R, steps + 1, B). The closed-form steps broadcast over R; only the rare seeding
+# of adjoints and the torch.func reference are vmapped (vmap costs overhead on every step).
+_grad_runs = vmap(_param_grad)
+_class_jacobian_runs = vmap(torch.func.jacrev(class_losses))
+
+
+SECOND_ORDER = {"closed_form": hvp_and_input_vjp, "torch_func": vmap(grad_and_vjp_reference)}
+
+
+def _minibatch(x, y, schedule, s):
+    """Step s's minibatch of every run: indices (R, B), inputs (R, B, d), labels (R, B)."""
+    idx = schedule[:, s]
+    runs = torch.arange(len(idx), device=idx.device)[:, None]
+    return idx, x[runs, idx], y[runs, idx]
+
+
+def train_runs(params, x, y, schedule, lr, steps, segment):
+    """Run ``steps`` SGD updates of every run; return the parameters every ``segment`` steps."""
     checkpoints = [params]
     for s in range(steps):
-        idx = schedule[s]
-        params = sgd_step_fast(params, x[idx], y[idx], lr)
+        _, xb, yb = _minibatch(x, y, schedule, s)
+        params = sgd_step_fast(params, xb, yb, lr)
         if (s + 1) % segment == 0:
             checkpoints.append(params)
     return checkpoints, params
 
 
-def _seed_adjoints(params_t, x, y, schedule, t, class_specific):
-    """dL_t/dtheta_t for the minibatch loss at step t (inputs detached), or one per class."""
-    idx = schedule[t]
-    xb = x[idx].detach()
-    if not class_specific:
-        return tuple(g.unsqueeze(0) for g in _param_grad(params_t, xb, y[idx]))
-    jac = torch.func.jacrev(class_losses)(params_t, xb)  # each: (classes, *param shape)
-    return tuple(jac)
+def train(params, x, y, schedule, lr, steps, segment):
+    """One run of :func:`train_runs` (no run dimension)."""
+    checkpoints, final = train_runs(tuple(p[None] for p in params), x[None], y[None], schedule[None],
+                                    lr, steps, segment)
+    return [tuple(p[0] for p in c) for c in checkpoints], tuple(p[0] for p in final)
 
 
 def input_gradients(params0, x, y, *, lr, schedule, measure_steps, class_specific_steps=(), segment=256,
-                    second_order=None):
-    """dL_t/dX for every measured loss L_t, by one batched backward sweep through unrolled SGD.
+                    second_order="closed_form"):
+    """:func:`input_gradients_runs` for a single run (no run dimension in inputs or outputs)."""
+    grads, classes = input_gradients_runs(tuple(p[None] for p in params0), x[None], y[None], lr=lr,
+                                          schedule=schedule[None], measure_steps=measure_steps,
+                                          class_specific_steps=class_specific_steps, segment=segment,
+                                          second_order=second_order)
+    return grads[0], (classes[0] if classes is not None else None)
+
+
+def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_specific_steps=(), segment=256,
+                         second_order="closed_form"):
+    """dL_t/dX for every measured loss L_t of every run, by one batched backward sweep.
 
     ``measure_steps``: steps t whose minibatch loss L_t is measured. ``class_specific_steps``:
-    steps whose per-class losses L_t(y=i) are measured (Figure 4). Returns ``(grads, classes)``:
-    grads (len(measure_steps), N, d) and classes (len(class_specific_steps), C, N, d).
-    ``second_order`` computes (H a, mixed term) per step: the closed form by default, or
-    :func:`grad_and_vjp_reference` (the benchmark compares the two).
+    steps whose per-class losses L_t(y=i) are measured (Figure 4); the same steps for every
+    run. Returns ``(grads, classes)``: grads (R, len(measure_steps), N, d) and classes
+    (R, len(class_specific_steps), C, N, d) or None. ``second_order`` computes (H a, mixed
+    term) per step: "closed_form" (:func:`hvp_and_input_vjp`) or "torch_func"
+    (:func:`grad_and_vjp_reference`, vmapped over the runs; the benchmark compares the two).
     """
-    second_order = second_order or hvp_and_input_vjp
+    if second_order not in SECOND_ORDER:
+        raise ValueError(f"second_order={second_order!r} is not allowed: choose one of {', '.join(SECOND_ORDER)}")
+    second_order = SECOND_ORDER[second_order]
     measure_steps, class_specific_steps = list(measure_steps), list(class_specific_steps)
     last = max(measure_steps + class_specific_steps)
-    if min(measure_steps + class_specific_steps) < 1 or last >= len(schedule):
-        raise ValueError(f"measured steps must lie in [1, {len(schedule) - 1}], the steps the schedule covers")
-    checkpoints, _ = train(params0, x, y, schedule, lr, last, segment)
-    # one adjoint per measured loss (or per class of a class-specific one), ordered by its step
-    seeds = [(t, False, k) for k, t in enumerate(measure_steps)]
-    seeds += [(t, True, k) for k, t in enumerate(class_specific_steps)]
-    seeds.sort(key=lambda s: -s[0])
-    adjoint_parts, owners = [], []  # owners[j] = (t, class_specific, k, class or None)
+    if min(measure_steps + class_specific_steps) < 1 or last >= schedule.shape[1]:
+        raise ValueError(f"measured steps must lie in [1, {schedule.shape[1] - 1}], the steps the schedule covers")
+    runs, n = x.shape[:2]
+    checkpoints, _ = train_runs(params0, x, y, schedule, lr, last, segment)
     params_at = _Recomputer(checkpoints, x, y, schedule, lr, segment, last)
+    # one adjoint per measured loss (or per class of a class-specific one), ordered by decreasing step
+    seeds = sorted([(t, False, k) for k, t in enumerate(measure_steps)]
+                   + [(t, True, k) for k, t in enumerate(class_specific_steps)], key=lambda seed: -seed[0])
+    parts, owners = [], []  # owners[j] = (step, class-specific?, index, class)
     for t, class_specific, k in seeds:
-        seed = _seed_adjoints(params_at(t), x, y, schedule, t, class_specific)
-        adjoint_parts.append(seed)
-        rows = seed[0].shape[0]
-        owners += [(t, class_specific, k, c if class_specific else None) for c in range(rows)]
-    adjoints = tuple(torch.cat([part[i] for part in adjoint_parts]) for i in range(len(params0)))
+        _, xb, yb = _minibatch(x, y, schedule, t)
+        if class_specific:
+            part = _class_jacobian_runs(params_at(t), xb.detach())  # each (R, C, *shape)
+        else:
+            part = tuple(g.unsqueeze(1) for g in _grad_runs(params_at(t), xb.detach(), yb))
+        parts.append(part)
+        owners += [(t, class_specific, k, c) for c in range(part[0].shape[1])]
+    adjoints = tuple(torch.cat([part[i] for part in parts], dim=1) for i in range(len(params0)))
     starts = torch.tensor([o[0] for o in owners])  # adjoint j is alive for updates s < starts[j]
-    gx = torch.zeros((len(owners),) + x.shape, dtype=x.dtype, device=x.device)
+    # gx[j, r * n + i] accumulates dL_j/dx_i of run r
+    gx = torch.zeros((len(owners), runs * n) + x.shape[2:], dtype=x.dtype, device=x.device)
+    offsets = (torch.arange(runs, device=x.device) * n)[:, None]
     for s in range(last - 1, -1, -1):
-        alive = int((starts > s).sum())  # owners are sorted by decreasing step: a prefix is alive
+        alive = int((starts > s).sum())  # a prefix, since owners are sorted by decreasing step
         if alive == 0:
             continue
-        idx = schedule[s]
-        h_a, j_x = second_order(params_at(s), x[idx], y[idx], tuple(a[:alive] for a in adjoints))
-        adjoints = tuple(torch.cat([a[:alive] - lr * ha, a[alive:]]) for a, ha in zip(adjoints, h_a))
-        gx[:alive].index_add_(1, idx.to(x.device), -lr * j_x)
-    grads = torch.zeros((len(measure_steps),) + x.shape, dtype=x.dtype, device=x.device)
-    classes_out = None
+        idx, xb, yb = _minibatch(x, y, schedule, s)
+        h_a, j_x = second_order(params_at(s), xb, yb, tuple(a[:, :alive] for a in adjoints))
+        adjoints = tuple(torch.cat([a[:, :alive] - lr * ha, a[:, alive:]], dim=1) for a, ha in zip(adjoints, h_a))
+        contributions = j_x.transpose(0, 1).flatten(1, 2)  # (alive, R * B, d)
+        gx[:alive].index_add_(1, (idx + offsets).flatten(), -lr * contributions)
+    gx = gx.view((len(owners), runs, n) + x.shape[2:]).transpose(0, 1)  # (R, adjoints, N, d)
+    grads = torch.zeros((runs, len(measure_steps), n) + x.shape[2:], dtype=x.dtype, device=x.device)
+    classes = None
     if class_specific_steps:
-        n_classes = adjoint_parts[[s[1] for s in seeds].index(True)][0].shape[0]
-        classes_out = torch.zeros((len(class_specific_steps), n_classes) + x.shape, dtype=x.dtype, device=x.device)
+        n_classes = sum(1 for o in owners if o[1] and o[2] == 0)
+        classes = torch.zeros((runs, len(class_specific_steps), n_classes, n) + x.shape[2:], dtype=x.dtype,
+                              device=x.device)
     for j, (t, class_specific, k, c) in enumerate(owners):
         if class_specific:
-            classes_out[k, c] = gx[j]
+            classes[:, k, c] = gx[:, j]
         else:
-            grads[k] = gx[j]
-    return grads, classes_out
+            grads[:, k] = gx[:, j]
+    return grads, classes
 
 
 class _Recomputer:
-    """theta_s for any s <= the last checkpointed run, recomputed from the nearest checkpoint.
+    """theta_s (every run) for any s <= ``last``, recomputed from the nearest checkpoint.
 
     Holds one segment of parameters at a time, so memory is O(segment + steps / segment).
     """
@@ -222,8 +261,8 @@ class _Recomputer:
             params = self.checkpoints[seg]
             self.states = [params]
             for r in range(seg * self.segment, min(seg * self.segment + self.segment - 1, self.last)):
-                idx = self.schedule[r]
-                params = sgd_step_fast(params, self.x[idx], self.y[idx], self.lr)
+                _, xb, yb = _minibatch(self.x, self.y, self.schedule, r)
+                params = sgd_step_fast(params, xb, yb, self.lr)
                 self.states.append(params)
             self.cached_segment = seg
         return self.states[s - seg * self.segment]

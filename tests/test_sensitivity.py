@@ -97,3 +97,29 @@ def test_closed_form_second_order_pass_equals_torch_func(setup):
     fast_grad, _ = sensitivity._backprop(params, x[idx], y[idx])
     for a, b in zip(fast_grad, sensitivity._param_grad(params, x[idx], y[idx])):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_runs_swept_together_equal_separate_sweeps():
+    g = torch.Generator().manual_seed(3)
+    runs = 3
+    x = torch.randn(runs, N, D, generator=g, dtype=torch.float64)
+    y = torch.randint(C, (runs, N), generator=g)
+    inits = [sensitivity.init_params([D, 5, 5, C], torch.Generator().manual_seed(r), torch.float64) for r in range(runs)]
+    schedules = [sensitivity.minibatch_schedule(N, 4, 40, torch.Generator().manual_seed(10 + r)) for r in range(runs)]
+    params = tuple(torch.stack(p) for p in zip(*inits))
+    together, together_classes = sensitivity.input_gradients_runs(
+        params, x, y, lr=LR, schedule=torch.stack(schedules), measure_steps=[12, 40], class_specific_steps=[30],
+        segment=9)
+    for r in range(runs):
+        alone, alone_classes = sensitivity.input_gradients(inits[r], x[r], y[r], lr=LR, schedule=schedules[r],
+                                                           measure_steps=[12, 40], class_specific_steps=[30])
+        torch.testing.assert_close(together[r], alone, rtol=1e-10, atol=1e-13)
+        torch.testing.assert_close(together_classes[r], alone_classes, rtol=1e-10, atol=1e-13)
+
+
+def test_torch_func_reference_sweep_gives_the_same_gradients(setup):
+    x, y, params, schedule = setup
+    fast, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60])
+    reference, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60],
+                                               second_order="torch_func")
+    torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-13)

@@ -10,7 +10,8 @@ Our reading of the average. The paper writes g_{i,j} = E 1/T sum_t^T |dL_t(y=i)/
 the minibatch loss that SGD computes after t updates. Computing all T terms exactly costs
 T backward sweeps; we estimate the mean by stratified sampling, one step drawn uniformly in
 each of ``measured_steps`` equal slices of [1, T]. That is an unbiased estimate of the paper's
-average, and all the sampled losses share one backward sweep.
+average, and all the sampled losses share one backward sweep. The sampled steps are the
+same for every run, so that all runs of a figure (settings and seeds) are swept together.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from .. import cache, data, profiles, sensitivity, stats
 from ..claims import Claim
 
 EXPERIMENT = "loss_sensitivity"
-VERSION = 2  # 2: closed-form second-order pass
+VERSION = 3  # 2: closed-form second-order pass; 3: runs swept together, shared sampled steps
 # name -> (real-label fraction, one class per example, random inputs)
 SETTINGS_10_CLASSES = {"real": 1.0, "50% real": 0.5, "random": 0.0}
 SETTINGS_UNIQUE = {"real inputs": False, "random inputs": True}
@@ -107,47 +108,70 @@ def stratified_steps(total, count, generator):
     return sorted({int(min(total, max(1, torch.ceil(a + (b - a) * v)))) for a, b, v in zip(edges[:-1], edges[1:], u)})
 
 
-def _one_run(x, y, n_classes, cfg, seed, device):
-    generator = torch.Generator().manual_seed(seed)
-    params = sensitivity.init_params([x.shape[1], cfg["hidden"], cfg["hidden"], n_classes], generator, device=device)
-    schedule = sensitivity.minibatch_schedule(len(x), cfg["batch_size"], max(cfg["steps"]), generator).to(device)
-    per_t = [stratified_steps(t, cfg["measured_steps"], generator) for t in cfg["steps"]]
+def _dataset(name, seed, x_real, y_real, device):
+    """Inputs, labels and number of classes of one setting, its noise drawn from ``seed``."""
+    noise = torch.Generator().manual_seed(10_000 + seed)
+    x, y, n = x_real, y_real, len(x_real)
+    if name in SETTINGS_10_CLASSES:
+        if SETTINGS_10_CLASSES[name] < 1:
+            _, y, _ = data.corrupt(x, y, kind="randY", fraction=1 - SETTINGS_10_CLASSES[name], generator=noise)
+        return x, y, 10
+    y = torch.arange(n, device=device)
+    if SETTINGS_UNIQUE[name.split(", ")[1]]:
+        x, _, _ = data.corrupt(x, y, kind="randX", fraction=1.0, generator=noise, num_classes=n)
+    return x, y, n
+
+
+def _sweep(runs, cfg, n_classes, device):
+    """Loss-sensitivity of several runs (name, seed, x, y) with the same number of classes, swept together.
+
+    Each run has its own initialisation and data order (from its seed); the sampled steps t
+    are shared, so that all runs fit in one batched backward sweep.
+    """
+    steps_generator = torch.Generator().manual_seed(1_000_003)
+    per_t = [stratified_steps(t, cfg["measured_steps"], steps_generator) for t in cfg["steps"]]
     measured = sorted({t for steps in per_t for t in steps})
-    class_steps = stratified_steps(max(cfg["steps"]), cfg["class_steps"], generator) if n_classes == 10 else []
-    grads, class_grads = sensitivity.input_gradients(params, x, y, lr=cfg["lr"], schedule=schedule,
-                                                     measure_steps=measured, class_specific_steps=class_steps)
-    norms = grads.abs().sum(-1)  # (measured, N): g_x^t = ||dL_t/dx||_1
+    class_steps = stratified_steps(max(cfg["steps"]), cfg["class_steps"], steps_generator) if n_classes == 10 else []
+    inits, schedules = [], []
+    for _, seed, x, _ in runs:
+        generator = torch.Generator().manual_seed(seed)
+        inits.append(sensitivity.init_params([x.shape[1], cfg["hidden"], cfg["hidden"], n_classes], generator,
+                                             device=device))
+        schedules.append(sensitivity.minibatch_schedule(len(x), cfg["batch_size"], max(cfg["steps"]), generator))
+    params = tuple(torch.stack(p) for p in zip(*inits))
+    x = torch.stack([r[2] for r in runs])
+    y = torch.stack([r[3] for r in runs])
+    schedule = torch.stack(schedules).to(device)
+    grads, class_grads = sensitivity.input_gradients_runs(params, x, y, lr=cfg["lr"], schedule=schedule,
+                                                          measure_steps=measured, class_specific_steps=class_steps)
+    norms = grads.abs().sum(-1)  # (R, measured, N): g_x^t = ||dL_t/dx||_1
     position = {t: i for i, t in enumerate(measured)}
-    loss_sensitivity = torch.stack([norms[[position[t] for t in steps]].mean(0) for steps in per_t])
-    out = {"loss_sensitivity": loss_sensitivity.cpu().numpy()}
-    _, final = sensitivity.train(params, x, y, schedule, cfg["lr"], max(cfg["steps"]), max(cfg["steps"]))
+    loss_sensitivity = torch.stack([norms[:, [position[t] for t in steps]].mean(1) for steps in per_t], dim=1)
+    _, final = sensitivity.train_runs(params, x, y, schedule, cfg["lr"], max(cfg["steps"]), max(cfg["steps"]))
     with torch.no_grad():
-        out["final_train_accuracy"] = float((sensitivity.forward(final, x).argmax(1) == y).float().mean())
-    if class_grads is not None:
-        per_class = class_grads.abs().sum(-1).mean(0)  # (C, N): mean over t of |dL_t(y=i)/dx|_1
-        out["class_matrix"] = np.stack([per_class[:, y == j].mean(1).cpu().numpy() for j in range(n_classes)], axis=1)
-    out["finite"] = bool(torch.isfinite(loss_sensitivity).all())
+        accuracy = (sensitivity.forward(final, x).argmax(-1) == y).float().mean(-1)
+    out = {}
+    for r, (name, seed, _, labels) in enumerate(runs):
+        key = f"{name}|{seed}|"
+        out[key + "loss_sensitivity"] = loss_sensitivity[r].cpu().numpy()
+        out[key + "final_train_accuracy"] = np.asarray(float(accuracy[r]))
+        out[key + "finite"] = np.asarray(bool(torch.isfinite(loss_sensitivity[r]).all()))
+        out[key + "labels"] = labels.cpu().numpy()
+        if class_grads is not None:
+            per_class = class_grads[r].abs().sum(-1).mean(0)  # (C, N): mean over t of |dL_t(y=i)/dx|_1
+            out[key + "class_matrix"] = np.stack([per_class[:, labels == j].mean(1).cpu().numpy()
+                                                  for j in range(n_classes)], axis=1)
     return out
 
 
 def _compute(cfg, device, data_dir):
     x_real, y_real, label = _inputs(cfg, device, data_dir)
-    n = len(x_real)
     out = {"data_label": np.array(label + ", 14x14"), "steps": np.array(cfg["steps"])}
-    for seed in cfg["seeds"]:
-        for name in SETTING_NAMES:
-            noise = torch.Generator().manual_seed(10_000 + seed)
-            x, y, n_classes = x_real, y_real, 10
-            if name in SETTINGS_10_CLASSES and SETTINGS_10_CLASSES[name] < 1:
-                _, y, _ = data.corrupt(x, y, kind="randY", fraction=1 - SETTINGS_10_CLASSES[name], generator=noise)
-            if name.startswith("unique"):
-                y, n_classes = torch.arange(n, device=device), n
-                if SETTINGS_UNIQUE[name.split(", ")[1]]:
-                    x, _, _ = data.corrupt(x, y, kind="randX", fraction=1.0, generator=noise, num_classes=n)
-            result = _one_run(x, y, n_classes, cfg, seed, device)
-            for key, value in result.items():
-                out[f"{name}|{seed}|{key}"] = np.asarray(value)
-            out[f"{name}|{seed}|labels"] = y.cpu().numpy()
+    for names in (list(SETTINGS_10_CLASSES), [f"unique, {k}" for k in SETTINGS_UNIQUE]):
+        runs = [(name, seed, *_dataset(name, seed, x_real, y_real, device)[:2])
+                for seed in cfg["seeds"] for name in names]
+        n_classes = _dataset(names[0], cfg["seeds"][0], x_real, y_real, device)[2]
+        out.update(_sweep(runs, cfg, n_classes, device))
     return out
 
 
