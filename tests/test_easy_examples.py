@@ -1,8 +1,11 @@
 """The easy-examples experiment: its verdicts follow the numbers, and it runs at the smoke profile."""
 import numpy as np
+import pytest
 
 from memo_utils import cache
 from memo_utils.experiments import easy_examples
+
+from conftest import SHARED_DATA
 
 
 def _fake_results(randx_error_rates, n_runs=100, seed=0):
@@ -56,3 +59,11 @@ def test_smoke_run_produces_every_figure_array():
     assert cnn["real_filters"].shape == (cfg["cnn_width"], 3, 5, 5)
     assert not np.array_equal(cnn["real_filters"], cnn["real_initial_filters"])
     assert len(easy_examples.claims(results, cfg)) == 4
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "cifar10_jpeg.npz").exists(), reason="needs ../shared/data")
+def test_a_cnn_result_on_the_jpeg_copy_carries_its_label():
+    cfg = easy_examples.config("smoke", cnn_train_size=3001, cnn_epochs=1, cnn_width=4)
+    results = easy_examples.run(cfg, device="cpu", data_dir=SHARED_DATA)
+    assert str(results["cnn"]["data_label"]) == "CIFAR-10 (JPEG copy)"
+    assert all(c.data == "CIFAR-10 (JPEG copy)" for c in easy_examples.claims(results, cfg) if c.figure == "Fig. 2")

@@ -83,3 +83,15 @@ def test_vectorised_per_example_gradients_equal_the_per_example_loop():
     model.zero_grad()
     torch.nn.functional.cross_entropy(model(x), y, reduction="sum").backward()
     torch.testing.assert_close(fast["1.weight"].sum(0), model[1].weight.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_bf16_autocast_path_runs_on_the_cpu_and_stays_close_to_float32():
+    x, y = _toy_data(n=200)
+    full = MLPEnsemble(SIZES, init_seeds=[0, 1])
+    half = MLPEnsemble(SIZES, init_seeds=[0, 1])
+    train_ensemble(full, x, y, order_seeds=[0, 1], epochs=5, batch_size=20, lr=0.2)
+    finite = train_ensemble(half, x, y, order_seeds=[0, 1], epochs=5, batch_size=20, lr=0.2,
+                            autocast_dtype=torch.bfloat16)
+    assert finite.all() and half.weights[0].dtype == torch.float32  # master weights stay float32
+    agreement = (full.predict(x) == half.predict(x)).float().mean()
+    assert agreement > 0.9, agreement
