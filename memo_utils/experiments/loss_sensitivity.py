@@ -59,7 +59,8 @@ PAPER_SETTINGS = {
 }
 NOTES = {
     "batch_size": "not stated; 10 gives 100 updates per epoch of the 1,000 examples",
-    "lr": "the paper's default for its SGD experiments",
+    "lr": "the paper's stated default for its MLPs (section 2); how far the networks get in T steps, "
+          "and with it some verdicts, depends on it: re-run with lr=0.1 to compare",
     "steps": "cpu: up to 5,000 steps, gpu: up to 2 x 10^4, to fit the 5-minute budgets; paper: the paper's range",
     "measured_steps": "the average over all t <= T, estimated from this many stratified samples of t",
     "class_steps": "likewise for Figure 4, at the last T",
