@@ -84,12 +84,12 @@ def cached(experiment, version, config, compute, *, device="cpu", recompute=Fals
     ``compute`` returns a dict of numpy arrays. ``config`` must be JSON-serialisable and
     hold everything the result depends on (not the device: a GPU result serves a CPU render).
     """
-    config = json.loads(json.dumps(config))  # normalise tuples to lists, as stored
-    entry = results_dir() / experiment / config_key(experiment, version, config)
     if not recompute:
-        hit = _read(entry, experiment, version, config)
+        hit = lookup(experiment, version, config)
         if hit is not None:
             return hit
+    config = json.loads(json.dumps(config))  # normalise tuples to lists, as stored
+    entry = results_dir() / experiment / config_key(experiment, version, config)
     start = time.perf_counter()
     arrays = {k: np.asarray(v) for k, v in compute().items()}
     wall = time.perf_counter() - start

@@ -6,8 +6,11 @@ profiles. It exists only once a ``gpu`` result computed on a GPU is in the cache
 """
 from __future__ import annotations
 
+import json
+
 from . import cache, experiments
 from .errors import ConfigError
+from .profiles import PROFILES, default_device
 
 
 def cached_meta(module, cfg):
@@ -58,8 +61,6 @@ def stop_unless_cached(module, cfg, chapter):
 
 def compute_times():
     """Per profile and chapter with cached results: total compute wall time and devices."""
-    from .profiles import PROFILES
-
     rows = []
     for profile in PROFILES:
         for chapter in experiments.CHAPTERS:
@@ -90,10 +91,6 @@ def chapter_costs():
 def record_wall_time(profile, chapter, seconds, how):
     """Keep the last wall time of a chapter per profile and per way of running it
     (``results/timings.json``: profile -> chapter -> how -> seconds and device)."""
-    import json
-
-    from .profiles import default_device
-
     path = cache.results_dir() / "timings.json"
     try:
         recorded = json.loads(path.read_text())
@@ -105,8 +102,6 @@ def record_wall_time(profile, chapter, seconds, how):
 
 
 def recorded_wall_times():
-    import json
-
     try:
         return json.loads((cache.results_dir() / "timings.json").read_text())
     except (OSError, ValueError):

@@ -82,7 +82,7 @@ def _backprop(params, x, y):
     return tuple(grads), (inputs, masks, probabilities, deltas)
 
 
-def sgd_step_fast(params, x, y, lr):
+def sgd_step(params, x, y, lr):
     grads, _ = _backprop(params, x, y)
     return tuple(p - lr * g for p, g in zip(params, grads))
 
@@ -159,7 +159,7 @@ def train_runs(params, x, y, schedule, lr, steps, segment):
     checkpoints = [params]
     for s in range(steps):
         _, xb, yb = _minibatch(x, y, schedule, s)
-        params = sgd_step_fast(params, xb, yb, lr)
+        params = sgd_step(params, xb, yb, lr)
         if (s + 1) % segment == 0:
             checkpoints.append(params)
     return checkpoints, params
@@ -262,7 +262,7 @@ class _Recomputer:
             self.states = [params]
             for r in range(seg * self.segment, min(seg * self.segment + self.segment - 1, self.last)):
                 _, xb, yb = _minibatch(self.x, self.y, self.schedule, r)
-                params = sgd_step_fast(params, xb, yb, self.lr)
+                params = sgd_step(params, xb, yb, self.lr)
                 self.states.append(params)
             self.cached_segment = seg
         return self.states[s - seg * self.segment]
