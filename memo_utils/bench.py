@@ -4,9 +4,11 @@
     python -m memo_utils bench --quick                         (tiny sizes: checks the code path on a CPU)
 
 Cases: (1) MLP 784-4096-4096-10, batch 100, SGD: reference loop vs batched ensembles (K = 8,
-32, 128; float32 and bf16 autocast); (2) VGG-11 on CIFAR-10-sized data, batch 128: eager float32
-vs channels-last + bf16 autocast + torch.compile; (3) per-example gradients of an MNIST MLP,
-batch 256: torch.func vs a per-example loop; (4) one backward step through unrolled SGD for the
+32, 128; float32 and bf16 autocast); (2) VGG-11 on CIFAR-10-sized data, batch 128: the plain
+eager float32 loop vs channels-last + bf16 autocast (+ torch.compile on CUDA) and vs K = 4, 8
+seeds stacked under vmap (grouped convolutions), and the same for the two small AlexNets of the
+easy-examples chapter; (3) per-example gradients of an MNIST MLP,
+batch 256: torch.func (and BackPACK, if installed) vs a per-example loop; (4) one backward step through unrolled SGD for the
 loss-sensitivity chapter: closed-form R-pass vs torch.func. Timings are medians of repeated measurements
 after warm-up; peak GPU memory is recorded per case. Prints one JSON line per measurement
 and a table of ratios. Timings are never used in pass/fail tests.
@@ -14,17 +16,19 @@ and a table of ratios. Timings are never used in pass/fail tests.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import statistics
 import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .ensemble import MLPEnsemble, train_ensemble, train_reference
-from .models import mlp_module, vgg
-from .per_example import per_example_grads, per_example_grads_loop
+from .models import SmallAlexNet, mlp_module, vgg
+from .per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
+from .stacked import train_classifiers
+from .training import train_classifier
 
 
 def _sync(device):
@@ -61,75 +65,110 @@ def mlp_flops_per_example(sizes):
 
 
 def bench_mlp(device, quick):
+    """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, bf16).
+
+    On CUDA the graphed ensemble is also checked against the eager one on the same run
+    (largest parameter difference), so the speed-up is not bought with a different result.
+    """
     hidden = 64 if quick else 4096
     sizes = [784, hidden, hidden, 10]
-    n, batch, steps = (2000, 100, 5) if quick else (60000, 100, 50)
+    n, batch, steps = (2000, 100, 5) if quick else (60000, 100, 200)
     x = torch.rand(n, 784, device=device)
     y = torch.randint(10, (n,), device=device)
     steps_per_epoch = n // batch
     flops_per_step = mlp_flops_per_example(sizes) * batch
     rows = []
     sub = slice(0, steps * batch)  # time `steps` minibatches, scale to one epoch
+    train = dict(epochs=1, batch_size=batch, lr=0.01)
+
+    def row(variant, k, seconds, **extra):
+        per_step = seconds / steps
+        rows.append({"case": "mlp", "variant": variant, "k": k, "seconds_per_model_epoch": per_step * steps_per_epoch / k,
+                     "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device), **extra})
 
     _reset_memory(device)
-    seconds = _timed(lambda: train_reference(sizes, x[sub], y[sub], init_seed=0, order_seed=0, epochs=1,
-                                             batch_size=batch, lr=0.01, device=device), device, 3)
-    per_step = seconds / steps
-    rows.append({"case": "mlp", "variant": "reference loop", "k": 1,
-                 "seconds_per_model_epoch": per_step * steps_per_epoch,
-                 "tflops": flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device)})
+    model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
+    row("reference loop", 1, _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, **train), device, 3))
+    variants = [("float32", None, False)]
+    if device.type == "cuda":
+        variants += [("float32", None, True), ("bf16 autocast", torch.bfloat16, True)]
+    else:
+        variants += [("bf16 autocast", torch.bfloat16, False)]
     for k in ((2, 4) if quick else (8, 32, 128)):
-        for precision in ("float32", "bf16"):
+        for name, autocast, graphs in variants:
             _reset_memory(device)
             ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
-            autocast = torch.bfloat16 if precision == "bf16" else None
-            seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), epochs=1,
-                                                    batch_size=batch, lr=0.01, autocast_dtype=autocast), device, 3)
-            per_step = seconds / steps
-            rows.append({"case": "mlp", "variant": f"batched ensemble, {precision}", "k": k,
-                         "seconds_per_model_epoch": per_step * steps_per_epoch / k,
-                         "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device)})
+            seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), autocast_dtype=autocast,
+                                                    graphs=graphs, **train), device, 3)
+            extra = {}
+            if graphs and autocast is None:
+                extra["max_abs_diff_vs_eager"] = _graph_vs_eager(sizes, k, x[sub], y[sub], train, device)
+            row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, **extra)
     reference = rows[0]["seconds_per_model_epoch"]
-    for row in rows:
-        row["speedup"] = reference / row["seconds_per_model_epoch"]
+    for r in rows:
+        r["speedup"] = reference / r["seconds_per_model_epoch"]
     return rows
 
 
+def _graph_vs_eager(sizes, k, x, y, train, device):
+    """Largest parameter difference between the same ensemble trained with and without CUDA graphs."""
+    trained = []
+    for graphs in (False, True):
+        ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
+        train_ensemble(ensemble, x, y, order_seeds=range(k), graphs=graphs, **train)
+        trained.append(ensemble.parameters())
+    return max(float((a - b).abs().max()) for a, b in zip(*trained))
+
+
 def bench_vgg(device, quick):
+    """VGG-11, batch 128: the plain loop (``train_classifier``) vs single-model and stacked variants."""
+    return _bench_cnn(device, quick, "vgg11", lambda: vgg("vgg11"), ks=(2,) if quick else (4, 8))
+
+
+def bench_small_alexnet(device, quick):
+    """Easy examples' Figure 2 as the chapter runs it: two small AlexNets (real, randY), width 200 (8 if quick)."""
+    width = 8 if quick else 200
+    return _bench_cnn(device, quick, f"small AlexNet, width {width}", lambda: SmallAlexNet(width=width), ks=(2,))
+
+
+def _bench_cnn(device, quick, case, make, ks):
     batch, steps = (8, 2) if quick else (128, 30)
-    x = torch.randn(batch * steps, 3, 32, 32, device=device)
-    y = torch.randint(10, (batch * steps,), device=device)
+    n = batch * steps
+    x = torch.randn(n, 3, 32, 32, device=device)
+    y = torch.randint(10, (n,), device=device)
+    train = dict(epochs=1, batch_size=batch, lr=0.01)
     rows = []
 
-    def epoch_fn(model, optimizer, autocast, channels_last):
-        def run():
-            for i in range(steps):
-                xb = x[i * batch:(i + 1) * batch]
-                if channels_last:
-                    xb = xb.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    loss = F.cross_entropy(model(xb), y[i * batch:(i + 1) * batch])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        return run
-
-    variants = [("reference: eager float32", False, False, False),
-                ("channels-last + bf16 autocast", True, True, False)]
-    if device.type == "cuda" and not quick:
-        variants.append(("channels-last + bf16 + torch.compile", True, True, True))
-    for name, autocast, channels_last, compiled in variants:
-        _reset_memory(device)
-        torch.manual_seed(0)
-        model = vgg("vgg11").to(device)
+    def single(autocast, channels_last, compiled):
+        model = make().to(device)
+        xs = x.contiguous(memory_format=torch.channels_last) if channels_last else x
         if channels_last:
             model = model.to(memory_format=torch.channels_last)
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-        if compiled:
-            model = torch.compile(model)
-        seconds = _timed(epoch_fn(model, optimizer, autocast, channels_last), device, 3)
-        rows.append({"case": "vgg11", "variant": name, "k": 1,
-                     "seconds_per_model_epoch": seconds / steps * (50000 // batch),
+        model = torch.compile(model) if compiled else model
+
+        def run():
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                train_classifier(model, xs, y, **train)
+        return run
+
+    def stacked(k, autocast):
+        models = [make().to(device) for _ in range(k)]
+        return lambda: train_classifiers(models, x, y, seeds=range(k),
+                                         autocast_dtype=torch.bfloat16 if autocast else None, **train)
+
+    variants = [("reference: train_classifier, eager float32", 1, single(False, False, False)),
+                ("channels-last + bf16 autocast", 1, single(True, True, False))]
+    if device.type == "cuda" and not quick:
+        variants.append(("channels-last + bf16 + torch.compile", 1, single(True, True, True)))
+    for k in ks:
+        variants += [("stacked (vmap), float32", k, stacked(k, False)),
+                     ("stacked (vmap), bf16 autocast", k, stacked(k, True))]
+    for name, k, fn in variants:
+        _reset_memory(device)
+        torch.manual_seed(0)
+        seconds = _timed(fn, device, 3)
+        rows.append({"case": case, "variant": name, "k": k,
+                     "seconds_per_model_epoch": seconds / k / steps * (50000 // batch),
                      "peak_gib": _peak_memory(device)})
     reference = rows[0]["seconds_per_model_epoch"]
     for row in rows:
@@ -143,14 +182,17 @@ def bench_per_example(device, quick):
     model = mlp_module([784, hidden, hidden, 10], torch.Generator().manual_seed(0)).to(device)
     x = torch.rand(batch, 784, device=device)
     y = torch.randint(10, (batch,), device=device)
+    variants = [("reference: per-example loop", per_example_grads_loop), ("torch.func vmap(grad)", per_example_grads)]
+    if importlib.util.find_spec("backpack") is not None:
+        variants.append(("BackPACK BatchGrad", per_example_grads_backpack))
     rows = []
-    for name, fn in (("reference: per-example loop", per_example_grads_loop), ("torch.func vmap(grad)", per_example_grads)):
+    for name, fn in variants:
         _reset_memory(device)
         seconds = _timed(lambda: fn(model, x, y), device, 3)
         rows.append({"case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})", "variant": name,
                      "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device)})
-    rows[1]["speedup"] = rows[0]["seconds_per_batch"] / rows[1]["seconds_per_batch"]
-    rows[0]["speedup"] = 1.0
+    for row in rows:
+        row["speedup"] = rows[0]["seconds_per_batch"] / row["seconds_per_batch"]
     return rows
 
 
@@ -161,7 +203,10 @@ def default_output(device_name):
 
 
 def bench_unrolled_sensitivity(device, quick):
-    """One backward sweep through unrolled SGD (Arpit et al.'s 14x14 MNIST MLP, 64 measured losses)."""
+    """One backward sweep through unrolled SGD (Arpit et al.'s 14x14 MNIST MLP, 64 measured losses).
+
+    On CUDA the graphed sweep is checked against the eager one (largest gradient difference).
+    """
     from . import sensitivity
 
     steps = 50 if quick else 2000
@@ -171,17 +216,21 @@ def bench_unrolled_sensitivity(device, quick):
     params = sensitivity.init_params([196, 16, 16, 10], g, device=device)
     schedule = sensitivity.minibatch_schedule(1000, 10, steps, g).to(device)
     measured = list(range(max(1, steps - 63), steps + 1))
+    sweep = lambda second_order, graphs: sensitivity.input_gradients(
+        params, x, y, lr=0.01, schedule=schedule, measure_steps=measured, second_order=second_order, graphs=graphs)[0]
+    variants = [("reference: torch.func vjp + vmap", "torch_func", False), ("closed-form R-pass", "closed_form", False)]
+    if device.type == "cuda":
+        variants.append(("closed-form R-pass, CUDA graphs", "closed_form", True))
     rows = []
-    for name, second_order in (("reference: torch.func vjp + vmap", "torch_func"),
-                               ("closed-form R-pass", "closed_form")):
+    for name, second_order, graphs in variants:
         _reset_memory(device)
-        seconds = _timed(lambda: sensitivity.input_gradients(params, x, y, lr=0.01, schedule=schedule,
-                                                             measure_steps=measured, second_order=second_order),
-                         device, 1 if not quick else 2)
+        seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2)
+        extra = {"max_abs_diff_vs_eager": float((sweep(second_order, True) - sweep(second_order, False)).abs().max())} \
+            if graphs else {}
         rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
-                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device)})
-    rows[0]["speedup"] = 1.0
-    rows[1]["speedup"] = rows[0]["seconds_per_step"] / rows[1]["seconds_per_step"]
+                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra})
+    for row in rows:
+        row["speedup"] = rows[0]["seconds_per_step"] / row["seconds_per_step"]
     return rows
 
 
@@ -192,7 +241,7 @@ def main(out=None, quick=False):
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "quick": quick}
     rows = []
-    for bench in (bench_mlp, bench_vgg, bench_per_example, bench_unrolled_sensitivity):
+    for bench in (bench_mlp, bench_vgg, bench_small_alexnet, bench_per_example, bench_unrolled_sensitivity):
         for row in bench(device, quick):
             print(json.dumps(row), flush=True)
             rows.append(row)
@@ -206,10 +255,13 @@ def main(out=None, quick=False):
 
 def format_table(rows):
     """A markdown table of the benchmark rows (also used by the book's cost page)."""
-    lines = ["| case | variant | K | seconds | TFLOP/s | speed-up | peak GiB |", "|---|---|---|---|---|---|---|"]
+    lines = ["| case | variant | K | seconds | TFLOP/s | speed-up | peak GiB | max abs diff vs eager |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch", r.get("seconds_per_step")))
         tflops = f"{r['tflops']:.1f}" if "tflops" in r else ""
         peak = f"{r['peak_gib']:.1f}" if r.get("peak_gib") is not None else ""
-        lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {tflops} | {r['speedup']:.1f}x | {peak} |")
+        diff = f"{r['max_abs_diff_vs_eager']:.1e}" if "max_abs_diff_vs_eager" in r else ""
+        lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {tflops} | {r['speedup']:.1f}x | {peak} "
+                     f"| {diff} |")
     return "\n".join(lines)

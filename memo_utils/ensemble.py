@@ -9,12 +9,11 @@ labels, so the semantics are exactly those of K separate runs of :func:`train_re
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 import torch.nn.functional as F
 
-from .models import init_mlp, mlp_module
+from .graphs import GraphedStep, graph_mode
+from .models import init_mlp
 
 
 class MLPEnsemble:
@@ -26,6 +25,7 @@ class MLPEnsemble:
         self.weights = [torch.stack([m[i][0] for m in inits]).to(device, dtype) for i in range(len(sizes) - 1)]
         self.biases = [torch.stack([m[i][1] for m in inits]).unsqueeze(1).to(device, dtype)
                        for i in range(len(sizes) - 1)]
+        self.step_mode = None  # how train_ensemble ran its full-size steps (a graphs.GraphedStep mode)
 
     @property
     def k(self):
@@ -58,15 +58,16 @@ def data_orders(order_seeds, n, epoch):
 
 
 def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0,
-                   autocast_dtype=None, checkpoints=(), callback=None):
+                   autocast_dtype=None, checkpoints=(), callback=None, graphs="auto"):
     """Minibatch SGD on every model at once.
 
     x: (N, d) shared by all models; y: (N,) shared or (K, N), one label set per model (for
     example a different randY draw per model). Model k visits the data in the order
     :func:`data_orders` gives it; the last, smaller minibatch of an epoch is kept. SGD with
     momentum follows ``torch.optim.SGD`` (v = m v + g; p -= lr v). ``callback(step, ensemble)``
-    runs after each step listed in ``checkpoints``. Returns a (K,) bool tensor: which
-    models kept a finite loss throughout. Diverged models do not affect the others.
+    runs after each step listed in ``checkpoints``. ``graphs`` ("auto": on CUDA) replays the
+    full-size steps as one CUDA graph (:mod:`memo_utils.graphs`). Returns a (K,) bool tensor:
+    which models kept a finite loss throughout. Diverged models do not affect the others.
     """
     n = x.shape[0]
     device = ensemble.weights[0].device
@@ -76,44 +77,51 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     params = ensemble.parameters()
     velocity = [torch.zeros_like(p) for p in params] if momentum else None
     finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
-    amp = (torch.autocast(device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext())
+    rows = torch.arange(ensemble.k, device=device)[:, None]
+
+    def step(idx):
+        xb = x[idx]
+        yb = y[rows, idx] if per_model_labels else y[idx]
+        for p in params:
+            p.requires_grad_(True)
+        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None,
+                            cache_enabled=False):
+            logits = ensemble.forward(xb)
+        if autocast_dtype is not None:
+            logits = logits.float()  # the loss in full precision, as autocast does for nn modules
+        per_model_loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
+        per_model_loss = per_model_loss.view(ensemble.k, -1).mean(1)
+        grads = torch.autograd.grad(per_model_loss.sum(), params)
+        with torch.no_grad():
+            finite.logical_and_(torch.isfinite(per_model_loss))
+            for i, (p, g) in enumerate(zip(params, grads)):
+                if velocity is not None:
+                    g = velocity[i].mul_(momentum).add_(g)
+                p.requires_grad_(False)
+                p.sub_(lr * g)
+        return ()
+
+    full_step = GraphedStep(step, graph_mode(graphs, device))
     checkpoints = set(checkpoints)
-    step = 0
+    count = 0
     for epoch in range(epochs):
         order = data_orders(order_seeds, n, epoch).to(device)
         for start in range(0, n, batch_size):
             idx = order[:, start:start + batch_size]
-            xb = x[idx]
-            yb = y[torch.arange(ensemble.k, device=device)[:, None], idx] if per_model_labels else y[idx]
-            for p in params:
-                p.requires_grad_(True)
-            with amp:
-                logits = ensemble.forward(xb)
-            if autocast_dtype is not None:
-                logits = logits.float()  # the loss in full precision, as autocast does for nn modules
-            per_model_loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-            per_model_loss = per_model_loss.view(ensemble.k, -1).mean(1)
-            grads = torch.autograd.grad(per_model_loss.sum(), params)
-            with torch.no_grad():
-                finite &= torch.isfinite(per_model_loss)
-                for i, (p, g) in enumerate(zip(params, grads)):
-                    if velocity is not None:
-                        g = velocity[i].mul_(momentum).add_(g)
-                    p.requires_grad_(False)
-                    p.sub_(lr * g)
-            step += 1
-            if step in checkpoints and callback is not None:
-                callback(step, ensemble)
+            (full_step if idx.shape[1] == batch_size else step)(idx)
+            count += 1
+            if count in checkpoints and callback is not None:
+                callback(count, ensemble)
+    ensemble.step_mode = full_step.mode
     return finite
 
 
-def train_reference(sizes, x, y, *, init_seed, order_seed, epochs, batch_size, lr, momentum=0.0,
-                    device="cpu", dtype=torch.float32):
-    """One MLP the usual way: ``nn.Sequential``, ``torch.optim.SGD``, a Python loop.
+def train_reference(model, x, y, *, order_seed, epochs, batch_size, lr, momentum=0.0):
+    """One MLP (``mlp_module``) the usual way: ``torch.optim.SGD`` and a Python loop.
 
     The straightforward baseline that the ensemble must match and that the benchmark beats.
     """
-    model = mlp_module(sizes, torch.Generator().manual_seed(init_seed)).to(device, dtype)
+    device = next(model.parameters()).device
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     x, y = x.flatten(1).to(device), y.to(device)
     for epoch in range(epochs):

@@ -2,8 +2,12 @@
 
 Used where a method needs each training example's own gradient (gradient magnitudes,
 turn-over dropout); checked against the straightforward loop in the tests and the benchmark.
+BackPACK (optional, ``pip install backpack-for-pytorch``) is a third way the benchmark compares.
 """
 from __future__ import annotations
+
+import copy
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -35,3 +39,16 @@ def per_example_grads_loop(model, x, y, loss=F.cross_entropy):
         for k, p in model.named_parameters():
             out[k].append(p.grad.detach().clone())
     return {k: torch.stack(v) for k, v in out.items()}
+
+
+def per_example_grads_backpack(model, x, y):
+    """The same with BackPACK's ``BatchGrad`` (cross-entropy only), on a copy of ``model``."""
+    from backpack import backpack, extend
+    from backpack.extensions import BatchGrad
+
+    model = extend(copy.deepcopy(model))
+    loss = extend(torch.nn.CrossEntropyLoss(reduction="sum"))  # summed: grad_batch is each example's gradient
+    with backpack(BatchGrad()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Full backward hook is firing")  # inputs need no gradient here
+        loss(model(x), y).backward()
+    return {k: p.grad_batch.detach() for k, p in model.named_parameters()}

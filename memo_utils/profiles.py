@@ -47,6 +47,14 @@ def seed_list(name, value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of non-negative integers")
 
 
+def one_of(*choices):
+    """A validator that accepts exactly the values in ``choices``."""
+    def check(name, value):
+        if value not in choices:
+            raise ConfigError(f"{name}={value!r} is not allowed: choose one of {', '.join(map(str, choices))}")
+    return check
+
+
 def resolve(profile, settings, checks, overrides):
     """Merge ``overrides`` (None = keep) into the ``settings`` of ``profile`` and validate them.
 

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import grad, vjp, vmap
 
+from .graphs import GraphedStep, graph_mode
+
 
 def init_params(sizes, generator, dtype=torch.float32, device="cpu"):
     """A ReLU MLP's parameters as a flat tuple (W1, b1, W2, b2, ...), nn.Linear's default init."""
@@ -147,22 +149,30 @@ _class_jacobian_runs = vmap(torch.func.jacrev(class_losses))
 SECOND_ORDER = {"closed_form": hvp_and_input_vjp, "torch_func": vmap(grad_and_vjp_reference)}
 
 
-def _minibatch(x, y, schedule, s):
-    """Step s's minibatch of every run: indices (R, B), inputs (R, B, d), labels (R, B)."""
-    idx = schedule[:, s]
+def _minibatch(x, y, idx):
+    """Inputs (R, B, d) and labels (R, B) of every run's minibatch, given its indices idx (R, B)."""
     runs = torch.arange(len(idx), device=idx.device)[:, None]
-    return idx, x[runs, idx], y[runs, idx]
+    return x[runs, idx], y[runs, idx]
 
 
-def train_runs(params, x, y, schedule, lr, steps, segment):
+def _sgd_steps(x, y, schedule, lr, mode):
+    """``step(s, params)``: the parameters of every run after SGD update s, as a :class:`GraphedStep`.
+
+    Under a CUDA graph the returned tensors are overwritten by the next call: clone to keep.
+    """
+    graphed = GraphedStep(lambda idx, *params: sgd_step(params, *_minibatch(x, y, idx), lr), mode)
+    return lambda s, params: graphed(schedule[:, s], *params)
+
+
+def train_runs(params, x, y, schedule, lr, steps, segment, graphs="auto"):
     """Run ``steps`` SGD updates of every run; return the parameters every ``segment`` steps."""
+    step = _sgd_steps(x, y, schedule, lr, graph_mode(graphs, x.device))
     checkpoints = [params]
     for s in range(steps):
-        _, xb, yb = _minibatch(x, y, schedule, s)
-        params = sgd_step(params, xb, yb, lr)
+        params = step(s, params)
         if (s + 1) % segment == 0:
-            checkpoints.append(params)
-    return checkpoints, params
+            checkpoints.append(tuple(p.clone() for p in params))
+    return checkpoints, tuple(p.clone() for p in params)
 
 
 def train(params, x, y, schedule, lr, steps, segment):
@@ -173,17 +183,17 @@ def train(params, x, y, schedule, lr, steps, segment):
 
 
 def input_gradients(params0, x, y, *, lr, schedule, measure_steps, class_specific_steps=(), segment=256,
-                    second_order="closed_form"):
+                    second_order="closed_form", graphs="auto"):
     """:func:`input_gradients_runs` for a single run (no run dimension in inputs or outputs)."""
     grads, classes = input_gradients_runs(tuple(p[None] for p in params0), x[None], y[None], lr=lr,
                                           schedule=schedule[None], measure_steps=measure_steps,
                                           class_specific_steps=class_specific_steps, segment=segment,
-                                          second_order=second_order)
+                                          second_order=second_order, graphs=graphs)
     return grads[0], (classes[0] if classes is not None else None)
 
 
 def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_specific_steps=(), segment=256,
-                         second_order="closed_form"):
+                         second_order="closed_form", graphs="auto"):
     """dL_t/dX for every measured loss L_t of every run, by one batched backward sweep.
 
     ``measure_steps``: steps t whose minibatch loss L_t is measured. ``class_specific_steps``:
@@ -192,6 +202,8 @@ def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_sp
     (R, len(class_specific_steps), C, N, d) or None. ``second_order`` computes (H a, mixed
     term) per step: "closed_form" (:func:`hvp_and_input_vjp`) or "torch_func"
     (:func:`grad_and_vjp_reference`, vmapped over the runs; the benchmark compares the two).
+    ``graphs`` ("auto": on CUDA) replays the forward, recomputation and backward steps as
+    CUDA graphs, one per number of live adjoints (:mod:`memo_utils.graphs`).
     """
     if second_order not in SECOND_ORDER:
         raise ValueError(f"second_order={second_order!r} is not allowed: choose one of {', '.join(SECOND_ORDER)}")
@@ -201,34 +213,48 @@ def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_sp
     if min(measure_steps + class_specific_steps) < 1 or last >= schedule.shape[1]:
         raise ValueError(f"measured steps must lie in [1, {schedule.shape[1] - 1}], the steps the schedule covers")
     runs, n = x.shape[:2]
-    checkpoints, _ = train_runs(params0, x, y, schedule, lr, last, segment)
-    params_at = _Recomputer(checkpoints, x, y, schedule, lr, segment, last)
+    mode = graph_mode(graphs, x.device)
+    checkpoints, _ = train_runs(params0, x, y, schedule, lr, last, segment, graphs)
+    params_at = _Recomputer(checkpoints, _sgd_steps(x, y, schedule, lr, mode), segment, last)
     # one adjoint per measured loss (or per class of a class-specific one), ordered by decreasing step
     seeds = sorted([(t, False, k) for k, t in enumerate(measure_steps)]
                    + [(t, True, k) for k, t in enumerate(class_specific_steps)], key=lambda seed: -seed[0])
     parts, owners = [], []  # owners[j] = (step, class-specific?, index, class)
     for t, class_specific, k in seeds:
-        _, xb, yb = _minibatch(x, y, schedule, t)
+        xb, yb = _minibatch(x, y, schedule[:, t])
         if class_specific:
             part = _class_jacobian_runs(params_at(t), xb.detach())  # each (R, C, *shape)
         else:
             part = tuple(g.unsqueeze(1) for g in _grad_runs(params_at(t), xb.detach(), yb))
         parts.append(part)
         owners += [(t, class_specific, k, c) for c in range(part[0].shape[1])]
+    # the adjoints and gx are updated in place, so that a graphed step finds them at fixed addresses
     adjoints = tuple(torch.cat([part[i] for part in parts], dim=1) for i in range(len(params0)))
     starts = torch.tensor([o[0] for o in owners])  # adjoint j is alive for updates s < starts[j]
     # gx[j, r * n + i] accumulates dL_j/dx_i of run r
     gx = torch.zeros((len(owners), runs * n) + x.shape[2:], dtype=x.dtype, device=x.device)
     offsets = (torch.arange(runs, device=x.device) * n)[:, None]
+
+    def backward_step(alive):
+        """Carry the first ``alive`` adjoints back through update s (given its minibatch and theta_s)."""
+        def step(idx, *params):
+            xb, yb = _minibatch(x, y, idx)
+            h_a, j_x = second_order(params, xb, yb, tuple(a[:, :alive] for a in adjoints))
+            for a, ha in zip(adjoints, h_a):
+                a[:, :alive].sub_(lr * ha)
+            contributions = j_x.transpose(0, 1).flatten(1, 2)  # (alive, R * B, d)
+            gx[:alive].index_add_(1, (idx + offsets).flatten(), -lr * contributions)
+            return ()
+        return GraphedStep(step, mode)
+
+    backward_steps = {}
     for s in range(last - 1, -1, -1):
         alive = int((starts > s).sum())  # a prefix, since owners are sorted by decreasing step
         if alive == 0:
             continue
-        idx, xb, yb = _minibatch(x, y, schedule, s)
-        h_a, j_x = second_order(params_at(s), xb, yb, tuple(a[:, :alive] for a in adjoints))
-        adjoints = tuple(torch.cat([a[:, :alive] - lr * ha, a[:, alive:]], dim=1) for a, ha in zip(adjoints, h_a))
-        contributions = j_x.transpose(0, 1).flatten(1, 2)  # (alive, R * B, d)
-        gx[:alive].index_add_(1, (idx + offsets).flatten(), -lr * contributions)
+        if alive not in backward_steps:
+            backward_steps[alive] = backward_step(alive)
+        backward_steps[alive](schedule[:, s], *params_at(s))
     gx = gx.view((len(owners), runs, n) + x.shape[2:]).transpose(0, 1)  # (R, adjoints, N, d)
     grads = torch.zeros((runs, len(measure_steps), n) + x.shape[2:], dtype=x.dtype, device=x.device)
     classes = None
@@ -248,11 +274,11 @@ class _Recomputer:
     """theta_s (every run) for any s <= ``last``, recomputed from the nearest checkpoint.
 
     Holds one segment of parameters at a time, so memory is O(segment + steps / segment).
+    ``step`` is :func:`_sgd_steps`'s.
     """
 
-    def __init__(self, checkpoints, x, y, schedule, lr, segment, last):
-        self.checkpoints, self.x, self.y, self.schedule = checkpoints, x, y, schedule
-        self.lr, self.segment, self.last = lr, segment, last
+    def __init__(self, checkpoints, step, segment, last):
+        self.checkpoints, self.step, self.segment, self.last = checkpoints, step, segment, last
         self.cached_segment, self.states = None, None
 
     def __call__(self, s):
@@ -261,8 +287,7 @@ class _Recomputer:
             params = self.checkpoints[seg]
             self.states = [params]
             for r in range(seg * self.segment, min(seg * self.segment + self.segment - 1, self.last)):
-                _, xb, yb = _minibatch(self.x, self.y, self.schedule, r)
-                params = sgd_step(params, xb, yb, self.lr)
-                self.states.append(params)
+                params = self.step(r, params)
+                self.states.append(tuple(p.clone() for p in params))
             self.cached_segment = seg
         return self.states[s - seg * self.segment]

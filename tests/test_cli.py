@@ -40,6 +40,6 @@ def test_quick_benchmark_reports_a_speedup_for_every_case(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     cases = {row["case"].split(" ")[0] for row in report["rows"]}
-    assert cases == {"mlp", "vgg11", "per-example", "unrolled"}
+    assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}
     assert all(row["speedup"] > 0 for row in report["rows"])
     assert report["quick"] is True and report["torch"]

@@ -1,6 +1,8 @@
+import pytest
 import torch
 
 from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_reference
+from memo_utils.models import mlp_module
 
 SIZES = [12, 16, 8, 3]
 
@@ -23,8 +25,8 @@ def _train_both(seeds, dtype, momentum=0.0):
     x = x.to(dtype)
     ensemble = MLPEnsemble(SIZES, init_seeds=seeds, dtype=dtype)
     finite = train_ensemble(ensemble, x, y, order_seeds=seeds, epochs=3, batch_size=7, lr=0.1, momentum=momentum)
-    references = [train_reference(SIZES, x, y, init_seed=s, order_seed=s, epochs=3, batch_size=7, lr=0.1,
-                                  momentum=momentum, dtype=dtype) for s in seeds]
+    references = [train_reference(mlp_module(SIZES, torch.Generator().manual_seed(s)).to(dtype), x, y,
+                                  order_seed=s, epochs=3, batch_size=7, lr=0.1, momentum=momentum) for s in seeds]
     return ensemble, finite, references
 
 
@@ -70,7 +72,6 @@ def test_a_diverged_model_is_flagged_and_does_not_spoil_the_others():
 
 
 def test_vectorised_per_example_gradients_equal_the_per_example_loop():
-    from memo_utils.models import mlp_module
     from memo_utils.per_example import per_example_grads, per_example_grads_loop
 
     x, y = _toy_data(n=9)
@@ -85,6 +86,18 @@ def test_vectorised_per_example_gradients_equal_the_per_example_loop():
     torch.testing.assert_close(fast["1.weight"].sum(0), model[1].weight.grad, rtol=1e-5, atol=1e-6)
 
 
+def test_backpack_per_example_gradients_equal_the_loop_when_installed():
+    pytest.importorskip("backpack")
+    from memo_utils.per_example import per_example_grads_backpack, per_example_grads_loop
+
+    x, y = _toy_data(n=9)
+    model = mlp_module(SIZES, torch.Generator().manual_seed(0))
+    fast, slow = per_example_grads_backpack(model, x, y), per_example_grads_loop(model, x, y)
+    assert set(fast) == set(slow)
+    for name in fast:
+        torch.testing.assert_close(fast[name], slow[name], rtol=1e-5, atol=1e-6)
+
+
 def test_bf16_autocast_path_runs_on_the_cpu_and_stays_close_to_float32():
     x, y = _toy_data(n=200)
     full = MLPEnsemble(SIZES, init_seeds=[0, 1])
@@ -95,3 +108,24 @@ def test_bf16_autocast_path_runs_on_the_cpu_and_stays_close_to_float32():
     assert finite.all() and half.weights[0].dtype == torch.float32  # master weights stay float32
     agreement = (full.predict(x) == half.predict(x)).float().mean()
     assert agreement > 0.9, agreement
+
+
+def test_cuda_graph_settings_resolve_per_device_and_reject_unknown_values():
+    from memo_utils.graphs import graph_mode
+
+    assert graph_mode("auto", "cpu") == graph_mode(True, "cpu") == graph_mode(False, "cuda") == "eager"
+    assert graph_mode("auto", "cuda") == "cuda graph" and graph_mode("emulate", "cpu") == "emulated graph"
+    with pytest.raises(ValueError, match="graphs='yes' is not allowed"):
+        graph_mode("yes", "cpu")
+
+
+def test_graphed_training_steps_equal_eager_ones_under_the_graph_buffer_semantics():
+    """CPU stand-in for the CUDA-graph path: static inputs, outputs overwritten on every call."""
+    x, y = _toy_data()
+    eager, graphed = MLPEnsemble(SIZES, init_seeds=[0, 1]), MLPEnsemble(SIZES, init_seeds=[0, 1])
+    for ensemble, graphs in ((eager, False), (graphed, "emulate")):
+        train_ensemble(ensemble, x, y, order_seeds=[0, 1], epochs=2, batch_size=7, lr=0.1, momentum=0.9,
+                       graphs=graphs)
+    assert (eager.step_mode, graphed.step_mode) == ("eager", "emulated graph")
+    for a, b in zip(eager.parameters(), graphed.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

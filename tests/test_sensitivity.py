@@ -123,3 +123,13 @@ def test_torch_func_reference_sweep_gives_the_same_gradients(setup):
     reference, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60],
                                                second_order="torch_func")
     torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-13)
+
+
+def test_graphed_sweep_equals_the_eager_one_under_the_graph_buffer_semantics(setup):
+    """CPU stand-in for CUDA graphs: forward, recomputation and backward steps all graphed."""
+    x, y, params, schedule = setup
+    kw = dict(lr=LR, schedule=schedule, measure_steps=[20, 45, 60], class_specific_steps=[50], segment=7)
+    eager, eager_classes = sensitivity.input_gradients(params, x, y, graphs=False, **kw)
+    graphed, graphed_classes = sensitivity.input_gradients(params, x, y, graphs="emulate", **kw)
+    torch.testing.assert_close(graphed, eager, rtol=0, atol=0)
+    torch.testing.assert_close(graphed_classes, eager_classes, rtol=0, atol=0)

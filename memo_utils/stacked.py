@@ -1,0 +1,101 @@
+"""Several CNNs trained as one computation: ``torch.func`` stacked module state under ``vmap``.
+
+The chapters train a few CNNs that differ only in labels, seed or setting (real vs randY,
+seeds of a sweep). One such model with batch 128 leaves most of a GPU idle. Here the K
+models' parameters and buffers are stacked along a leading dimension and one
+``vmap(functional_call)`` runs all of them; under ``vmap`` a convolution whose weights carry
+a model dimension becomes one grouped convolution, and batch norm keeps per-model
+statistics. :func:`train_classifiers` has exactly the semantics of K calls of
+:func:`memo_utils.training.train_classifier` (tested in float64), so the two are
+interchangeable and the benchmark can compare them on the same workload.
+"""
+from __future__ import annotations
+
+import copy
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, stack_module_state, vmap
+
+
+class StackedModels:
+    """K modules of identical architecture as one batched module (state stacked on dim 0)."""
+
+    def __init__(self, models):
+        self.models = list(models)
+        self.params, self.buffers = stack_module_state(self.models)
+        self._base = copy.deepcopy(self.models[0]).to("meta")
+        self._forward = vmap(lambda p, b, x: functional_call(self._base, (p, b), (x,)))
+
+    @property
+    def k(self):
+        return len(self.models)
+
+    def __call__(self, x):
+        """x: (K, B, ...) one minibatch per model -> (K, B, classes)."""
+        return self._forward(self.params, self.buffers, x)
+
+    def train(self, mode=True):
+        self._base.train(mode)
+
+    @torch.no_grad()
+    def write_back(self):
+        """Copy the stacked state into the K original modules (for evaluation and inspection)."""
+        for k, model in enumerate(self.models):
+            for name, tensor in model.named_parameters():
+                tensor.copy_(self.params[name][k])
+            for name, tensor in model.named_buffers():
+                tensor.copy_(self.buffers[name][k])
+
+
+def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
+                      autocast_dtype=None):
+    """Train ``models`` at once; model k as ``train_classifier(models[k], x, y[k], seed=seeds[k])``.
+
+    x: (N, ...) shared inputs; y: (N,) shared or (K, N) one label set per model. Same SGD
+    with momentum (v = m v + g; p -= lr v), learning-rate halving and dropped last minibatch
+    as the single-model loop. The trained state is written back into ``models``. Returns one
+    (history, finite) pair per model; a diverged model does not affect the others.
+    ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast; the
+    loss and the updates stay in the parameters' precision. No chapter uses it yet (benchmark only).
+    """
+    stacked = StackedModels(models)
+    k, n = stacked.k, len(x)
+    if len(seeds) != k:
+        raise ValueError(f"seeds has {len(seeds)} entries; must have one per model ({k})")
+    y = y.expand(k, -1) if y.ndim == 1 else y
+    generators = [torch.Generator().manual_seed(s) for s in seeds]
+    params = list(stacked.params.values())
+    velocity = [torch.zeros_like(p) for p in params]
+    rows = torch.arange(k, device=x.device)[:, None]
+    batch_size = min(batch_size, n)
+    histories = [{"loss": [], "accuracy": []} for _ in range(k)]
+    finite = torch.ones(k, dtype=torch.bool, device=x.device)
+    amp = torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
+    for epoch in range(epochs):
+        stacked.train()
+        step_lr = lr * 0.5 ** (epoch // lr_halving_every)
+        order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(x.device)
+        loss_sum = torch.zeros(k, device=x.device)
+        correct = torch.zeros(k, device=x.device)
+        seen = 0
+        for start in range(0, n - batch_size + 1, batch_size):
+            idx = order[:, start:start + batch_size]
+            labels = y[rows, idx]
+            with amp:
+                logits = stacked(x[idx]).float() if autocast_dtype else stacked(x[idx])
+            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
+            grads = torch.autograd.grad(loss.sum(), params)
+            with torch.no_grad():
+                for p, v, g in zip(params, velocity, grads):
+                    p.sub_(v.mul_(momentum).add_(g), alpha=step_lr)
+                loss_sum += loss * batch_size
+                correct += (logits.argmax(-1) == labels).sum(1)
+            seen += batch_size
+        finite &= torch.isfinite(loss_sum)
+        for h, l, c in zip(histories, loss_sum.tolist(), correct.tolist()):
+            h["loss"].append(l / seen)
+            h["accuracy"].append(c / seen)
+    stacked.write_back()
+    return list(zip(histories, finite.tolist()))
