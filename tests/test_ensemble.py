@@ -71,12 +71,16 @@ def test_a_diverged_model_is_flagged_and_does_not_spoil_the_others():
     assert torch.isfinite(ensemble.weights[0][0]).all()
 
 
-def test_vectorised_per_example_gradients_equal_the_per_example_loop():
-    from memo_utils.per_example import per_example_grads, per_example_grads_loop
+@pytest.mark.parametrize("method", ["torch_func", "backpack"])
+def test_vectorised_per_example_gradients_equal_the_per_example_loop(method):
+    from memo_utils import per_example
 
+    if method == "backpack":
+        pytest.importorskip("backpack")  # optional: the benchmark compares it when installed
+    fast_grads = {"torch_func": per_example.per_example_grads, "backpack": per_example.per_example_grads_backpack}
     x, y = _toy_data(n=9)
     model = mlp_module(SIZES, torch.Generator().manual_seed(0))
-    fast, slow = per_example_grads(model, x, y), per_example_grads_loop(model, x, y)
+    fast, slow = fast_grads[method](model, x, y), per_example.per_example_grads_loop(model, x, y)
     assert set(fast) == set(slow)
     for name in fast:
         torch.testing.assert_close(fast[name], slow[name], rtol=1e-5, atol=1e-6)
@@ -84,18 +88,6 @@ def test_vectorised_per_example_gradients_equal_the_per_example_loop():
     model.zero_grad()
     torch.nn.functional.cross_entropy(model(x), y, reduction="sum").backward()
     torch.testing.assert_close(fast["1.weight"].sum(0), model[1].weight.grad, rtol=1e-5, atol=1e-6)
-
-
-def test_backpack_per_example_gradients_equal_the_loop_when_installed():
-    pytest.importorskip("backpack")
-    from memo_utils.per_example import per_example_grads_backpack, per_example_grads_loop
-
-    x, y = _toy_data(n=9)
-    model = mlp_module(SIZES, torch.Generator().manual_seed(0))
-    fast, slow = per_example_grads_backpack(model, x, y), per_example_grads_loop(model, x, y)
-    assert set(fast) == set(slow)
-    for name in fast:
-        torch.testing.assert_close(fast[name], slow[name], rtol=1e-5, atol=1e-6)
 
 
 def test_bf16_autocast_path_runs_on_the_cpu_and_stays_close_to_float32():
