@@ -1,4 +1,4 @@
-"""The networks of the papers: ReLU MLPs and the small AlexNet-style CNN."""
+"""The networks of the papers: ReLU MLPs, the small AlexNet-style CNN, VGG-11/13 and ResNet-32."""
 from __future__ import annotations
 
 import math
@@ -90,3 +90,35 @@ def vgg(name="vgg11", num_classes=10, batch_norm=False):
         layers.append(nn.ReLU(inplace=True))
         channels = spec
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, num_classes))
+
+
+class _BasicBlock(nn.Module):
+    def __init__(self, in_channels, channels, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.stride, self.extra_channels = stride, channels - in_channels
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        shortcut = x[..., ::self.stride, ::self.stride]  # option A: subsample, pad the new channels with zeros
+        if self.extra_channels:
+            half = self.extra_channels // 2
+            shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, half, self.extra_channels - half))
+        return torch.relu(out + shortcut)
+
+
+def resnet32(num_classes=10):
+    """He et al. (2016, section 4.2) CIFAR ResNet with n = 5: 6n + 2 = 32 layers, 0.46M parameters.
+
+    Gu & Tresp (2019) use a "ResNet32" without details; this is He et al.'s CIFAR network with
+    their parameter-free shortcut (option A), the usual reading of that name.
+    """
+    layers, channels = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
+    for stage, width in enumerate((16, 32, 64)):
+        for block in range(5):
+            layers.append(_BasicBlock(channels, width, stride=2 if stage and not block else 1))
+            channels = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))

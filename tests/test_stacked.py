@@ -3,7 +3,7 @@ import copy
 import pytest
 import torch
 
-from memo_utils.models import SmallAlexNet, vgg
+from memo_utils.models import SmallAlexNet, resnet32, vgg
 from memo_utils.stacked import train_classifiers
 from memo_utils.training import train_classifier
 
@@ -25,7 +25,8 @@ def _both_ways(make, x, labels, seeds, **kw):
 @pytest.mark.parametrize("make, n, kw", [
     (lambda: SmallAlexNet(width=4), 48, dict(epochs=3, batch_size=16, lr=0.05, lr_halving_every=2)),
     (lambda: vgg("vgg11", batch_norm=True), 8, dict(epochs=1, batch_size=4, lr=0.01)),
-])
+    (resnet32, 8, dict(epochs=2, batch_size=4, lr=0.05)),
+], ids=["small-alexnet", "vgg11-bn", "resnet32"])
 def test_stacked_models_equal_separate_runs_in_float64(make, n, kw):
     """Per-model labels, per-model data orders, batch norm statistics, momentum and the lr schedule."""
     x, labels = _images(n)
