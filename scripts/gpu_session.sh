@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The runs of a GPU session, for the device machine (Python 3.12 and torch, no Jupyter, no network).
+#
+# Here, once:   scripts/gpu_session.sh prepare
+#     copies the archives the gpu profiles read (mnist.npz, cifar10_jpeg.npz; 30 MB) from
+#     ../shared/data into data_carry/, and downloads the wheels the device may lack (Pillow for
+#     the JPEG copy, BackPACK for the benchmark) into .whl/. Both folders are git-ignored:
+#     name them in the device call's `carry`.
+# There:        scripts/gpu_session.sh easy_examples loss_sensitivity bench
+#     installs the carried wheels, then runs each step in order (a step is a chapter name,
+#     run with `--profile gpu`, or `bench`). results/ and bench/ fill as on any machine; with
+#     $OUT set they are packed into $OUT/gpu-results.tgz after every step, so a call that
+#     runs out of time still brings back what finished. Back here: tar xzf gpu-results.tgz,
+#     then commit results/ and bench/ and run `make book PROFILE=gpu`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == prepare ]]; then
+    mkdir -p data_carry .whl
+    cp ../shared/data/mnist.npz ../shared/data/cifar10_jpeg.npz data_carry/
+    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
+        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d .whl \
+        pillow backpack-for-pytorch einops unfoldNd
+    ls -l data_carry .whl
+    exit 0
+fi
+
+PY=${PYTHON:-python3}
+if [[ -d .whl ]]; then
+    $PY -m pip install --quiet --no-index --no-deps --find-links .whl .whl/*.whl || echo "warning: wheels not installed"
+fi
+$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+for step in "$@"; do
+    start=$SECONDS
+    if [[ "$step" == bench ]]; then
+        $PY -m memo_utils bench
+    else
+        $PY -m memo_utils run "$step" --profile gpu --data-dir data_carry
+    fi
+    echo "step $step: $((SECONDS - start)) s"
+    if [[ -n "${OUT:-}" ]]; then
+        tar czf "$OUT/gpu-results.tgz" results $(test -d bench && echo bench)
+    fi
+done
