@@ -29,7 +29,7 @@ PY=${PYTHON:-python3}
 if [[ -d .whl ]]; then
     $PY -m pip install --quiet --no-index --no-deps --find-links .whl .whl/*.whl || echo "warning: wheels not installed"
 fi
-$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+$PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
 for step in "$@"; do
     start=$SECONDS
     if [[ "$step" == bench ]]; then
