@@ -33,8 +33,9 @@ SETTINGS = {
     "smoke": dict(_COMMON, n_examples=200, steps=[100, 200], measured_steps=3, class_steps=2, seeds=[0]),
     "cpu": dict(_COMMON, steps=[1000, 2000, 5000], measured_steps=8, class_steps=4, seeds=[0, 1, 2]),
     # A backward step is a few dozen small kernels for all runs at once, so the sweep is
-    # launch-bound on a GPU: 2 x 10^4 steps is what we expect to fit 5 minutes (an estimate,
-    # unmeasured until a GPU run is committed; raise it toward the paper's 10^5 if it is fast).
+    # launch-bound on a GPU (on CUDA each step is replayed as one CUDA graph): 2 x 10^4 steps
+    # is what we expect to fit 5 minutes (an estimate, unmeasured until a GPU run is
+    # committed; raise it toward the paper's 10^5 if it is fast).
     "gpu": dict(_COMMON, steps=[1000, 2000, 5000, 10000, 20000], measured_steps=16, class_steps=8, seeds=[0, 1, 2]),
     "paper": dict(_COMMON, steps=[1000, 2000, 5000, 10000, 20000, 50000, 100000], measured_steps=100000,
                   class_steps=100000, seeds=[0, 1, 2]),
