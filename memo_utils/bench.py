@@ -65,10 +65,12 @@ def mlp_flops_per_example(sizes):
 
 
 def bench_mlp(device, quick):
-    """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, bf16).
+    """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, TF32, bf16).
 
     On CUDA the graphed ensemble is also checked against the eager one on the same run
     (largest parameter difference), so the speed-up is not bought with a different result.
+    float32 matmuls are full precision (PyTorch's default) except in the "TF32" rows; no
+    chapter uses TF32 or bf16 (see the cost page).
     """
     hidden = 64 if quick else 4096
     sizes = [784, hidden, hidden, 10]
@@ -89,20 +91,24 @@ def bench_mlp(device, quick):
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
     row("reference loop", 1, _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, **train), device, 3))
-    variants = [("float32", None, False)]
+    variants = [("float32", None, False, "highest")]
     if device.type == "cuda":
-        variants += [("float32", None, True), ("bf16 autocast", torch.bfloat16, True)]
+        variants += [("float32", None, True, "highest"), ("TF32 matmuls", None, True, "high"),
+                     ("bf16 autocast", torch.bfloat16, True, "highest")]
     else:
-        variants += [("bf16 autocast", torch.bfloat16, False)]
+        variants += [("bf16 autocast", torch.bfloat16, False, "highest")]
+    default_precision = torch.get_float32_matmul_precision()
     for k in ((2, 4) if quick else (8, 32, 128)):
-        for name, autocast, graphs in variants:
+        for name, autocast, graphs, precision in variants:
             _reset_memory(device)
+            torch.set_float32_matmul_precision(precision)
             ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
             seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), autocast_dtype=autocast,
                                                     graphs=graphs, **train), device, 3)
             extra = {}
-            if graphs and autocast is None:
+            if graphs and autocast is None and precision == "highest":
                 extra["max_abs_diff_vs_eager"] = _graph_vs_eager(sizes, k, x[sub], y[sub], train, device)
+            torch.set_float32_matmul_precision(default_precision)
             row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, **extra)
     reference = rows[0]["seconds_per_model_epoch"]
     for r in rows:
