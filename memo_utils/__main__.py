@@ -43,13 +43,15 @@ def main(argv=None):
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
+    bench.add_argument("--profile", action="store_true",
+                       help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt")
     args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         torch.set_num_threads(1)  # two OpenMP threads on two shared cores are often far slower than one
     try:
         if args.command == "bench":
             from .bench import main as bench_main
-            return bench_main(out=args.out, quick=args.quick)
+            return bench_main(out=args.out, quick=args.quick, profile=args.profile)
         module = experiments.get(args.experiment)
         cfg = module.config(args.profile, **_parse_set(args.set))
         start = time.perf_counter()

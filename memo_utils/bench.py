@@ -36,8 +36,11 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _timed(fn, device, repeats):
-    """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run."""
+_profiles = None  # when main(profile=True): one (label, report) per timed variant
+
+
+def _timed(fn, device, repeats, label):
+    """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run (and a profile, if asked)."""
     fn()
     _sync(device)
     times = []
@@ -46,7 +49,33 @@ def _timed(fn, device, repeats):
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
+    if _profiles is not None:
+        _profiles.append((label, _profile(fn, device)))
     return statistics.median(times)
+
+
+def _profile(fn, device):
+    """One more run of ``fn`` under torch.profiler: how busy the device was, and the top operators.
+
+    Busy fraction = time inside device kernels / wall time; far below 1 means the run waits on
+    launches or the host (the evidence to give when a speed-up target is missed).
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        fn()
+        _sync(device)
+    wall = time.perf_counter() - start
+    events = prof.key_averages()
+    lines = [f"wall {wall:.4f} s"]
+    sort_by = "self_cpu_time_total"
+    if device.type == "cuda":
+        kernel_us = sum(getattr(e, "self_device_time_total", 0) for e in events)
+        lines.append(f"device busy {kernel_us / 1e6:.4f} s = {kernel_us / 1e6 / wall:.0%} of wall")
+        sort_by = "self_device_time_total"
+    return "\n".join(lines + [events.table(sort_by=sort_by, row_limit=12)])
 
 
 def _peak_memory(device):
@@ -90,7 +119,8 @@ def bench_mlp(device, quick):
 
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
-    row("reference loop", 1, _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, **train), device, 3))
+    row("reference loop", 1, _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, **train), device, 3,
+                                    "mlp: reference loop"))
     variants = [("float32", None, False, "highest")]
     if device.type == "cuda":
         variants += [("float32", None, True, "highest"), ("TF32 matmuls", None, True, "high"),
@@ -104,7 +134,8 @@ def bench_mlp(device, quick):
             torch.set_float32_matmul_precision(precision)
             ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
             seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), autocast_dtype=autocast,
-                                                    graphs=graphs, **train), device, 3)
+                                                    graphs=graphs, **train), device, 3,
+                             f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}")
             extra = {}
             if graphs and autocast is None and precision == "highest":
                 extra["max_abs_diff_vs_eager"] = _graph_vs_eager(sizes, k, x[sub], y[sub], train, device)
@@ -172,7 +203,7 @@ def _bench_cnn(device, quick, case, make, ks):
     for name, k, fn in variants:
         _reset_memory(device)
         torch.manual_seed(0)
-        seconds = _timed(fn, device, 3)
+        seconds = _timed(fn, device, 3, f"{case}: {name}, K={k}")
         rows.append({"case": case, "variant": name, "k": k,
                      "seconds_per_model_epoch": seconds / k / steps * (50000 // batch),
                      "peak_gib": _peak_memory(device)})
@@ -194,7 +225,7 @@ def bench_per_example(device, quick):
     rows = []
     for name, fn in variants:
         _reset_memory(device)
-        seconds = _timed(lambda: fn(model, x, y), device, 3)
+        seconds = _timed(lambda: fn(model, x, y), device, 3, f"per-example grads: {name}")
         rows.append({"case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})", "variant": name,
                      "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device)})
     for row in rows:
@@ -230,7 +261,8 @@ def bench_unrolled_sensitivity(device, quick):
     rows = []
     for name, second_order, graphs in variants:
         _reset_memory(device)
-        seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2)
+        seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2,
+                         f"unrolled sensitivity: {name}")
         extra = {"max_abs_diff_vs_eager": float((sweep(second_order, True) - sweep(second_order, False)).abs().max())} \
             if graphs else {}
         rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
@@ -240,8 +272,14 @@ def bench_unrolled_sensitivity(device, quick):
     return rows
 
 
-def main(out=None, quick=False):
-    """Run every case; write the JSON report to ``out`` (default: ``default_output``, full runs only)."""
+def main(out=None, quick=False, profile=False):
+    """Run every case; write the JSON report to ``out`` (default: ``default_output``, full runs only).
+
+    ``profile``: also profile each variant once and write the reports beside ``out``
+    (``profile-<device>.txt``), or print them when there is no ``out``.
+    """
+    global _profiles
+    _profiles = [] if profile else None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     header = {"device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -256,6 +294,13 @@ def main(out=None, quick=False):
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps({**header, "rows": rows}, indent=1) + "\n")
+    if profile:
+        report = "\n\n".join(f"== {label}\n{text}" for label, text in _profiles)
+        if out:
+            Path(out).with_name(Path(out).stem.replace("results-", "profile-") + ".txt").write_text(report + "\n")
+        else:
+            print(report)
+        _profiles = None
     return 0
 
 

@@ -33,7 +33,7 @@ $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_na
 for step in "$@"; do
     start=$SECONDS
     if [[ "$step" == bench ]]; then
-        $PY -m memo_utils bench
+        $PY -m memo_utils bench --profile
     else
         $PY -m memo_utils run "$step" --profile gpu --data-dir data_carry
     fi

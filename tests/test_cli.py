@@ -34,12 +34,15 @@ def test_run_computes_into_the_cache_then_reads_it(tmp_path):
     assert (tmp_path / "loss_sensitivity").is_dir()
 
 
-def test_quick_benchmark_reports_a_speedup_for_every_case(tmp_path):
-    out = tmp_path / "bench.json"
-    done = _run("bench", "--quick", "--out", str(out))
+def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path):
+    out = tmp_path / "results-cpu.json"
+    done = _run("bench", "--quick", "--profile", "--out", str(out))
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     cases = {row["case"].split(" ")[0] for row in report["rows"]}
     assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}
     assert all(row["speedup"] > 0 for row in report["rows"])
     assert report["quick"] is True and report["torch"]
+    profiles = (tmp_path / "profile-cpu.txt").read_text()
+    assert profiles.count("\n== ") + profiles.startswith("== ") == len(report["rows"])
+    assert "Self CPU time total" in profiles
