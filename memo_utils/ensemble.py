@@ -9,6 +9,8 @@ labels, so the semantics are exactly those of K separate runs of :func:`train_re
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 import torch.nn.functional as F
 
@@ -84,8 +86,8 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
         yb = y[rows, idx] if per_model_labels else y[idx]
         for p in params:
             p.requires_grad_(True)
-        with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None,
-                            cache_enabled=False):
+        # no autocast weight cache: a CUDA graph must not keep casts from its capture
+        with torch.autocast(device.type, dtype=autocast_dtype, cache_enabled=False) if autocast_dtype else nullcontext():
             logits = ensemble.forward(xb)
         if autocast_dtype is not None:
             logits = logits.float()  # the loss in full precision, as autocast does for nn modules
