@@ -78,6 +78,13 @@ def _profile(fn, device):
     return "\n".join(lines + [events.table(sort_by=sort_by, row_limit=12)])
 
 
+def _add_speedups(rows, seconds_key):
+    """Speed-up of every row over the first (the reference) of its case."""
+    for row in rows:
+        row["speedup"] = rows[0][seconds_key] / row[seconds_key]
+    return rows
+
+
 def _peak_memory(device):
     return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
@@ -96,8 +103,9 @@ def mlp_flops_per_example(sizes):
 def bench_mlp(device, quick):
     """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, TF32, bf16).
 
-    On CUDA the graphed ensemble is also checked against the eager one on the same run
-    (largest parameter difference), so the speed-up is not bought with a different result.
+    On CUDA the graphed float32 ensemble is also checked against the eager one of the same K
+    (largest parameter difference after the same timed calls, which repeat the same steps
+    from the same start), so the speed-up is not bought with a different result.
     float32 matmuls are full precision (PyTorch's default) except in the "TF32" rows; no
     chapter uses TF32 or bf16 (see the cost page).
     """
@@ -125,10 +133,11 @@ def bench_mlp(device, quick):
     if device.type == "cuda":
         variants += [("float32", None, True, "highest"), ("TF32 matmuls", None, True, "high"),
                      ("bf16 autocast", torch.bfloat16, True, "highest")]
-    else:
-        variants += [("bf16 autocast", torch.bfloat16, False, "highest")]
+    else:  # the graph's buffer semantics, emulated: checks the comparison path (its difference must be 0)
+        variants += [("float32", None, "emulate", "highest"), ("bf16 autocast", torch.bfloat16, False, "highest")]
     default_precision = torch.get_float32_matmul_precision()
     for k in ((2, 4) if quick else (8, 32, 128)):
+        eager_params = None
         for name, autocast, graphs, precision in variants:
             _reset_memory(device)
             torch.set_float32_matmul_precision(precision)
@@ -137,24 +146,15 @@ def bench_mlp(device, quick):
                                                     graphs=graphs, **train), device, 3,
                              f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}")
             extra = {}
-            if graphs and autocast is None and precision == "highest":
-                extra["max_abs_diff_vs_eager"] = _graph_vs_eager(sizes, k, x[sub], y[sub], train, device)
+            if autocast is None and precision == "highest":  # the float32 rows: eager first, then graphed
+                if not graphs:
+                    eager_params = ensemble.parameters()
+                else:
+                    extra["max_abs_diff_vs_eager"] = max(float((a - b).abs().max())
+                                                         for a, b in zip(ensemble.parameters(), eager_params))
             torch.set_float32_matmul_precision(default_precision)
             row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, **extra)
-    reference = rows[0]["seconds_per_model_epoch"]
-    for r in rows:
-        r["speedup"] = reference / r["seconds_per_model_epoch"]
-    return rows
-
-
-def _graph_vs_eager(sizes, k, x, y, train, device):
-    """Largest parameter difference between the same ensemble trained with and without CUDA graphs."""
-    trained = []
-    for graphs in (False, True):
-        ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
-        train_ensemble(ensemble, x, y, order_seeds=range(k), graphs=graphs, **train)
-        trained.append(ensemble.parameters())
-    return max(float((a - b).abs().max()) for a, b in zip(*trained))
+    return _add_speedups(rows, "seconds_per_model_epoch")
 
 
 def bench_vgg(device, quick):
@@ -207,10 +207,7 @@ def _bench_cnn(device, quick, case, make, ks):
         rows.append({"case": case, "variant": name, "k": k,
                      "seconds_per_model_epoch": seconds / k / steps * (50000 // batch),
                      "peak_gib": _peak_memory(device)})
-    reference = rows[0]["seconds_per_model_epoch"]
-    for row in rows:
-        row["speedup"] = reference / row["seconds_per_model_epoch"]
-    return rows
+    return _add_speedups(rows, "seconds_per_model_epoch")
 
 
 def bench_per_example(device, quick):
@@ -228,9 +225,7 @@ def bench_per_example(device, quick):
         seconds = _timed(lambda: fn(model, x, y), device, 3, f"per-example grads: {name}")
         rows.append({"case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})", "variant": name,
                      "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device)})
-    for row in rows:
-        row["speedup"] = rows[0]["seconds_per_batch"] / row["seconds_per_batch"]
-    return rows
+    return _add_speedups(rows, "seconds_per_batch")
 
 
 def default_output(device_name):
@@ -253,23 +248,26 @@ def bench_unrolled_sensitivity(device, quick):
     params = sensitivity.init_params([196, 16, 16, 10], g, device=device)
     schedule = sensitivity.minibatch_schedule(1000, 10, steps, g).to(device)
     measured = list(range(max(1, steps - 63), steps + 1))
-    sweep = lambda second_order, graphs: sensitivity.input_gradients(
-        params, x, y, lr=0.01, schedule=schedule, measure_steps=measured, second_order=second_order, graphs=graphs)[0]
+    outputs = {}  # the last result of each (second_order, graphs), to compare graphed with eager
+
+    def sweep(second_order, graphs):
+        outputs[second_order, graphs] = sensitivity.input_gradients(
+            params, x, y, lr=0.01, schedule=schedule, measure_steps=measured, second_order=second_order,
+            graphs=graphs)[0]
+
     variants = [("reference: torch.func vjp + vmap", "torch_func", False), ("closed-form R-pass", "closed_form", False)]
-    if device.type == "cuda":
-        variants.append(("closed-form R-pass, CUDA graphs", "closed_form", True))
+    variants.append(("closed-form R-pass, CUDA graphs", "closed_form", True) if device.type == "cuda"
+                    else ("closed-form R-pass, emulated graphs", "closed_form", "emulate"))
     rows = []
     for name, second_order, graphs in variants:
         _reset_memory(device)
         seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2,
                          f"unrolled sensitivity: {name}")
-        extra = {"max_abs_diff_vs_eager": float((sweep(second_order, True) - sweep(second_order, False)).abs().max())} \
+        extra = {"max_abs_diff_vs_eager": float((outputs[second_order, graphs] - outputs[second_order, False]).abs().max())} \
             if graphs else {}
         rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
                      "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra})
-    for row in rows:
-        row["speedup"] = rows[0]["seconds_per_step"] / row["seconds_per_step"]
-    return rows
+    return _add_speedups(rows, "seconds_per_step")
 
 
 def main(out=None, quick=False, profile=False):

@@ -48,13 +48,9 @@ def paper_estimate_sentence(chapter):
     return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
 
 
-def all_cached(module, cfg):
-    return all(cache.lookup(*key) is not None for key in module.parts(cfg).values())
-
-
 def stop_unless_cached(module, cfg, chapter):
     """The paper profile is not run by accident: without cached results it stops with one line."""
-    if cfg["profile"] == "paper" and not all_cached(module, cfg):
+    if cfg["profile"] == "paper" and cached_meta(module, cfg) is None:
         raise ConfigError(f"profile='paper' is not run here: {paper_estimate_sentence(chapter)} "
                           f"Run it with python -m memo_utils run {chapter} --profile paper on a GPU machine.")
 

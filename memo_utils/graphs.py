@@ -30,7 +30,7 @@ SETTINGS = (True, False, "auto", "emulate")
 def graph_mode(setting, device):
     """The :class:`GraphedStep` mode for a ``graphs`` argument: True/"auto" mean CUDA graphs on CUDA."""
     if setting not in SETTINGS:
-        raise ValueError(f"graphs={setting!r} is not allowed: must be one of {SETTINGS}")
+        raise ValueError(f"graphs={setting!r} is not allowed: choose one of {', '.join(map(repr, SETTINGS))}")
     if setting == "emulate":
         return "emulated graph"
     return "cuda graph" if setting in (True, "auto") and torch.device(device).type == "cuda" else "eager"

@@ -43,6 +43,8 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}
     assert all(row["speedup"] > 0 for row in report["rows"])
     assert report["quick"] is True and report["torch"]
+    graphed = [row for row in report["rows"] if "max_abs_diff_vs_eager" in row]  # emulated on the CPU
+    assert len(graphed) == 3 and all(row["max_abs_diff_vs_eager"] == 0 for row in graphed)
     profiles = (tmp_path / "profile-cpu.txt").read_text()
     assert profiles.count("\n== ") + profiles.startswith("== ") == len(report["rows"])
     assert "Self CPU time total" in profiles

@@ -171,10 +171,10 @@ def _compute(cfg, device, data_dir):
     x_real, y_real, label = _inputs(cfg, device, data_dir)
     out = {"data_label": np.array(label + ", 14x14"), "steps": np.array(cfg["steps"])}
     for names in (list(SETTINGS_10_CLASSES), [f"unique, {k}" for k in SETTINGS_UNIQUE]):
-        runs = [(name, seed, *_dataset(name, seed, x_real, y_real, device)[:2])
-                for seed in cfg["seeds"] for name in names]
-        n_classes = _dataset(names[0], cfg["seeds"][0], x_real, y_real, device)[2]
-        out.update(_sweep(runs, cfg, n_classes, device))
+        datasets = [(name, seed, *_dataset(name, seed, x_real, y_real, device))
+                    for seed in cfg["seeds"] for name in names]
+        n_classes = datasets[0][-1]  # the same for every run of the group
+        out.update(_sweep([d[:4] for d in datasets], cfg, n_classes, device))
     return out
 
 
