@@ -70,10 +70,9 @@ NOTES = {
     "cnn_train_size": "cpu: the exact first 3,000 CIFAR-10 images; gpu: all 50,000 (the JPEG copy "
                       "unless torchvision's download is available)",
     "cnn_batch_size": "not stated; 128, as in Zhang et al.'s CIFAR-10 setup",
-    "cnn_engine": "how the two networks are trained; both give the same training (tested). On the 2-core "
-                  "CPU the stacked cpu run took 66 s against 43 s for the loop, so cpu uses the loop; gpu "
-                  "stacks them (one grouped convolution per layer), which the benchmark's small-AlexNet "
-                  "case measures",
+    "cnn_engine": "how the two networks are trained; both give the same training (tested). Stacking was "
+                  "slower on a 2-core CPU, so cpu uses the loop; gpu stacks them (one grouped convolution "
+                  "per layer), which the benchmark's small-AlexNet case measures",
 }
 
 
