@@ -8,13 +8,17 @@ export OMP_WAIT_POLICY ?= PASSIVE
 PROFILE ?=
 BOOK_ARGS := $(if $(PROFILE),--profile $(PROFILE))
 
-.PHONY: book test bench venv vendor lab clean
+.PHONY: book test check bench venv vendor lab clean
 
 book: venv vendor
 	$(PY) scripts/build_book.py $(BOOK_ARGS)
 
 test: venv vendor
 	$(PY) -m pytest
+
+# The quick loop: unit tests only, without the book build and the browser.
+check: venv
+	$(PY) -m pytest -q --ignore=tests/test_book.py
 
 bench: venv
 	$(PY) -m memo_utils bench

@@ -1,6 +1,20 @@
 """memo_utils: the computations behind the memorization book.
 
-Imports need only torch and numpy, so experiments run with ``python -m memo_utils`` on a
-GPU machine without Jupyter; plotting and widgets are imported by the chapters.
+Imports need only torch and numpy (plus filelock and tqdm), so experiments run with
+``python -m memo_utils`` on a GPU machine without Jupyter; plotting (``plots``, ``figures``)
+and widgets are imported by the chapters.
+
+A chapter is declared once, in ``experiments/<name>.py``, through :mod:`memo_utils.chapter`
+(parameters, cached parts, claims) and listed in :data:`memo_utils.experiments.CHAPTERS`.
+
+Which SGD engine a chapter uses. There are three, each tested equal to a plain reference:
+MLPs train as batched ensembles (:func:`memo_utils.ensemble.train_ensemble`: K models, one
+``baddbmm`` per layer, each with its own initialisation, data order and labels); CNNs train
+through :func:`memo_utils.training.train_classifier` (one model, the reference loop) or
+:func:`memo_utils.stacked.train_classifiers` (K models stacked under ``vmap``, the same
+semantics, faster on a GPU); unrolled-SGD sensitivity uses :mod:`memo_utils.sensitivity`.
+A new chapter picks one of these and expresses what it varies as model or data features
+(a dropout or noise layer in the model, a per-model label set, a per-model weight decay
+added as an argument of both CNN trainers and tested there), never as a fourth training loop.
 """
 __version__ = "0.1.0"

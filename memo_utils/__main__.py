@@ -1,7 +1,9 @@
 """Command line: compute a chapter's results into the cache without Jupyter.
 
-    python -m memo_utils run easy_examples --profile gpu --set n_runs=10
-    python -m memo_utils bench          (writes bench/results-<device>.json)
+    python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute]
+    python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
+    python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
+    python -m memo_utils bench                                  (writes bench/results-<device>.json)
 """
 from __future__ import annotations
 
@@ -11,9 +13,8 @@ import json
 import sys
 import time
 
-import torch
-
-from . import costs, experiments, profiles
+from . import costs, devices, experiments, fingerprints, profiles
+from .chapter import cell_id
 from .errors import ConfigError, DataUnavailableError
 
 
@@ -30,43 +31,93 @@ def _parse_set(items):
     return overrides
 
 
+def _chapter_arguments(parser):
+    parser.add_argument("chapter", help=", ".join(experiments.CHAPTERS))
+    parser.add_argument("--profile", default=None, help=", ".join(profiles.PROFILES))
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
+    parser.add_argument("--data-dir", default=None, help="a folder like shared/data (default: $MEMO_DATA_DIR)")
+
+
+def _run(args):
+    chapter = experiments.get(args.chapter)
+    cfg = chapter.config(args.profile, **_parse_set(args.set))
+    device = devices.resolve(args.device)
+    devices.configure_threads(device)
+    if not args.force:
+        chapter.stop_unless_cached(cfg, args.data_dir)
+    start = time.perf_counter()
+    results = chapter.run(cfg, device=device, data_dir=args.data_dir, recompute=args.recompute, parts=args.part)
+    computed = False
+    for part, cell, result in results:
+        status = "cached" if result.from_cache else f"computed in {result.meta['wall_time_s']} s"
+        computed = computed or not result.from_cache
+        print(f"{chapter.name}/{cell_id(part, cell)}: {status} on {result.meta['device']}")
+    seconds = time.perf_counter() - start
+    if computed and not args.part and not chapter.overridden(cfg):
+        costs.record_wall_time(cfg["profile"], chapter.name, seconds, "python -m memo_utils run")
+    print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
+    return 0
+
+
+def _parts(args):
+    chapter = experiments.get(args.chapter)
+    cfg = chapter.config(args.profile, **_parse_set(args.set))
+    for cid, hit in chapter.status(cfg, args.data_dir):
+        print(f"{cid}: " + (f"cached ({hit.meta['device']}, {hit.meta['wall_time_s']} s)" if hit else "missing"))
+    return 0
+
+
+def _fingerprint(args):
+    chapters = experiments.all_chapters()
+    if args.record:
+        chapter_name, _, part_name = args.record.partition("/")
+        chapter = experiments.get(chapter_name)
+        mismatches = fingerprints.record(chapter, chapter.part(part_name), rev=args.rev)
+        for line in mismatches:
+            print(f"{args.record}: {line}", file=sys.stderr)
+        if mismatches:
+            print(f"error: {args.record} not recorded: its results changed, so bump its version", file=sys.stderr)
+            return 1
+        print(f"{args.record}: recorded")
+    stale = 0
+    for part_id, problem in fingerprints.status(chapters):
+        print(f"{part_id}: {problem or 'ok'}")
+        stale += problem is not None
+    return 1 if stale else 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m memo_utils")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a chapter's results into results/")
-    run.add_argument("experiment", help=", ".join(experiments.CHAPTERS))
-    run.add_argument("--profile", default=None, help=", ".join(profiles.PROFILES))
-    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
-    run.add_argument("--data-dir", default=None)
-    run.add_argument("--device", default=None)
-    run.add_argument("--recompute", action="store_true")
+    _chapter_arguments(run)
+    run.add_argument("--part", action="append", default=None, metavar="PART",
+                     help="compute only this part or cell (repeatable; `parts` lists them)")
+    run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    run.add_argument("--recompute", action="store_true", help="ignore cached results")
+    run.add_argument("--force", action="store_true", help="run the paper profile even though it takes hours")
+    parts = sub.add_parser("parts", help="list a chapter's cached computations: cached or missing")
+    _chapter_arguments(parts)
+    fingerprint = sub.add_parser("fingerprint", help="is each part's version current with its code?")
+    fingerprint.add_argument("--record", metavar="CHAPTER/PART",
+                             help="record its fingerprint (after checking that smoke and cpu results are bit-identical "
+                                  "when its version is unchanged)")
+    fingerprint.add_argument("--rev", default="HEAD", help="the commit whose code computes the reference results")
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
     bench.add_argument("--profile", action="store_true",
                        help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt")
     args = parser.parse_args(argv)
-    if not torch.cuda.is_available():
-        torch.set_num_threads(1)  # two OpenMP threads on two shared cores are often far slower than one
     try:
         if args.command == "bench":
             from .bench import main as bench_main
+            devices.configure_threads(devices.default_device())
             return bench_main(out=args.out, quick=args.quick, profile=args.profile)
-        module = experiments.get(args.experiment)
-        cfg = module.config(args.profile, **_parse_set(args.set))
-        start = time.perf_counter()
-        results = module.run(cfg, device=args.device, data_dir=args.data_dir, recompute=args.recompute)
-        for name, result in results.items():
-            status = "cached" if result.from_cache else f"computed in {result.meta['wall_time_s']} s"
-            print(f"{args.experiment}/{name}: {status} on {result.meta['device']}")
-        seconds = time.perf_counter() - start
-        if not all(r.from_cache for r in results.values()):
-            costs.record_wall_time(cfg["profile"], args.experiment, seconds, "python -m memo_utils run")
-        print(json.dumps({"experiment": args.experiment, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
+        return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)
     except (ConfigError, DataUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from . import devices
 from .ensemble import MLPEnsemble, train_ensemble, train_reference
 from .models import SmallAlexNet, mlp_module, vgg
 from .per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
@@ -279,7 +280,7 @@ def main(out=None, quick=False, profile=False):
     global _profiles
     _profiles = [] if profile else None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    header = {"device": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu",
+    header = {"device": devices.name(device) if device.type == "cuda" else "cpu",
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "quick": quick}
     rows = []

@@ -3,27 +3,45 @@
 An entry lives in ``results/<experiment>/<key>/`` where ``key`` hashes the experiment
 name, its version and its config. It holds ``arrays.npz`` (numbers for figures and
 claims, never checkpoints) and ``meta.json`` (config, versions, device, wall time, date,
-and the SHA-256 of ``arrays.npz``). An entry is written into a temporary folder and
-renamed into place, so an interrupted run leaves nothing half-written; an entry whose
-meta does not parse, whose config differs or whose checksum fails is recomputed.
+and the SHA-256 of ``arrays.npz``). An entry whose meta does not parse to an object,
+whose config differs or whose checksum fails is recomputed, never served.
+
+Writes are safe against interruption and against concurrent writers: an entry is
+written into ``.tmp-<pid>-<key>-*`` beside it, then swapped into place by two renames
+under a per-entry lock file ``.<key>.lock`` (``filelock``). Readers take no lock on the
+fast path; what they read is checked against the checksum, and a miss is read again
+under the lock, so a reader never gets a half-written entry nor a spurious miss in the
+middle of a swap. A process killed before it could clean up (SIGTERM, power loss) leaves
+a ``.tmp-*`` folder; the next write to that folder removes it once its process is dead.
 """
 from __future__ import annotations
 
 import datetime
 import hashlib
+import io
 import json
 import os
-import platform
+import re
 import shutil
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 
-from . import __version__
+from . import __version__, devices
+
+# A temporary folder whose process still runs is left alone for this long: past it the
+# pid has likely been reused by an unrelated process (or the writer is on another host).
+STALE_TMP_AGE_S = 3600
+_TMP_PID = re.compile(r"\.tmp-(\d+)-")
+# Keys cached() itself writes; meta_extra may not shadow them, or an entry could lie about itself.
+_CORE_META = frozenset({"experiment", "version", "config", "package_version", "torch_version",
+                        "device", "wall_time_s", "date", "arrays_sha256"})
 
 
 def results_dir():
@@ -51,74 +69,184 @@ def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _as_json(obj):
+    """``obj`` as it reads back from JSON (tuples become lists); NaN or infinity raise
+    ValueError here, before any compute, since they would be written as invalid JSON."""
+    return json.loads(json.dumps(obj, allow_nan=False))
+
+
 def _read(entry, experiment, version, config):
+    """The entry if its meta matches and its arrays pass the checksum, else None.
+
+    The arrays are hashed and loaded from the same bytes, so a concurrent swap between
+    the check and the load cannot slip unchecked arrays through.
+    """
     try:
         meta = json.loads((entry / "meta.json").read_text())
+        if not isinstance(meta, dict):
+            return None
         if (meta["experiment"], meta["version"], meta["config"]) != (experiment, version, config):
             return None
-        if _sha256(entry / "arrays.npz") != meta["arrays_sha256"]:
+        data = (entry / "arrays.npz").read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta["arrays_sha256"]:
             return None
-        with np.load(entry / "arrays.npz", allow_pickle=False) as npz:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
     return Result(arrays, meta, from_cache=True)
 
 
-def device_name(device):
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+def _lock(entry):
+    # Held only for the two renames of a swap, so a short poll interval costs little.
+    return FileLock(entry.parent / f".{entry.name}.lock", poll_interval=0.005)
+
+
+def _read_settled(entry, experiment, version, config):
+    """``_read``, and on a miss once more under the entry's lock: a writer may have been
+    between its two renames, which would otherwise cost a needless recompute."""
+    hit = _read(entry, experiment, version, config)
+    if hit is None and entry.parent.is_dir():
+        try:
+            with _lock(entry):
+                hit = _read(entry, experiment, version, config)
+        except OSError:  # a read-only results folder: no lock file can be made, nor a swap happen
+            pass
+    return hit
+
+
+def _pid_alive(pid):
+    if pid == os.getpid():
+        return True  # perhaps another thread's write in progress
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid we can judge: leave it to the age rule
+    return True
+
+
+def _remove_stale_tmp(folder):
+    """Remove ``.tmp-*`` left in ``folder`` by writers killed before their cleanup ran:
+    those whose pid is dead, and any older than ``STALE_TMP_AGE_S``."""
+    now = time.time()
+    for path in Path(folder).glob(".tmp-*"):
+        match = _TMP_PID.match(path.name)
+        try:
+            age = now - path.lstat().st_mtime
+        except FileNotFoundError:
+            continue  # another writer removed it first
+        dead = match is not None and int(match.group(1)) > 0 and not _pid_alive(int(match.group(1)))
+        if dead or age > STALE_TMP_AGE_S:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _tmp_prefix(name):
+    return f".tmp-{os.getpid()}-{name}-"
 
 
 def lookup(experiment, version, config):
     """The valid cache entry for ``config``, or None; never computes."""
-    config = json.loads(json.dumps(config))
-    return _read(results_dir() / experiment / config_key(experiment, version, config), experiment, version, config)
+    config = _as_json(config)
+    entry = results_dir() / experiment / config_key(experiment, version, config)
+    return _read_settled(entry, experiment, version, config)
 
 
-def cached(experiment, version, config, compute, *, device="cpu", recompute=False):
+def matching(experiment, version, accept):
+    """Every valid entry of ``experiment`` at ``version`` whose config satisfies ``accept(config)``.
+
+    For reading results whose full key cannot be built here, for example committed GPU
+    results whose data archive this machine does not have.
+    """
+    folder = results_dir() / experiment
+    found = []
+    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            config = json.loads((entry / "meta.json").read_text())["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if accept(config):
+            hit = _read(entry, experiment, version, config)
+            if hit is not None:
+                found.append(hit)
+    return found
+
+
+def cached(experiment, version, config, compute, *, device="cpu", recompute=False, meta_extra=None):
     """Return ``compute()``'s arrays for ``config``, from the cache when a valid entry exists.
 
-    ``compute`` returns a dict of numpy arrays. ``config`` must be JSON-serialisable and
-    hold everything the result depends on (not the device: a GPU result serves a CPU render).
+    ``compute`` returns a dict of numpy arrays (no object arrays: they would need pickles).
+    ``config`` must be JSON-serialisable with finite numbers and hold everything the result
+    depends on (not the device: a GPU result serves a CPU render). ``meta_extra`` is stored
+    in the meta for provenance (e.g. data or source fingerprints) but is not part of the key.
+    Concurrent calls for the same key are safe; the last writer's entry wins.
     """
+    config = _as_json(config)  # normalise tuples to lists, as stored
+    extra = _as_json(meta_extra or {})
+    if not isinstance(extra, dict) or _CORE_META & extra.keys():
+        raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
+    entry = results_dir() / experiment / config_key(experiment, version, config)
     if not recompute:
-        hit = lookup(experiment, version, config)
+        hit = _read_settled(entry, experiment, version, config)
         if hit is not None:
             return hit
-    config = json.loads(json.dumps(config))  # normalise tuples to lists, as stored
-    entry = results_dir() / experiment / config_key(experiment, version, config)
     start = time.perf_counter()
     arrays = {k: np.asarray(v) for k, v in compute().items()}
     wall = time.perf_counter() - start
+    for name, value in arrays.items():
+        if value.dtype.hasobject:
+            raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
     entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{entry.name}-", dir=entry.parent))
+    _remove_stale_tmp(entry.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(entry.name), dir=entry.parent))
+    old = tmp.with_name(tmp.name + "-old")  # same pid prefix, so stale-cleaned like tmp
     try:
         np.savez_compressed(tmp / "arrays.npz", **arrays)
         meta = {
             "experiment": experiment, "version": version, "config": config,
             "package_version": __version__, "torch_version": torch.__version__,
-            "device": device_name(device), "wall_time_s": round(wall, 3),
+            "device": devices.name(device), "wall_time_s": round(wall, 3),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "arrays_sha256": _sha256(tmp / "arrays.npz"),
+            "arrays_sha256": _sha256(tmp / "arrays.npz"), **extra,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
-        if entry.exists():
-            shutil.rmtree(entry)
-        os.replace(tmp, entry)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, allow_nan=False) + "\n")
+        # A directory cannot be renamed onto a non-empty one: move the old entry aside, then
+        # put the new one in its place. The lock keeps another writer out of that gap.
+        with _lock(entry):
+            try:
+                if entry.exists():
+                    os.replace(entry, old)
+                os.replace(tmp, entry)
+            finally:
+                if old.exists() and not entry.exists():  # interrupted in the gap: keep the old entry
+                    try:
+                        os.replace(old, entry)
+                    except OSError:
+                        pass
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
     return Result(arrays, meta, from_cache=False)
 
 
 def write_json_atomic(path, obj):
-    """Write JSON so that a reader sees the old file or the new one, never a torn one."""
+    """Write JSON so that a reader sees the old file or the new one, never a torn one.
+
+    NaN and infinity raise ValueError before anything is written: JSON has no such values.
+    """
     path = Path(path)
+    text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    _remove_stale_tmp(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.name), suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,11 +1,12 @@
 """Claims: what a paper states, what we measured, and a verdict computed from the numbers.
 
-Each chapter builds a list of :class:`Claim` from its results and saves it to
-``results/claims/<chapter>.json``; the claims page aggregates those files. A verdict is
-never typed in: ``passed`` is the outcome of a comparison in the chapter's experiment
-module. "Not at this scale" is given by the ``smoke`` profile, which proves only the code
-path, and by a claim whose precondition (``at_scale``, computed from the results and stated
-in ``measured``) does not hold, for example networks that have not started to fit their labels.
+Each chapter builds a list of :class:`Claim` from its results; a page saves them to
+``results/claims/<chapter>/<profile>.json`` (only when its settings are the profile's), and the
+claims page shows, per chapter, the largest profile that has saved claims. A verdict is never
+typed in: ``passed`` is the outcome of a comparison in the chapter's experiment module.
+"Not at this scale" is given by the ``smoke`` profile, which proves only the code path, and by
+a claim whose precondition (``at_scale``, computed from the results and stated in
+``measured``) does not hold, for example networks that have not started to fit their labels.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import json
 from dataclasses import asdict, dataclass, field
 
 from .cache import results_dir, write_json_atomic
+from .profiles import PROFILES
 
 REPRODUCED, NOT_REPRODUCED, NOT_AT_THIS_SCALE = "reproduced", "not reproduced", "not at this scale"
 PAPERS = {
@@ -47,16 +49,26 @@ class Claim:
         return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "verdict": self.verdict}
 
 
-def save(chapter, claims):
+def _path(chapter, profile):
+    return results_dir() / "claims" / chapter / f"{profile}.json"
+
+
+def save(chapter, profile, claims):
     for claim in claims:
         claim.chapter = chapter
-    write_json_atomic(results_dir() / "claims" / f"{chapter}.json", [c.as_dict() for c in claims])
+    write_json_atomic(_path(chapter, profile), [c.as_dict() for c in claims])
 
 
-def load_all():
-    """Every saved claim, chapter by chapter, as dicts."""
-    folder = results_dir() / "claims"
-    return [c for path in sorted(folder.glob("*.json")) for c in json.loads(path.read_text())]
+def load_largest(chapters):
+    """Per chapter, the claims saved by its largest profile (paper > gpu > cpu > smoke), as dicts."""
+    out = []
+    for chapter in chapters:
+        for profile in reversed(PROFILES):
+            path = _path(chapter, profile)
+            if path.exists():
+                out += json.loads(path.read_text())
+                break
+    return out
 
 
 def to_markdown(claims, columns=("id", "verdict", "figure", "statement", "measured", "profile", "data")):

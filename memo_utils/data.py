@@ -6,10 +6,19 @@ path). Sources, in order of preference:
 
 1. ``data_dir`` (or ``$MEMO_DATA_DIR``): a folder like ``shared/data`` holding
    ``mnist.npz``, ``cifar10_exact_train_first4000.npz`` and ``cifar10_jpeg.npz``;
-2. a torchvision download (``MEMO_ALLOW_DOWNLOAD=1``), cached as the package's own ``.npz``;
+   when one is given it is the only source tried, so a wrong path is an error rather
+   than a quiet fallback to the small bundled sample;
+2. a torchvision download (``MEMO_ALLOW_DOWNLOAD=1``), cached as the package's own ``.npz``
+   with a ``.sha256`` sidecar written at conversion;
 3. the small exact sample bundled with the package (10,000 + 2,000 MNIST images;
    the exact first 4,000 CIFAR-10 training images split 3,000 / 1,000).
 
+Every archive is checked against a known SHA-256 before it is read (the published sums of
+``shared/data``, the sidecar of the download cache, the bundled ``SHA256SUMS``), so a
+truncated or altered file is one clear line, not a zipfile traceback or a wrong figure.
+
+``source`` picks the archive without decoding any image and ``fingerprint`` turns it into
+a small dict that the results cache can key on; ``load_source`` then reads the images.
 A dataset records where it came from and whether it is exact, so that figures built on
 the lossy JPEG copy of CIFAR-10 can say so.
 """
@@ -18,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +40,15 @@ DATASETS = ("mnist", "cifar10")
 NUM_CLASSES = 10
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 DOWNLOAD_CACHE = Path(os.environ.get("MEMO_CACHE_DIR", Path.home() / ".cache" / "memo_utils"))
+# The sums published in shared/data/README.md: a data folder's archives must match them.
+PUBLISHED_SHA256 = {
+    "mnist.npz": "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64",
+    "cifar10_exact_train_first4000.npz": "0836cfd52738e36989292d4899fac21bb548f3c8d09e948c8f19273ec3f4a8ae",
+    "cifar10_jpeg.npz": "e579558dc285c2665fc6824e30049a1a7cb96dbbb17985f0bdcf01efb26d6561",
+}
+EXACT_CIFAR_TRAIN = 3000  # the exact first 4,000 CIFAR-10 images are split 3,000 train / 1,000 test
+_SHARED_HINT = ("expected a folder like shared/data with mnist.npz, "
+                "cifar10_exact_train_first4000.npz, cifar10_jpeg.npz")
 
 
 @dataclass(frozen=True)
@@ -46,26 +65,44 @@ class ImageData:
     exact: bool
 
 
-def load(name, *, min_train=0, data_dir=None, allow_download=None):
-    """Return the first source of ``name`` holding at least ``min_train`` training images.
+@dataclass(frozen=True)
+class DataSource:
+    """One verified archive chosen for a dataset, known without decoding its images.
 
-    ``allow_download`` defaults to ``$MEMO_ALLOW_DOWNLOAD`` (set it to 1 on a machine with a
-    network to let torchvision fetch the full datasets).
+    Cheap to build (the archive's hash is memoised), so a page can ask for it on every
+    render and key its cached results on ``fingerprint(source)``.
     """
-    if allow_download is None:
-        allow_download = os.environ.get("MEMO_ALLOW_DOWNLOAD", "") not in ("", "0")
+
+    name: str  # "mnist" or "cifar10"
+    path: Path  # the archive
+    sha256: str  # of the archive, checked against its published sum, sidecar or SHA256SUMS
+    label: str  # what a figure calls it, e.g. "CIFAR-10 (JPEG copy)"
+    exact: bool  # False for the lossy JPEG copy of CIFAR-10
+    origin: str  # "bundled", "data_dir" or "torchvision"
+    layout: str  # how to read it: "arrays" (x/y train/test), "exact_first4000" (split 3,000 / 1,000), "jpeg"
+    n_train: int  # training images it gives
+
+
+def source(name, *, min_train=0, data_dir=None, allow_download=None):
+    """Return the ``DataSource`` that ``load`` would read, verified but not decoded.
+
+    ``data_dir`` defaults to ``$MEMO_DATA_DIR``; when set it is the only source tried and
+    must hold a verified archive with at least ``min_train`` training images. Otherwise the
+    torchvision cache (downloaded first when ``allow_download``, default
+    ``$MEMO_ALLOW_DOWNLOAD``) and then the bundled sample are tried.
+    """
     if name not in DATASETS:
         raise ConfigError(f"dataset={name!r} is not allowed: choose one of {', '.join(DATASETS)}")
+    if allow_download is None:
+        allow_download = os.environ.get("MEMO_ALLOW_DOWNLOAD", "") not in ("", "0")
+    parameter = "data_dir" if data_dir else "MEMO_DATA_DIR"
     data_dir = data_dir or os.environ.get("MEMO_DATA_DIR")
-    candidates = []
     if data_dir:
-        candidates.append(lambda: _from_data_dir(name, Path(data_dir), min_train))
-    candidates.append(lambda: _from_download_cache(name, allow_download))
-    candidates.append(lambda: _bundled(name))
-    for candidate in candidates:
-        data = candidate()
-        if data is not None and len(data.x_train) >= min_train:
-            return data
+        return _from_data_dir(name, data_dir, min_train, parameter)
+    for candidate in (lambda: _from_download_cache(name, allow_download), lambda: _bundled(name)):
+        found = candidate()
+        if found is not None and found.n_train >= min_train:
+            return found
     raise DataUnavailableError(
         f"{name}: no source with {min_train} training images. Provide it in one of three ways: "
         f"set data_dir (or MEMO_DATA_DIR) to a folder with the shared archives (mnist.npz, "
@@ -74,27 +111,127 @@ def load(name, *, min_train=0, data_dir=None, allow_download=None):
     )
 
 
-def _from_data_dir(name, folder, min_train):
-    if name == "mnist":
-        path = folder / "mnist.npz"
-        if not path.exists():
-            return None
+def fingerprint(source):
+    """A small JSON-serialisable dict naming the data exactly: equal for equal archives and labels."""
+    return {"dataset": source.name, "label": source.label, "sha256": source.sha256, "origin": source.origin}
+
+
+def load_source(source):
+    """Read the images of ``source``, refusing an archive that changed since it was chosen."""
+    found = file_sha256(source.path) if source.path.exists() else "missing"
+    if found != source.sha256:
+        raise DataUnavailableError(
+            f"{source.path} changed after it was chosen (SHA-256 {found[:12]}, expected "
+            f"{source.sha256[:12]}): {_remedy(source.origin, source.path)}")
+    try:
+        with np.load(source.path) as d:
+            if source.layout == "exact_first4000":
+                x, y = d["x_train"], d["y_train"]
+                n = EXACT_CIFAR_TRAIN
+                arrays = x[:n], y[:n], x[n:], y[n:]
+            elif source.layout == "jpeg":
+                arrays = (_decode_jpegs(d["train_jpeg"], d["train_offsets"]), d["y_train"],
+                          _decode_jpegs(d["test_jpeg"], d["test_offsets"]), d["y_test"])
+            else:
+                arrays = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
+        raise DataUnavailableError(
+            f"{source.path} cannot be read ({_one_line(error)}): {_remedy(source.origin, source.path)}"
+        ) from None
+    return ImageData(source.name, *arrays, source.origin, source.label, source.exact)
+
+
+def load(name, *, min_train=0, data_dir=None, allow_download=None):
+    """Return the images of ``source(name, ...)``: the first source with ``min_train`` training images.
+
+    ``allow_download`` defaults to ``$MEMO_ALLOW_DOWNLOAD`` (set it to 1 on a machine with a
+    network to let torchvision fetch the full datasets).
+    """
+    return load_source(source(name, min_train=min_train, data_dir=data_dir, allow_download=allow_download))
+
+
+_HASHES = {}
+
+
+def file_sha256(path):
+    """SHA-256 of a file, computed once per (path, size, mtime) per process: pages ask on every render."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = _digest(path)
+    return _HASHES[key]
+
+
+def _digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _one_line(error):
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _remedy(origin, path):
+    if origin == "data_dir":
+        return f"re-copy {path.name} from shared/data (sums in shared/data/README.md), or remove it"
+    if origin == "torchvision":
+        return f"delete {path} (and {path.name}.sha256) so that it is downloaded again (MEMO_ALLOW_DOWNLOAD=1)"
+    return "rebuild the bundled data with scripts/build_bundled_data.py"
+
+
+def _n_train(path, origin):
+    """Training images in an archive, from its small label array (no image is decoded)."""
+    try:
         with np.load(path) as d:
-            return ImageData("mnist", d["x_train"], d["y_train"], d["x_test"], d["y_test"],
-                             "data_dir", "MNIST", True)
-    exact = folder / "cifar10_exact_train_first4000.npz"
-    jpeg = folder / "cifar10_jpeg.npz"
-    if exact.exists() and min_train <= 3000:
-        with np.load(exact) as d:
-            x, y = d["x_train"], d["y_train"]
-        return ImageData("cifar10", x[:3000], y[:3000], x[3000:], y[3000:], "data_dir",
-                         "CIFAR-10 (exact first 4,000)", True)
-    if jpeg.exists():
-        with np.load(jpeg) as d:
-            return ImageData("cifar10", _decode_jpegs(d["train_jpeg"], d["train_offsets"]),
-                             d["y_train"], _decode_jpegs(d["test_jpeg"], d["test_offsets"]),
-                             d["y_test"], "data_dir", "CIFAR-10 (JPEG copy)", False)
-    return None
+            return len(d["y_train"])
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
+        raise DataUnavailableError(f"{path} cannot be read ({_one_line(error)}): {_remedy(origin, path)}") from None
+
+
+def _from_data_dir(name, data_dir, min_train, parameter):
+    folder = Path(data_dir).expanduser()
+    where = f"{parameter}={str(data_dir)!r}"
+    if not folder.exists():
+        raise DataUnavailableError(f"{where} does not exist: {_SHARED_HINT}")
+    if not folder.is_dir():
+        raise DataUnavailableError(f"{where} is a file, not a folder: {_SHARED_HINT}")
+    if name == "mnist":
+        options = [("mnist.npz", "arrays", "MNIST", True)]
+    else:
+        options = [("cifar10_jpeg.npz", "jpeg", "CIFAR-10 (JPEG copy)", False)]
+        if min_train <= EXACT_CIFAR_TRAIN:  # the exact images are preferred whenever they suffice
+            options.insert(0, ("cifar10_exact_train_first4000.npz", "exact_first4000",
+                               "CIFAR-10 (exact first 4,000)", True))
+    present = [option for option in options if (folder / option[0]).is_file()]
+    if not present:
+        wanted = " or ".join(option[0] for option in options)
+        raise DataUnavailableError(f"{where} holds no {wanted}: {_SHARED_HINT}")
+    filename, layout, label, exact = present[0]
+    path = folder / filename
+    sha256 = _verify_published(path)
+    n_train = _n_train(path, "data_dir")
+    if layout == "exact_first4000":
+        n_train = min(n_train, EXACT_CIFAR_TRAIN)
+    if n_train < min_train:
+        raise DataUnavailableError(
+            f"{where} holds no {name} archive with {min_train} training images ({filename} has {n_train}): "
+            f"{_SHARED_HINT}")
+    return DataSource(name, path, sha256, label, exact, "data_dir", layout, n_train)
+
+
+def _verify_published(path):
+    """Check a data folder's archive against the sum published in shared/data/README.md."""
+    expected = PUBLISHED_SHA256[path.name]
+    found = file_sha256(path)
+    if found != expected:
+        raise DataUnavailableError(
+            f"{path} does not match its published checksum (SHA-256 {found[:12]}..., expected "
+            f"{expected[:12]}...): {_remedy('data_dir', path)}")
+    return found
 
 
 def _decode_jpegs(buffer, offsets):
@@ -113,9 +250,48 @@ def _from_download_cache(name, allow_download):
         if not allow_download:
             return None
         _download_with_torchvision(name, path)
-    with np.load(path) as d:
-        return ImageData(name, d["x_train"], d["y_train"], d["x_test"], d["y_test"],
-                         "torchvision", "MNIST" if name == "mnist" else "CIFAR-10", True)
+    sha256 = _verify_cache(path)
+    return DataSource(name, path, sha256, "MNIST" if name == "mnist" else "CIFAR-10", True,
+                      "torchvision", "arrays", _n_train(path, "torchvision"))
+
+
+def _verify_cache(path):
+    """Check the converted download against the sum written beside it at conversion.
+
+    A cache converted before sidecars existed is read through once (zip CRCs, expected
+    arrays) and its sum recorded, so an old but sound cache is not downloaded again.
+    """
+    sidecar = path.with_name(path.name + ".sha256")
+    found = file_sha256(path)
+    if sidecar.exists():
+        expected = (sidecar.read_text().split() or [""])[0]
+        if found != expected:
+            raise DataUnavailableError(
+                f"{path} does not match the checksum recorded in {sidecar.name} when it was converted "
+                f"(SHA-256 {found[:12]}..., expected {expected[:12]}...): {_remedy('torchvision', path)}")
+        return found
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            missing = {"x_train.npy", "y_train.npy", "x_test.npy", "y_test.npy"} - set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise DataUnavailableError(
+            f"{path} cannot be read ({_one_line(error)}): {_remedy('torchvision', path)}") from None
+    if damaged or missing:
+        problem = f"{damaged} is damaged" if damaged else f"it lacks {', '.join(sorted(missing))}"
+        raise DataUnavailableError(f"{path} cannot be read ({problem}): {_remedy('torchvision', path)}")
+    try:
+        _write_sidecar(path, found)
+    except OSError:
+        pass  # a read-only cache stays usable; it is simply checked again next time
+    return found
+
+
+def _write_sidecar(path, sha256):
+    sidecar = path.with_name(path.name + ".sha256")
+    tmp = sidecar.with_name(f"{sidecar.name}.tmp{os.getpid()}")
+    tmp.write_text(f"{sha256}  {path.name}\n")
+    os.replace(tmp, sidecar)
 
 
 def _download_with_torchvision(name, path):
@@ -132,18 +308,31 @@ def _download_with_torchvision(name, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}.npz")
     np.savez(tmp, **arrays)
+    _write_sidecar(path, _digest(tmp))  # before the archive, so that no archive is ever left without one
     os.replace(tmp, path)
 
 
 def _bundled(name):
     filename = "mnist_small.npz" if name == "mnist" else "cifar10_small.npz"
     path = BUNDLED_DIR / filename
-    expected = dict(line.split()[::-1] for line in (BUNDLED_DIR / "SHA256SUMS").read_text().splitlines())
-    if hashlib.sha256(path.read_bytes()).hexdigest() != expected[filename]:
-        raise DataUnavailableError(f"{path} does not match its SHA256SUMS entry: rebuild it with scripts/build_bundled_data.py")
-    with np.load(path) as d:
-        label = "MNIST (bundled sample)" if name == "mnist" else "CIFAR-10 (exact first 4,000)"
-        return ImageData(name, d["x_train"], d["y_train"], d["x_test"], d["y_test"], "bundled", label, True)
+    sums = BUNDLED_DIR / "SHA256SUMS"
+    rebuild = _remedy("bundled", path)
+    try:
+        lines = sums.read_text().splitlines()
+    except OSError as error:
+        raise DataUnavailableError(f"{sums} cannot be read ({_one_line(error)}): {rebuild}") from None
+    expected = {parts[1].lstrip("*"): parts[0] for parts in map(str.split, lines) if len(parts) == 2}
+    if filename not in expected:
+        raise DataUnavailableError(f"{filename} has no entry in {sums}: {rebuild}")
+    if not path.is_file():
+        raise DataUnavailableError(f"{path} is missing: {rebuild}")
+    found = file_sha256(path)
+    if found != expected[filename]:
+        raise DataUnavailableError(
+            f"{path} does not match its SHA256SUMS entry (SHA-256 {found[:12]}..., expected "
+            f"{expected[filename][:12]}...): {rebuild}")
+    label = "MNIST (bundled sample)" if name == "mnist" else "CIFAR-10 (exact first 4,000)"
+    return DataSource(name, path, found, label, True, "bundled", "arrays", _n_train(path, "bundled"))
 
 
 def to_tensor(images, device="cpu", downscale=None):

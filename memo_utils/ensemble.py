@@ -14,6 +14,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
+from . import progress, seeds
 from .graphs import GraphedStep, graph_mode
 from .models import init_mlp
 
@@ -55,7 +56,7 @@ class MLPEnsemble:
 
 def data_orders(order_seeds, n, epoch):
     """The permutation of ``range(n)`` that model k uses in ``epoch``: one generator per model."""
-    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(s * 100_003 + epoch))
+    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(seeds.epoch_order(s, epoch)))
                         for s in order_seeds])
 
 
@@ -106,14 +107,17 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     full_step = GraphedStep(step, graph_mode(graphs, device))
     checkpoints = set(checkpoints)
     count = 0
+    shown = progress.bar(epochs * -(-n // batch_size), f"{ensemble.k} MLPs, SGD steps")
     for epoch in range(epochs):
         order = data_orders(order_seeds, n, epoch).to(device)
         for start in range(0, n, batch_size):
             idx = order[:, start:start + batch_size]
             (full_step if idx.shape[1] == batch_size else step)(idx)
             count += 1
+            shown.update()
             if count in checkpoints and callback is not None:
                 callback(count, ensemble)
+    shown.close()
     ensemble.step_mode = full_step.mode
     return finite
 

@@ -8,10 +8,8 @@ import platform
 import sys
 from pathlib import Path
 
-import torch
-
+from . import devices
 from .data import BUNDLED_DIR
-from .profiles import default_device
 
 PACKAGES = ("memo_utils", "torch", "torchvision", "numpy", "scipy", "matplotlib", "ipywidgets",
             "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx")
@@ -27,12 +25,6 @@ def package_versions():
     return versions
 
 
-def device_description():
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
-
-
 def data_checksums(data_dir=None):
     """SHA-256 of the bundled sample and, when given, of the archives in ``data_dir``."""
     files = sorted(BUNDLED_DIR.glob("*.npz"))
@@ -43,5 +35,5 @@ def data_checksums(data_dir=None):
 
 
 def describe(data_dir=None):
-    return {"packages": package_versions(), "device": device_description(), "default_device": default_device(),
+    return {"packages": package_versions(), "device": devices.description(), "default_device": devices.default_device(),
             "platform": platform.platform(), "data_sha256": data_checksums(data_dir)}

@@ -1,5 +1,7 @@
 """Errors that a reader should see as one clear line, not a traceback to decode."""
 
+AFFECTS_RESULTS = False  # memo_utils.fingerprints leaves this module out of the code fingerprints
+
 
 class ConfigError(ValueError):
     """A parameter has a value that is not allowed; the message names it and what is."""

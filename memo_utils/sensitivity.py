@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import grad, vjp, vmap
 
+from . import progress
 from .graphs import GraphedStep, graph_mode
 
 
@@ -168,10 +169,13 @@ def train_runs(params, x, y, schedule, lr, steps, segment, graphs="auto"):
     """Run ``steps`` SGD updates of every run; return the parameters every ``segment`` steps."""
     step = _sgd_steps(x, y, schedule, lr, graph_mode(graphs, x.device))
     checkpoints = [params]
+    shown = progress.bar(steps, f"{len(x)} runs, SGD steps")
     for s in range(steps):
         params = step(s, params)
+        shown.update()
         if (s + 1) % segment == 0:
             checkpoints.append(tuple(p.clone() for p in params))
+    shown.close()
     return checkpoints, tuple(p.clone() for p in params)
 
 
@@ -248,13 +252,16 @@ def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_sp
         return GraphedStep(step, mode)
 
     backward_steps = {}
+    shown = progress.bar(last, f"{runs} runs, backward sweep")
     for s in range(last - 1, -1, -1):
+        shown.update()
         alive = int((starts > s).sum())  # a prefix, since owners are sorted by decreasing step
         if alive == 0:
             continue
         if alive not in backward_steps:
             backward_steps[alive] = backward_step(alive)
         backward_steps[alive](schedule[:, s], *params_at(s))
+    shown.close()
     gx = gx.view((len(owners), runs, n) + x.shape[2:]).transpose(0, 1)  # (R, adjoints, N, d)
     grads = torch.zeros((runs, len(measure_steps), n) + x.shape[2:], dtype=x.dtype, device=x.device)
     classes = None

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
+from . import progress
+
 
 class StackedModels:
     """K modules of identical architecture as one batched module (state stacked on dim 0)."""
@@ -58,7 +60,7 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     as the single-model loop. The trained state is written back into ``models``. Returns one
     (history, finite) pair per model; a diverged model does not affect the others.
     ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast; the
-    loss and the updates stay in the parameters' precision. No chapter uses it yet (benchmark only).
+    loss and the updates stay in the parameters' precision.
     """
     stacked = StackedModels(models)
     k, n = stacked.k, len(x)
@@ -73,6 +75,7 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     histories = [{"loss": [], "accuracy": []} for _ in range(k)]
     finite = torch.ones(k, dtype=torch.bool, device=x.device)
     amp = torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
+    shown = progress.bar(epochs, f"{k} stacked {type(models[0]).__name__}s, epochs")
     for epoch in range(epochs):
         stacked.train()
         step_lr = lr * 0.5 ** (epoch // lr_halving_every)
@@ -97,5 +100,7 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
         for h, l, c in zip(histories, loss_sum.tolist(), correct.tolist()):
             h["loss"].append(l / seen)
             h["accuracy"].append(c / seen)
+        shown.update()
+    shown.close()
     stacked.write_back()
     return list(zip(histories, finite.tolist()))

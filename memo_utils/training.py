@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from . import progress
+
 
 def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
                      seed=0):
@@ -19,6 +21,7 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
     history = {"loss": [], "accuracy": []}
     finite = True
     batch_size = min(batch_size, len(x))
+    shown = progress.bar(epochs, f"{type(model).__name__}, epochs")
     for _ in range(epochs):
         model.train()
         order = torch.randperm(len(x), generator=generator).to(x.device)
@@ -40,6 +43,8 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
         finite = finite and bool(torch.isfinite(torch.tensor(epoch_loss)))
         history["loss"].append(epoch_loss)
         history["accuracy"].append(float(correct) / seen)
+        shown.update()
+    shown.close()
     return history, finite
 
 

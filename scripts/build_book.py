@@ -7,7 +7,7 @@ in a staging folder (``<out>/src``), executed there with the parameters injected
 staging folder is what jupyter-book renders (``execute_notebooks: off``) into ``<out>/html``.
 Chapters run in table-of-contents order, so the claims, cost and reproducibility pages, which
 come last, see every chapter's results. Each chapter's wall time is recorded in
-``results/timings.json`` for the reproducibility appendix.
+``results/timings/<profile>.json`` for the reproducibility appendix.
 """
 from __future__ import annotations
 
@@ -69,9 +69,15 @@ def execute(source, target, parameters, timeout):
     staged = target.with_suffix(".input.ipynb")
     jupytext.write(notebook, staged)
     start = time.perf_counter()
-    papermill.execute_notebook(str(staged), str(target), parameters=parameters, kernel_name="python3",
-                               cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout)
-    staged.unlink()
+    try:
+        papermill.execute_notebook(str(staged), str(target), parameters=parameters, kernel_name="python3",
+                                   cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout)
+    except papermill.PapermillExecutionError as error:
+        if error.ename in ("ConfigError", "DataUnavailableError"):  # a bad parameter or missing data: one line
+            sys.exit(f"error: {source.stem}: {error.evalue}\n(full log: {target})")
+        raise
+    finally:
+        staged.unlink()
     return time.perf_counter() - start
 
 
@@ -124,7 +130,7 @@ def main(argv=None):
             print(f"  {timings[Path(entry).name]:.1f} s", flush=True)
             if Path(entry).name not in CHAPTERS:
                 hide_injected_parameters(src / f"{entry}.ipynb")
-            else:
+            elif not args.parameter:  # a run with its own settings does not time the profile
                 record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
         else:
             (src / entry).parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@
 # Here, once:   scripts/gpu_session.sh prepare
 #     copies the archives the gpu profiles read (mnist.npz, cifar10_jpeg.npz; 30 MB) from
 #     ../shared/data into data_carry/, and downloads the wheels the device may lack (Pillow for
-#     the JPEG copy, BackPACK for the benchmark) into .whl/. Both folders are git-ignored:
+#     the JPEG copy, BackPACK for the benchmark, tqdm and filelock for memo_utils), at the
+#     lock's versions, into .whl/. Both folders are git-ignored:
 #     name them in the device call's `carry`.
 # There:        scripts/gpu_session.sh easy_examples loss_sensitivity bench
 #     installs the carried wheels, then runs each step in order (a step is a chapter name,
@@ -20,7 +21,7 @@ if [[ "${1:-}" == prepare ]]; then
     cp ../shared/data/mnist.npz ../shared/data/cifar10_jpeg.npz data_carry/
     python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
         --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d .whl \
-        pillow backpack-for-pytorch einops unfoldNd
+        $(grep -i -E '^(pillow|backpack-for-pytorch|einops|unfoldnd|tqdm|filelock)==' requirements.lock)
     ls -l data_carry .whl
     exit 0
 fi

@@ -34,11 +34,11 @@ def _pages():
 def test_every_chapter_saves_its_claims_at_the_smoke_profile(built_book):
     _, results = built_book
     for chapter in CHAPTERS:
-        saved = json.loads((results / "claims" / f"{chapter}.json").read_text())
+        saved = json.loads((results / "claims" / chapter / "smoke.json").read_text())
         assert saved, chapter
         assert {c["verdict"] for c in saved} == {"not at this scale"}
         assert all(c["profile"] == "smoke" for c in saved)
-    timings = json.loads((results / "timings.json").read_text())["smoke"]
+    timings = json.loads((results / "timings" / "smoke.json").read_text())
     assert set(CHAPTERS) <= set(timings)
 
 
@@ -65,3 +65,14 @@ def test_every_page_opens_offline_without_errors(built_book):
                 assert report["widget_outputs"] >= 1 and report["widgets_rendered"] >= 1, (page, report)
             if name == "claims":
                 assert report["tables"] >= 2, report
+
+
+def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
+    env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
+                           "-p", "widht", "3", "--out", str(tmp_path / "book")], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()
+    assert last[-2].startswith("error: easy_examples: widht is not a parameter of easy_examples: choose from"), last
+    assert last[-1].startswith("(full log: ")

@@ -1,9 +1,17 @@
 import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memo_utils import cache
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _compute(counter, value=1.0):
@@ -11,6 +19,15 @@ def _compute(counter, value=1.0):
         counter.append(1)
         return {"x": np.full(3, value)}
     return compute
+
+
+def _entry(results, config, experiment="exp", version=1):
+    # Not next(iterdir()): the experiment folder also holds the entries' lock files.
+    return results / experiment / cache.config_key(experiment, version, config)
+
+
+def _leftovers(results):
+    return sorted(p.name for p in results.rglob(".tmp-*"))
 
 
 def test_a_second_call_reads_the_cache_and_records_metadata():
@@ -34,7 +51,7 @@ def test_a_different_config_or_version_is_a_different_entry():
 def test_a_corrupt_entry_is_recomputed(isolated_results):
     calls = []
     cache.cached("exp", 1, {"a": 1}, _compute(calls))
-    entry = next((isolated_results / "exp").iterdir())
+    entry = _entry(isolated_results, {"a": 1})
     (entry / "arrays.npz").write_bytes(b"not a zip file")
     again = cache.cached("exp", 1, {"a": 1}, _compute(calls, 2.0))
     assert len(calls) == 2 and not again.from_cache and again["x"][0] == 2.0
@@ -60,7 +77,149 @@ def test_recompute_ignores_a_valid_entry():
 
 def test_arrays_are_stored_without_pickles(isolated_results):
     cache.cached("exp", 1, {"a": 1}, lambda: {"label": np.array("MNIST")})
-    entry = next((isolated_results / "exp").iterdir())
+    entry = _entry(isolated_results, {"a": 1})
     with np.load(entry / "arrays.npz", allow_pickle=False) as npz:
         assert str(npz["label"]) == "MNIST"
     assert json.loads((entry / "meta.json").read_text())["config"] == {"a": 1}
+
+
+@pytest.mark.parametrize("text", ["null", "[]", '"x"', "1", "{}"])
+def test_a_meta_that_is_not_a_full_object_is_recomputed(isolated_results, text):
+    calls = []
+    cache.cached("exp", 1, {"a": 1}, _compute(calls))
+    (_entry(isolated_results, {"a": 1}) / "meta.json").write_text(text)
+    assert cache.lookup("exp", 1, {"a": 1}) is None
+    again = cache.cached("exp", 1, {"a": 1}, _compute(calls, 2.0))
+    assert len(calls) == 2 and not again.from_cache and again["x"][0] == 2.0
+    assert cache.cached("exp", 1, {"a": 1}, _compute(calls)).from_cache
+
+
+def test_valid_arrays_that_fail_the_checksum_are_recomputed(isolated_results):
+    calls = []
+    cache.cached("exp", 1, {"a": 1}, _compute(calls))
+    np.savez_compressed(_entry(isolated_results, {"a": 1}) / "arrays.npz", x=np.full(3, 7.0))  # meta untouched
+    assert cache.lookup("exp", 1, {"a": 1}) is None
+    again = cache.cached("exp", 1, {"a": 1}, _compute(calls, 2.0))
+    assert len(calls) == 2 and not again.from_cache and again["x"][0] == 2.0
+
+
+def test_non_finite_numbers_fail_before_anything_is_written(isolated_results):
+    calls = []
+    with pytest.raises(ValueError):
+        cache.cached("exp", 1, {"a": float("nan")}, _compute(calls))
+    with pytest.raises(ValueError):
+        cache.cached("exp", 1, {"a": 1}, _compute(calls), meta_extra={"loss": float("inf")})
+    with pytest.raises(ValueError):
+        cache.write_json_atomic(isolated_results / "claims" / "c.json", [{"value": float("-inf")}])
+    assert not calls and not isolated_results.exists()
+
+
+def test_meta_extra_is_stored_but_cannot_shadow_the_core_meta(isolated_results):
+    stored = cache.cached("exp", 1, {"a": 1}, _compute([]), meta_extra={"data_sha256": "abc"})
+    assert stored.meta["data_sha256"] == "abc"
+    assert cache.lookup("exp", 1, {"a": 1}).meta["data_sha256"] == "abc"
+    with pytest.raises(ValueError):
+        cache.cached("exp", 1, {"a": 2}, _compute([]), meta_extra={"arrays_sha256": "0" * 64})
+
+
+def test_object_arrays_are_refused_rather_than_never_read_back():
+    with pytest.raises(TypeError):
+        cache.cached("exp", 1, {"a": 1}, lambda: {"x": np.array([{"a": 1}], dtype=object)})
+
+
+def _raise_on_call(monkeypatch, owner, name, n):
+    """Make ``owner.name`` raise KeyboardInterrupt on its ``n``-th call, as a Ctrl-C there would."""
+    real, count = getattr(owner, name), []
+
+    def patched(*args, **kwargs):
+        count.append(1)
+        if len(count) == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr(owner, name, patched)
+
+
+@pytest.mark.parametrize("owner, name, n", [
+    (np, "savez_compressed", 1),  # while the arrays are written into the temporary folder
+    (os, "replace", 1),           # before the old entry is moved aside
+    (os, "replace", 2),           # between moving the old entry aside and putting the new one in place
+])
+def test_an_interrupted_write_keeps_the_old_entry_and_leaves_no_temporary_folder(
+        isolated_results, monkeypatch, owner, name, n):
+    cache.cached("exp", 1, {"a": 1}, _compute([], 1.0))
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        _raise_on_call(patch, owner, name, n)
+        cache.cached("exp", 1, {"a": 1}, _compute([], 2.0), recompute=True)
+    assert _leftovers(isolated_results) == []
+    assert cache.lookup("exp", 1, {"a": 1})["x"][0] == 1.0
+
+
+def _dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_write_removes_temporary_folders_of_dead_or_long_gone_writers(isolated_results):
+    folder = isolated_results / "exp"
+    folder.mkdir(parents=True)
+    dead = folder / f".tmp-{_dead_pid()}-0123456789abcdef-killed"
+    ancient = folder / f".tmp-{os.getppid()}-0123456789abcdef-ancient"  # a live pid, but a day old
+    running = folder / f".tmp-{os.getppid()}-0123456789abcdef-running"  # a live writer: keep it
+    for tmp in (dead, ancient, running):
+        tmp.mkdir()
+        (tmp / "arrays.npz").write_bytes(b"half")
+    day_ago = time.time() - 86400
+    os.utime(ancient, (day_ago, day_ago))
+    cache.cached("exp", 1, {"a": 1}, _compute([]))
+    assert _leftovers(isolated_results) == [running.name]
+
+
+def test_write_json_atomic_removes_a_dead_writers_temporary_file(isolated_results):
+    folder = isolated_results / "claims"
+    folder.mkdir(parents=True)
+    (folder / f".tmp-{_dead_pid()}-c.json-x.part").write_text("[")
+    cache.write_json_atomic(folder / "c.json", [1])
+    assert sorted(p.name for p in folder.iterdir()) == ["c.json"]
+
+
+_WRITER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    import numpy as np
+    from memo_utils import cache
+
+    me, n, sync = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    (sync / f"ready-{me}").touch()
+    while not (sync / "go").exists():
+        time.sleep(0.005)
+    for i in range(n):
+        cache.cached("exp", 1, {"a": 1}, lambda: {"x": np.full(1000, float(me))}, recompute=True)
+        hit = cache.lookup("exp", 1, {"a": 1})
+        assert hit is not None, "a reader missed the entry during a concurrent write"
+        assert len(set(hit["x"].tolist())) == 1, "a reader saw a mixed entry"
+""")
+
+
+def test_concurrent_writers_of_one_key_neither_fail_nor_tear_the_entry(isolated_results, tmp_path):
+    writers, n = 3, 100
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(me), str(n), str(tmp_path)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for me in range(writers)]
+    try:
+        deadline = time.time() + 120
+        while len(list(tmp_path.glob("ready-*"))) < writers and time.time() < deadline:
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.01)
+        (tmp_path / "go").touch()  # start together, after each has paid for importing torch
+        outcomes = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert [rc for rc, _ in outcomes] == [0] * writers, "\n".join(err for _, err in outcomes)
+    final = cache.lookup("exp", 1, {"a": 1})
+    assert final is not None and final["x"][0] in range(writers) and len(set(final["x"].tolist())) == 1
+    assert _leftovers(isolated_results) == []

@@ -23,3 +23,16 @@ def test_markdown_table_escapes_pipes():
     claim = _claim(True)
     claim.measured = "a | b"
     assert "a \\| b" in to_markdown([claim])
+
+
+def test_claims_are_kept_per_profile_and_the_largest_profile_is_shown(isolated_results):
+    from memo_utils import claims
+
+    claims.save("easy_examples", "cpu", [_claim(True)])
+    cpu_file = isolated_results / "claims" / "easy_examples" / "cpu.json"
+    before = cpu_file.read_bytes()
+    claims.save("easy_examples", "smoke", [_claim(True, profile="smoke")])
+    assert cpu_file.read_bytes() == before
+    assert [c["profile"] for c in claims.load_largest(["easy_examples"])] == ["cpu"]
+    claims.save("easy_examples", "gpu", [_claim(False, profile="gpu")])
+    assert [c["verdict"] for c in claims.load_largest(["easy_examples", "loss_sensitivity"])] == ["not reproduced"]

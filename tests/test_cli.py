@@ -20,9 +20,38 @@ def test_an_unknown_profile_is_one_line_on_stderr_and_exit_code_2():
         "error: profile='huge' is not allowed: choose one of smoke, cpu, gpu, paper"]
 
 
-def test_an_unknown_experiment_is_refused():
+def test_an_unknown_chapter_is_refused():
     done = _run("run", "dropout", "--profile", "smoke")
-    assert done.returncode == 2 and "experiment='dropout' is not allowed" in done.stderr
+    assert done.returncode == 2 and "chapter='dropout' is not allowed" in done.stderr
+
+
+def test_a_bad_device_or_parameter_is_one_line_not_a_traceback():
+    for args, message in ((("--device", "quantum"), "error: device='quantum' is not allowed"),
+                          (("--set", "lr=1e999"), "error: lr=inf is not allowed: must be a finite positive number"),
+                          (("--set", "widht=3"), "error: widht is not a parameter of easy_examples")):
+        done = _run("run", "easy_examples", "--profile", "smoke", *args)
+        assert done.returncode == 2 and done.stderr.strip().splitlines()[0].startswith(message), done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_paper_profile_needs_force_on_the_command_line():
+    done = _run("run", "loss_sensitivity", "--profile", "paper")
+    assert done.returncode == 2 and "profile='paper' is not run here" in done.stderr and "--force" in done.stderr
+
+
+def test_parts_lists_the_cells_and_run_computes_only_the_chosen_one(tmp_path):
+    env = {"MEMO_RESULTS_DIR": str(tmp_path)}
+    small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50")
+    listed = _run("parts", "easy_examples", *small, env_extra=env)
+    assert listed.returncode == 0 and listed.stdout.splitlines() == [
+        "mlp/dataset=real: missing", "mlp/dataset=randX: missing", "mlp/dataset=randY: missing", "cnn: missing"]
+    done = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randX", env_extra=env)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(":")[0] for line in done.stdout.splitlines()[:-1]] == ["easy_examples/mlp/dataset=randX"]
+    status = _run("parts", "easy_examples", *small, env_extra=env).stdout.splitlines()
+    assert status[1].startswith("mlp/dataset=randX: cached") and status[0] == "mlp/dataset=real: missing"
+    bad = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randZ", env_extra=env)
+    assert bad.returncode == 2 and "part='mlp/dataset=randZ' is not allowed" in bad.stderr
 
 
 def test_run_computes_into_the_cache_then_reads_it(tmp_path):
@@ -31,7 +60,7 @@ def test_run_computes_into_the_cache_then_reads_it(tmp_path):
     first, second = _run(*args, env_extra=env), _run(*args, env_extra=env)
     assert first.returncode == 0 and "computed in" in first.stdout, first.stderr
     assert second.returncode == 0 and "cached" in second.stdout
-    assert (tmp_path / "loss_sensitivity").is_dir()
+    assert (tmp_path / "loss_sensitivity" / "sensitivity").is_dir()
 
 
 def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path):
@@ -41,7 +70,9 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     report = json.loads(out.read_text())
     cases = {row["case"].split(" ")[0] for row in report["rows"]}
     assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}
-    assert all(row["speedup"] > 0 for row in report["rows"])
+    for case in {row["case"] for row in report["rows"]}:  # the first row of a case is its reference
+        rows = [row for row in report["rows"] if row["case"] == case]
+        assert rows[0]["speedup"] == 1.0 and all(0 < row["speedup"] < 1000 for row in rows), rows
     assert report["quick"] is True and report["torch"]
     graphed = [row for row in report["rows"] if "max_abs_diff_vs_eager" in row]  # emulated on the CPU
     assert len(graphed) == 3 and all(row["max_abs_diff_vs_eager"] == 0 for row in graphed)

@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from memo_utils import sensitivity
-from memo_utils.experiments import loss_sensitivity
 
 N, D, C, LR = 30, 6, 3, 0.3
 
@@ -59,29 +58,6 @@ def test_examples_not_yet_used_have_zero_sensitivity(setup):
     unused[used] = False
     assert grads[0, unused].abs().max() == 0
     assert grads[0, used].abs().sum(-1).min() > 0
-
-
-def test_stratified_steps_cover_every_slice_of_the_range():
-    steps = loss_sensitivity.stratified_steps(1000, 10, torch.Generator().manual_seed(0))
-    assert len(steps) == 10 and 1 <= steps[0] and steps[-1] <= 1000
-    assert [(s - 1) // 100 for s in steps] == list(range(10))  # one step in each slice (100k, 100(k+1)]
-
-
-def test_smoke_run_gives_one_gini_curve_per_setting_and_seed():
-    cfg = loss_sensitivity.config("smoke", n_examples=100, steps=[30, 60], seeds=[0, 1])
-    results = loss_sensitivity.run(cfg, device="cpu")
-    curves = loss_sensitivity.gini_curves(results["sensitivity"], cfg)
-    assert set(curves) == set(loss_sensitivity.SETTING_NAMES)
-    assert all(c.shape == (2, 2) for c in curves.values())
-    assert loss_sensitivity.class_matrix(results["sensitivity"], cfg, "real").shape == (10, 10)
-    assert len(loss_sensitivity.claims(results, cfg)) == 4
-
-
-def test_diagonal_measures_of_the_class_matrix():
-    identity_like = torch.eye(4).numpy() * 9 + 1
-    assert loss_sensitivity.diagonal_dominance(identity_like) == pytest.approx(10.0)
-    assert loss_sensitivity.off_diagonal_share(identity_like) == pytest.approx(12 / 52)
-    assert loss_sensitivity.diagonal_dominance(torch.ones(4, 4).numpy()) == pytest.approx(1.0)
 
 
 def test_closed_form_second_order_pass_equals_torch_func(setup):

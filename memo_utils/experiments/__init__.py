@@ -1,11 +1,20 @@
-"""One module per chapter: ``config(profile, **overrides)``, ``run(config)``, ``claims(results, config)``."""
+"""The registry of chapters: the single list that the command line, the book's aggregate pages
+and the tests read. Each entry is a module of this package that defines ``CHAPTER``, a
+:class:`memo_utils.chapter.Chapter`; its order is the book's.
+"""
 from importlib import import_module
+
+from ..errors import ConfigError
 
 CHAPTERS = ("easy_examples", "loss_sensitivity")
 
 
 def get(name):
+    """The :class:`~memo_utils.chapter.Chapter` called ``name``."""
     if name not in CHAPTERS:
-        from ..errors import ConfigError
-        raise ConfigError(f"experiment={name!r} is not allowed: choose one of {', '.join(CHAPTERS)}")
-    return import_module(f"{__name__}.{name}")
+        raise ConfigError(f"chapter={name!r} is not allowed: choose one of {', '.join(CHAPTERS)}")
+    return import_module(f"{__name__}.{name}").CHAPTER
+
+
+def all_chapters():
+    return [get(name) for name in CHAPTERS]

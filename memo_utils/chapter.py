@@ -1,0 +1,353 @@
+"""The chapter contract: a chapter declares its settings and its cached computations once.
+
+A chapter is a :class:`Chapter` built in its experiment module
+(``memo_utils/experiments/<name>.py``) from
+
+- :class:`Param`, one per setting: its validator, its value per profile, the paper's value,
+  the note that explains a deviation, and the parts whose results it changes;
+- :class:`Part`, one per cached computation: a version, a ``compute`` function, the datasets
+  it reads and, optionally, independent *cells* (a dataset, a grid row), each its own cache
+  entry, so that cells can be computed separately (``--part``) and on different machines;
+- ``claims(results, cfg)``: the chapter's claims, with verdicts computed from the results.
+
+Everything else is derived from those declarations, so nothing can drift: the validated
+config of a profile with overrides, each cell's cache key (exactly the parameters tagged with
+its part, the cell's coordinates and the fingerprint of the data it reads), the settings
+table, the command line's ``--set`` names, the parameter cell a page must declare, the
+paper-profile guard and the page setup (:meth:`Chapter.page`).
+"""
+from __future__ import annotations
+
+import json
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import cache, claims as claims_module, data, devices, profiles, progress
+from .errors import ConfigError, DataUnavailableError
+
+RUNTIME = ("profile", "data_dir", "device", "recompute")  # options every chapter takes; no result depends on them
+
+
+@dataclass(frozen=True)
+class Param:
+    """One setting of a chapter.
+
+    ``default`` is its value in every profile not named in ``by_profile``. ``parts`` names the
+    parts whose results it changes: it goes into their cache keys and nowhere else.
+    """
+
+    name: str
+    check: Callable[[str, Any], None]
+    default: Any
+    paper: str
+    parts: tuple
+    note: str = ""
+    by_profile: dict = field(default_factory=dict)
+
+    def value(self, profile):
+        return self.by_profile.get(profile, self.default)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One cached computation: ``compute(cfg, cell, inputs, device) -> {name: array}``.
+
+    ``datasets(cfg)`` maps each dataset the part reads to the training images it needs
+    (``{"mnist": 10000}``); ``inputs`` holds them loaded. ``cells(cfg)`` lists the
+    coordinates of its independent cells (one entry, ``{}``, when it has none). ``dims``
+    names the dimensions of its arrays, for :meth:`Results.sel`; a dimension's coordinates
+    are the array of the same name. ``work(cfg, cell)`` is its compute in arbitrary units
+    (FLOPs up to a constant), to extrapolate costs between profiles. Bump ``version`` when
+    the code changes its results.
+    """
+
+    name: str
+    version: int
+    compute: Callable
+    datasets: Callable = lambda cfg: {}
+    cells: Callable = lambda cfg: [{}]
+    dims: dict = field(default_factory=dict)
+    work: Callable = lambda cfg, cell: 1.0
+
+
+def cell_id(part, cell):
+    """``mlp`` or ``mlp/dataset=randX``: how the command line and the cost page name a cell."""
+    return "/".join([part] + [f"{k}={v}" for k, v in cell.items()])
+
+
+class Results:
+    """The cached arrays of a chapter's run, one :class:`cache.Result` per cell.
+
+    Pages never build key strings: ``results.sel("mlp", "misclassified", dataset="randX")``
+    picks the cell whose coordinates match and indexes the array's named dimensions by value.
+    """
+
+    def __init__(self, entries):
+        self.entries = entries  # [(part name, cell coordinates, cache.Result)]
+
+    def __iter__(self):
+        return iter(self.entries)
+
+    def cell(self, part, **coords):
+        """The one cell of ``part`` whose coordinates include ``coords``."""
+        found = [r for p, c, r in self.entries if p == part and all(c.get(k) == v for k, v in coords.items())]
+        if len(found) != 1:
+            raise KeyError(f"{len(found)} cells of part {part!r} match {coords}")
+        return found[0]
+
+    def sel(self, part, name, **coords):
+        """Array ``name`` of ``part``, selected by cell coordinates and by named dimensions."""
+        candidates = [(c, r) for p, c, r in self.entries if p == part
+                      and all(c[k] == v for k, v in coords.items() if k in c)]
+        for cell, result in candidates:
+            dims = result.meta.get("dims", {}).get(name, ())
+            wanted = {k: v for k, v in coords.items() if k not in cell}
+            if set(wanted) <= set(dims) and all(_has(result[d], v) for d, v in wanted.items()):
+                index = tuple(_position(result[d], wanted[d]) if d in wanted else slice(None) for d in dims)
+                return result[name][index] if dims else result[name]
+        raise KeyError(f"part {part!r} has no array {name!r} at {coords}")
+
+    def data_labels(self):
+        """What the figures call the data each part read, e.g. "CIFAR-10 (JPEG copy)"."""
+        return {p: sorted({f["label"] for f in r.meta["config"]["data"].values()}) for p, _, r in self.entries}
+
+
+def _has(coordinates, value):
+    return bool(np.any(np.asarray(coordinates) == value))
+
+
+def _position(coordinates, value):
+    return int(np.flatnonzero(np.asarray(coordinates) == value)[0])
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter's declarations; every other piece (keys, tables, page setup) is derived."""
+
+    name: str
+    paper: str  # a key of claims.PAPERS
+    params: tuple
+    parts: tuple
+    claims: Callable
+    check: Callable = lambda cfg: None  # constraints between parameters, raising ConfigError
+
+    def __post_init__(self):
+        part_names = {p.name for p in self.parts}
+        for param in self.params:
+            if not param.parts or not set(param.parts) <= part_names:
+                raise ValueError(f"{self.name}: parameter {param.name} must name the parts it changes, "
+                                 f"among {sorted(part_names)} (got {param.parts})")
+            if param.name in RUNTIME:
+                raise ValueError(f"{self.name}: {param.name} is a runtime option, not a parameter")
+
+    @property
+    def param_names(self):
+        return tuple(p.name for p in self.params)
+
+    def part(self, name):
+        for p in self.parts:
+            if p.name == name:
+                return p
+        raise ConfigError(f"part={name!r} is not allowed: choose one of {', '.join(p.name for p in self.parts)}")
+
+    def config(self, profile=None, **overrides):
+        """The run's settings: ``profile``'s values, overridden by every keyword that is not None."""
+        profile = profiles.default_profile() if profile is None else profile
+        profiles.one_of(*profiles.PROFILES)("profile", profile)
+        unknown = sorted(set(overrides) - set(self.param_names))
+        if unknown:
+            raise ConfigError(f"{unknown[0]} is not a parameter of {self.name}: choose from "
+                              f"{', '.join(sorted(self.param_names))}")
+        cfg = {p.name: p.value(profile) for p in self.params}
+        cfg.update({k: v for k, v in overrides.items() if v is not None})
+        for p in self.params:
+            p.check(p.name, cfg[p.name])
+        cfg = json.loads(json.dumps(cfg, allow_nan=False))  # the form stored in the cache: tuples become lists
+        self.check(cfg)
+        return {**cfg, "profile": profile}
+
+    def overridden(self, cfg):
+        """Names whose value differs from the profile's."""
+        profile_cfg = self.config(cfg["profile"])
+        return [n for n in self.param_names if cfg[n] != profile_cfg[n]]
+
+    def cells(self, cfg, parts=None):
+        """(part, cell coordinates) of every cached computation behind ``cfg``, or of those selected.
+
+        ``parts`` holds part names or cell ids (``mlp/dataset=randX``).
+        """
+        every = [(p, c) for p in self.parts for c in p.cells(cfg)]
+        if parts is None:
+            return every
+        ids = {cell_id(p.name, c) for p, c in every}
+        for wanted in parts:
+            if wanted not in ids and wanted not in {p.name for p in self.parts}:
+                raise ConfigError(f"part={wanted!r} is not allowed: choose one of {', '.join(sorted(ids))}")
+        return [(p, c) for p, c in every if p.name in parts or cell_id(p.name, c) in parts]
+
+    def sources(self, part, cfg, data_dir=None):
+        return {name: data.source(name, min_train=n, data_dir=data_dir) for name, n in part.datasets(cfg).items()}
+
+    def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True):
+        """(cache experiment, version, config) of one cell: its part's parameters, its coordinates, its data."""
+        params = {p.name: cfg[p.name] for p in self.params if part.name in p.parts}
+        fingerprints = ({name: data.fingerprint(s) for name, s in self.sources(part, cfg, data_dir).items()}
+                        if data_fingerprints else None)
+        return f"{self.name}/{part.name}", part.version, {"params": params, "cell": cell, "data": fingerprints}
+
+    def lookup(self, part, cell, cfg, data_dir=None):
+        """The cached result of one cell, or None.
+
+        Without the data a cell reads, its key cannot be built; then a cached result of the
+        same settings is still found (committed GPU results render on a machine without the
+        full datasets), as long as only one data source produced such results.
+        """
+        try:
+            return cache.lookup(*self.key(part, cell, cfg, data_dir))
+        except DataUnavailableError:
+            experiment, version, config = self.key(part, cell, cfg, data_dir, data_fingerprints=False)
+            found = cache.matching(experiment, version, lambda c: {**c, "data": None} == config)
+            if len(found) > 1:
+                labels = sorted({f["label"] for r in found for f in r.meta["config"]["data"].values()})
+                raise DataUnavailableError(f"{self.name}/{cell_id(part.name, cell)}: results from several data "
+                                           f"sources are cached ({', '.join(labels)}): set data_dir to choose") from None
+            return found[0] if found else None
+
+    def status(self, cfg, data_dir=None):
+        """[(cell id, cache.Result or None)] for every cell: which are cached and which are missing."""
+        return [(cell_id(p.name, c), self.lookup(p, c, cfg, data_dir)) for p, c in self.cells(cfg)]
+
+    def missing(self, cfg, data_dir=None):
+        return [cid for cid, hit in self.status(cfg, data_dir) if hit is None]
+
+    def run(self, cfg, *, device=None, data_dir=None, recompute=False, parts=None):
+        """The results of every cell of ``cfg`` (or of ``parts``), from the cache when present."""
+        device = devices.resolve(device)
+        loaded = {}  # each dataset is loaded once per run, and only if a cell must be computed
+        entries = []
+        for part, cell in self.cells(cfg, parts):
+            try:
+                sources = self.sources(part, cfg, data_dir)
+            except DataUnavailableError:  # no data here, but perhaps results computed elsewhere
+                hit = None if recompute else self.lookup(part, cell, cfg, data_dir)
+                if hit is None:
+                    raise
+                entries.append((part.name, cell, hit))
+                continue
+
+            def compute(part=part, cell=cell, sources=sources):
+                with progress.task(f"{self.name}/{cell_id(part.name, cell)}"):
+                    for name, s in sources.items():
+                        if s not in loaded:
+                            loaded[s] = data.load_source(s)
+                    return part.compute(cfg, cell, {name: loaded[s] for name, s in sources.items()}, device)
+
+            result = cache.cached(*self.key(part, cell, cfg, data_dir), compute, device=device, recompute=recompute,
+                                  meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}})
+            entries.append((part.name, cell, result))
+        return Results(entries)
+
+    def settings_table(self, cfg):
+        """Our settings beside the paper's, with the reason for each difference; overrides are marked."""
+        overridden = set(self.overridden(cfg))
+        rows = ["| parameter | paper | this run | why |", "|---|---|---|---|"]
+        for p in self.params:
+            value = f"**{cfg[p.name]}** (set for this run)" if p.name in overridden else f"{cfg[p.name]}"
+            rows.append(f"| `{p.name}` | {p.paper} | {value} | {p.note} |")
+        return "\n".join(rows)
+
+    def stop_unless_cached(self, cfg, data_dir=None):
+        """The paper profile is not run by accident: without cached results it stops with one line."""
+        if cfg["profile"] == "paper" and self.missing(cfg, data_dir):
+            from .costs import paper_estimate_sentence
+
+            raise ConfigError(f"profile='paper' is not run here: {paper_estimate_sentence(self)} Run it with "
+                              f"python -m memo_utils run {self.name} --profile paper --force on a GPU machine.")
+
+    def page(self, namespace):
+        """Set up a chapter page from its (papermill) globals: validate, guard, run; see :class:`Page`."""
+        _one_line_errors()
+        unknown = sorted(k for k, v in namespace.items() if not _is_incidental(k, v)
+                         and k not in self.param_names and k not in RUNTIME)
+        if unknown:
+            raise ConfigError(f"{unknown[0]} is not a parameter of {self.name}: choose from "
+                              f"{', '.join(sorted(self.param_names + RUNTIME))}")
+        options = {"recompute": False, **{k: namespace[k] for k in RUNTIME if k in namespace}}
+        options.update({k: None for k in RUNTIME if k not in options})
+        profiles.flag("recompute", options["recompute"])
+        device = devices.resolve(options["device"])
+        devices.configure_threads(device)
+        cfg = self.config(options["profile"], **{k: namespace.get(k) for k in self.param_names})
+        if cfg["profile"] == "paper" and self.missing(cfg, options["data_dir"]):
+            from IPython.display import Markdown, display
+
+            display(Markdown(self.settings_table(cfg)))
+            self.stop_unless_cached(cfg, options["data_dir"])
+        results = self.run(cfg, device=device, data_dir=options["data_dir"], recompute=options["recompute"])
+        return Page(self, cfg, results)
+
+
+def _one_line_errors():
+    """In a notebook, show a bad parameter or missing data as its one-line message, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        lines = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, lines)
+        return lines
+
+    shell.set_custom_exc((ConfigError, DataUnavailableError), show)
+
+
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+def _is_incidental(name, value):
+    """Globals of a notebook that are not settings: IPython's own, modules, functions and classes."""
+    return (name.startswith("_") or name in _IPYTHON_NAMES
+            or isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)))
+
+
+@dataclass
+class Page:
+    """What a chapter page shows about its run: the note, the settings table, the claims."""
+
+    chapter: Chapter
+    cfg: dict
+    results: Results
+
+    def note(self):
+        from IPython.display import Markdown
+
+        from . import report
+
+        return Markdown(":::{note}\n" + report.run_note(self.results, self.cfg, self.chapter.overridden(self.cfg))
+                        + "\n:::")
+
+    def settings(self):
+        from IPython.display import Markdown
+
+        return Markdown(self.chapter.settings_table(self.cfg))
+
+    def claims(self):
+        """Compute the chapter's claims, save them under the profile (unless settings were overridden), show them."""
+        from IPython.display import Markdown
+
+        chapter_claims = self.chapter.claims(self.results, self.cfg)
+        overridden = self.chapter.overridden(self.cfg)
+        text = claims_module.to_markdown(chapter_claims)
+        if overridden:
+            text += (f"\n\nThese verdicts are not saved to the claims page: this run overrides "
+                     f"{', '.join(overridden)} of the {self.cfg['profile']} profile.")
+        else:
+            claims_module.save(self.chapter.name, self.cfg["profile"], chapter_claims)
+        return Markdown(text)

@@ -1,0 +1,1 @@
+"""Each chapter's figures, drawn from its cached results: one module per chapter."""

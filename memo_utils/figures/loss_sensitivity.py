@@ -1,0 +1,51 @@
+"""Figures 3 and 4 of Arpit et al. 2017 (the loss-sensitivity chapter)."""
+from __future__ import annotations
+
+from matplotlib.colors import LogNorm
+
+from ..experiments import loss_sensitivity
+from ..plots import COLORS, figure
+
+
+def _gini_panel(ax, steps, curves, title):
+    """Gini against SGD steps; the line is the mean over seeds, the band spans them."""
+    for i, (name, runs) in enumerate(curves.items()):
+        color = COLORS.get(name, f"C{i}")
+        ax.plot(steps, runs.mean(0), marker="o", color=color, label=f"{name} ({len(runs)} seeds)")
+        if len(runs) > 1:
+            ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_xlabel("SGD steps T")
+    ax.set_ylabel("Gini coefficient of loss-sensitivity")
+    ax.set_title(title)
+    ax.legend()
+
+
+def figure_3(results, cfg):
+    """Gini of the loss-sensitivity: 10 classes (left) and one class per example (right)."""
+    curves = loss_sensitivity.gini_curves(results)
+    fig, axes = figure(ncols=2, width=5.2, height=3.8)
+    _gini_panel(axes[0], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_10_CLASSES},
+                f"{loss_sensitivity.data_label(results)}: 10 classes")
+    _gini_panel(axes[1], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_UNIQUE},
+                "one class per example")
+    return fig
+
+
+def _class_matrix_panel(ax, matrix, title):
+    """g_ij on a log colour scale; rows: class i of the loss, columns: class j of the example."""
+    image = ax.imshow(matrix, norm=LogNorm(), cmap="viridis")
+    ax.set_xlabel("class j of the training example")
+    ax.set_ylabel("class i of the loss L(y=i)")
+    ax.set_xticks(range(len(matrix)))
+    ax.set_yticks(range(len(matrix)))
+    ax.set_title(title)
+    ax.figure.colorbar(image, ax=ax, fraction=0.046)
+
+
+def figure_4(results, name="random"):
+    """Class-specific sensitivity for real labels (left) and for the setting ``name`` (right)."""
+    fig, axes = figure(ncols=2, width=4.6, height=3.9)
+    _class_matrix_panel(axes[0], loss_sensitivity.class_matrix(results, "real"), "real labels")
+    _class_matrix_panel(axes[1], loss_sensitivity.class_matrix(results, name), f"{name} labels")
+    return fig

@@ -1,0 +1,24 @@
+"""Where every random draw's seed comes from.
+
+A run's randomness is fixed by the chapter's ``seed`` (or ``seeds``) parameter; the rules below
+derive the seeds of its parts from it, so that different purposes never share a stream and
+results are the same on every device (generators are CPU ``torch.Generator``s).
+"""
+
+RUNS_PER_SEED = 1000  # run k of a figure with seed s is initialised and shuffled from s * 1000 + k
+EPOCH_STRIDE = 100_003  # model seed m visits the data in epoch e in the order of seed m * 100_003 + e
+NOISE_OFFSET = 10_000  # the label or input noise of seed s is drawn from seed 10_000 + s
+SAMPLED_STEPS = 1_000_003  # the steps t at which loss-sensitivity is sampled (shared by all runs)
+
+
+def runs(seed, n_runs):
+    """Seeds of the ``n_runs`` independent runs (initialisation and data order) of a figure."""
+    return [seed * RUNS_PER_SEED + k for k in range(n_runs)]
+
+
+def epoch_order(model_seed, epoch):
+    return model_seed * EPOCH_STRIDE + epoch
+
+
+def noise(seed):
+    return NOISE_OFFSET + seed

@@ -1,0 +1,172 @@
+"""The chapter contract: one declaration per parameter, keys derived from it, one page setup."""
+import ast
+import math
+
+import jupytext
+import numpy as np
+import pytest
+
+from conftest import ROOT, SHARED_DATA
+from memo_utils import cache, experiments, profiles
+from memo_utils.chapter import RUNTIME, Chapter, Param, Part, Results
+from memo_utils.errors import ConfigError
+
+CHAPTERS = experiments.all_chapters()
+easy = experiments.get("easy_examples")
+
+
+def test_profile_values_are_used_and_overrides_win():
+    cfg = easy.config("smoke", n_runs=3)
+    assert cfg["profile"] == "smoke" and cfg["n_runs"] == 3
+    assert cfg["hidden"] == 64 and easy.config("cpu")["hidden"] == 128
+    assert easy.overridden(cfg) == ["n_runs"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"profile": "fast"}, "profile='fast' is not allowed: choose one of smoke, cpu, gpu, paper"),
+    ({"profile": "smoke", "train_size": -5}, "train_size=-5 is not allowed: must be a positive integer"),
+    ({"profile": "smoke", "lr": 0}, "lr=0 is not allowed: must be a finite positive number"),
+    ({"profile": "smoke", "lr": math.inf}, "lr=inf is not allowed: must be a finite positive number"),
+    ({"profile": "smoke", "lr": math.nan}, "lr=nan is not allowed: must be a finite positive number"),
+    ({"profile": "smoke", "noise_fraction": 1.5}, "noise_fraction=1.5 is not allowed: must be a number in [0, 1]"),
+    ({"profile": "smoke", "noise_fraction": math.nan}, "noise_fraction=nan is not allowed: must be a number in [0, 1]"),
+    ({"profile": "smoke", "widht": 3}, "widht is not a parameter of easy_examples"),
+    ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
+])
+def test_bad_parameters_stop_with_one_line_naming_them(kwargs, message):
+    profile = kwargs.pop("profile")
+    with pytest.raises(ConfigError) as error:
+        easy.config(profile, **kwargs)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_parameter_that_belongs_to_no_part_is_refused():
+    part = Part("only", version=1, compute=lambda cfg, cell, inputs, device: {})
+    untagged = Param("width", profiles.positive_int, 3, paper="3", parts=())
+    with pytest.raises(ValueError, match="width must name the parts it changes"):
+        Chapter("toy", paper="arpit2017", params=(untagged,), parts=(part,), claims=lambda r, c: [])
+    with pytest.raises(ValueError, match="must name the parts"):
+        Chapter("toy", paper="arpit2017", params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
+                parts=(part,), claims=lambda r, c: [])
+
+
+def _another_value(param, value):
+    """A different valid value of ``param``."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, list):
+        return value + [max(value) + 1]
+    if isinstance(value, str):
+        return next(v for v in ("loop", "stacked") if v != value)
+    if isinstance(value, float) and value <= 1:
+        return value / 2
+    return value - 1 if value > 1 else value + 1
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_every_parameter_changes_the_keys_of_exactly_its_parts(chapter):
+    cfg = chapter.config("cpu")
+    keys = {(p.name, str(c)): chapter.key(p, c, cfg) for p, c in chapter.cells(cfg)}
+    for param in chapter.params:
+        changed = chapter.config("cpu", **{param.name: _another_value(param, cfg[param.name])})
+        for part, cell in chapter.cells(changed):
+            before = keys.get((part.name, str(cell)))
+            after = chapter.key(part, cell, changed)
+            if part.name in param.parts:
+                assert before is None or cache.config_key(*after) != cache.config_key(*before), (param.name, part.name)
+            else:
+                assert after == before, (param.name, part.name)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda c: c.name)
+def test_the_page_declares_exactly_the_chapters_parameters(chapter):
+    notebook = jupytext.read(ROOT / "book" / f"{chapter.name}.md")
+    (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    declared = [t.id for node in ast.parse(cell.source).body for t in node.targets]
+    assert sorted(declared) == sorted(chapter.param_names + RUNTIME)
+    assert all(value is None for value in ast.literal_eval("[" + ", ".join(
+        ast.unparse(node.value) for node in ast.parse(cell.source).body if node.targets[0].id != "recompute") + "]"))
+
+
+def test_a_page_refuses_a_misspelled_parameter_with_the_command_lines_message():
+    namespace = {"profile": "smoke", "n_run": 20, "np": np, "In": [], "_": None, "display": print}
+    with pytest.raises(ConfigError) as error:
+        easy.page(namespace)
+    assert str(error.value).startswith("n_run is not a parameter of easy_examples: choose from")
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("recompute", "no", "recompute='no' is not allowed: must be True or False"),
+    ("device", "quantum", "device='quantum' is not allowed: choose cpu or cuda"),
+])
+def test_a_page_refuses_bad_runtime_options(name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        easy.page({"profile": "smoke", name: value})
+
+
+def _result(arrays, dims=None):
+    return cache.Result(arrays, {"dims": dims or {}, "config": {"data": {"mnist": {"label": "MNIST"}}}}, True)
+
+
+def test_results_select_cells_by_coordinates_and_arrays_by_named_dimensions():
+    a = _result({"setting": np.array(["real", "random"]), "seed": np.array([0, 1]),
+                 "gini": np.arange(4).reshape(2, 2)}, {"gini": ("setting", "seed")})
+    b = _result({"setting": np.array(["unique"]), "seed": np.array([0, 1]), "gini": np.array([[7, 8]])},
+                {"gini": ("setting", "seed")})
+    results = Results([("sens", {"group": "ten"}, a), ("sens", {"group": "one"}, b)])
+    assert results.sel("sens", "gini", setting="random").tolist() == [2, 3]
+    assert results.sel("sens", "gini", setting="random", seed=1) == 3
+    assert results.sel("sens", "gini", setting="unique", seed=0) == 7
+    assert results.sel("sens", "gini", group="one").tolist() == [[7, 8]]
+    assert results.cell("sens", group="ten") is a
+    with pytest.raises(KeyError):
+        results.sel("sens", "gini", setting="nowhere")
+    assert results.data_labels() == {"sens": ["MNIST"]}
+
+
+def test_the_paper_profile_stops_with_one_line_unless_its_results_are_cached():
+    chapter = experiments.get("loss_sensitivity")
+    with pytest.raises(ConfigError) as error:
+        chapter.stop_unless_cached(chapter.config("paper"))
+    message = str(error.value)
+    assert message.startswith("profile='paper' is not run here") and "\n" not in message
+    assert "python -m memo_utils run loss_sensitivity --profile paper --force" in message
+    chapter.stop_unless_cached(chapter.config("smoke"))  # no error
+
+
+def test_the_registry_is_the_books_list_of_chapters():
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"].split("/")[-1] for part in toc["parts"] for c in part["chapters"]]
+    assert [f for f in files if f in experiments.CHAPTERS] == list(experiments.CHAPTERS)
+    assert [c.name for c in CHAPTERS] == list(experiments.CHAPTERS)
+
+
+def test_results_computed_elsewhere_are_found_without_their_data_unless_two_sources_compete(monkeypatch):
+    from memo_utils.errors import DataUnavailableError
+
+    monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+    cfg = easy.config("gpu")  # 60,000 MNIST images: not on this machine without a data folder
+    part, cell = easy.cells(cfg)[0]
+    with pytest.raises(DataUnavailableError):
+        easy.key(part, cell, cfg)
+    experiment, version, config = easy.key(part, cell, cfg, data_fingerprints=False)
+    elsewhere = {"mnist": {"dataset": "mnist", "label": "MNIST", "sha256": "06af5d", "origin": "data_dir"}}
+    cache.cached(experiment, version, {**config, "data": elsewhere}, lambda: {"x": np.ones(2)})
+    assert easy.lookup(part, cell, cfg)["x"].tolist() == [1.0, 1.0]
+    assert [cid for cid, hit in easy.status(cfg) if hit is not None] == ["mlp/dataset=real"]
+    other = {"mnist": {**elsewhere["mnist"], "label": "MNIST (torchvision)", "sha256": "ffff"}}
+    cache.cached(experiment, version, {**config, "data": other}, lambda: {"x": np.zeros(2)})
+    with pytest.raises(DataUnavailableError, match="several data sources are cached"):
+        easy.lookup(part, cell, cfg)
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mnist.npz").exists(), reason="needs ../shared/data")
+def test_two_data_sources_never_share_a_cache_entry(monkeypatch):
+    monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+    cfg = easy.config("cpu")
+    part, cell = easy.cells(cfg)[0]
+    bundled, shared = easy.key(part, cell, cfg), easy.key(part, cell, cfg, data_dir=SHARED_DATA)
+    assert bundled[2]["data"]["mnist"]["label"] == "MNIST (bundled sample)"
+    assert cache.config_key(*bundled) != cache.config_key(*shared)

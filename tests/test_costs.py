@@ -1,0 +1,28 @@
+"""Costs: the paper estimate extrapolates measured gpu time by the ratio of work; timings are per profile."""
+import pytest
+
+from memo_utils import cache, costs, devices, experiments
+
+
+def test_paper_estimate_scales_cached_gpu_results_by_the_ratio_of_work(monkeypatch):
+    chapter = experiments.get("loss_sensitivity")
+    gpu, paper = chapter.config("gpu"), chapter.config("paper")
+    assert costs.paper_estimate_seconds(chapter) is None  # nothing cached: pending
+    monkeypatch.setattr(devices, "name", lambda device: "NVIDIA H100 80GB HBM3")
+    for part, cell in chapter.cells(gpu):
+        cache.cached(*chapter.key(part, cell, gpu), lambda: {"x": [1.0]}, device="cuda")
+    seconds = sum(hit.meta["wall_time_s"] for _, hit in chapter.status(gpu))
+    (part,) = chapter.parts
+    ratio = (sum(part.work(paper, c) for _, c in chapter.cells(paper))
+             / sum(part.work(gpu, c) for _, c in chapter.cells(gpu)))
+    assert costs.paper_estimate_seconds(chapter) == pytest.approx(seconds * ratio, rel=1e-6)
+
+
+def test_wall_times_are_kept_per_profile_so_one_never_rewrites_another(isolated_results):
+    costs.record_wall_time("cpu", "easy_examples", 100.0, "papermill")
+    before = (isolated_results / "timings" / "cpu.json").read_bytes()
+    costs.record_wall_time("smoke", "easy_examples", 5.0, "papermill")
+    assert (isolated_results / "timings" / "cpu.json").read_bytes() == before
+    recorded = costs.recorded_wall_times()
+    assert recorded["cpu"]["easy_examples"]["papermill"]["seconds"] == 100.0
+    assert recorded["smoke"]["easy_examples"]["papermill"]["seconds"] == 5.0
