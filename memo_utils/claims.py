@@ -27,6 +27,15 @@ PAPERS = {
 
 @dataclass
 class Claim:
+    """One checked claim, in the form a reviewer reads it.
+
+    ``effect`` names the effect size and ``estimate``/``interval`` give it with its 95%
+    interval across ``replicate`` units (runs or seeds, never examples); ``threshold`` is the
+    criterion fixed before looking (a threshold, or an equivalence margin); ``precondition``
+    says what must hold for the test to mean anything at this scale, and ``at_scale`` whether
+    it held. ``measured`` carries the supporting numbers.
+    """
+
     id: str
     paper: str
     figure: str
@@ -38,6 +47,12 @@ class Claim:
     seeds: list = field(default_factory=list)
     chapter: str = ""
     at_scale: bool = True
+    replicate: str = ""
+    effect: str = ""
+    estimate: float | None = None
+    interval: list | None = None
+    threshold: str = ""
+    precondition: str = ""
 
     @property
     def verdict(self):
@@ -46,7 +61,10 @@ class Claim:
         return REPRODUCED if self.passed else NOT_REPRODUCED
 
     def as_dict(self):
-        return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "verdict": self.verdict}
+        interval = None if self.interval is None else [float(v) for v in self.interval]
+        estimate = None if self.estimate is None else float(self.estimate)
+        return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "estimate": estimate,
+                "interval": interval, "verdict": self.verdict}
 
 
 def _path(chapter, profile):
