@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
 from .cache import results_dir, write_json_atomic
 from .profiles import PROFILES
+from .stats import mean_interval
 
 REPRODUCED, NOT_REPRODUCED, NOT_AT_THIS_SCALE = "reproduced", "not reproduced", "not at this scale"
 PAPERS = {
@@ -65,6 +68,54 @@ class Claim:
         estimate = None if self.estimate is None else float(self.estimate)
         return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "estimate": estimate,
                 "interval": interval, "verdict": self.verdict}
+
+
+@dataclass(frozen=True)
+class Test:
+    """The outcome of a test across replicates: the effect, its 95% interval, and whether it passed.
+
+    ``judgeable`` is False when the interval cannot be computed (a single seed): the claim is
+    then "not at this scale", never "not reproduced".
+    """
+
+    estimate: float
+    interval: tuple
+    passed: bool
+    judgeable: bool
+
+    def __str__(self):
+        if not self.judgeable:
+            return f"{self.estimate:.3g} (one replicate: no interval)"
+        return f"{self.estimate:.3g} [{self.interval[0]:.3g}, {self.interval[1]:.3g}]"
+
+
+def exceeds(values, threshold=0.0):
+    """Per-replicate values (one per seed) whose mean exceeds ``threshold``: its 95% t-interval lies above it."""
+    estimate, low, high = mean_interval(values)
+    judgeable = bool(np.isfinite(low))
+    return Test(estimate, (low, high), judgeable and low > threshold, judgeable)
+
+
+def differs(values):
+    """Per-replicate differences whose mean is not 0: the 95% t-interval excludes 0, on either side."""
+    estimate, low, high = mean_interval(values)
+    judgeable = bool(np.isfinite(low))
+    return Test(estimate, (low, high), judgeable and (low > 0 or high < 0), judgeable)
+
+
+def equivalent(values, margin):
+    """Per-replicate differences equivalent to 0 within ``margin``: the 95% t-interval lies inside
+    [-margin, margin] (two one-sided tests at 2.5%). Failing to find a difference is not enough."""
+    estimate, low, high = mean_interval(values)
+    judgeable = bool(np.isfinite(low))
+    return Test(estimate, (low, high), judgeable and -margin < low and high < margin, judgeable)
+
+
+def from_test(test, **fields):
+    """A :class:`Claim` whose effect, interval and verdict come from ``test``; ``at_scale`` also needs an interval."""
+    at_scale = fields.pop("at_scale", True) and test.judgeable
+    return Claim(estimate=test.estimate, interval=list(test.interval) if test.judgeable else None,
+                 passed=test.passed, at_scale=at_scale, **fields)
 
 
 def _path(chapter, profile):

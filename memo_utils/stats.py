@@ -1,9 +1,13 @@
-"""Summary statistics used to check the papers' claims: Gini, binomial dispersion, filter smoothness.
+"""Statistics behind the claims: Gini, binomial dispersion, filter smoothness, and intervals
+across replicates (runs or seeds; never examples or filters of one network).
 
-Only torch and numpy: p-values come from the regularised incomplete gamma function,
-so claims can be checked on a machine without SciPy.
+Only torch and numpy: p-values and quantiles come from the regularised incomplete gamma and
+beta functions, so claims can be checked on a machine without SciPy (the tests compare them
+with SciPy where it is installed).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -52,8 +56,8 @@ def binomial_dispersion_test(counts, trials, groups=None):
             statistic += float(np.sum((c - trials * p) ** 2) / (trials * p * (1 - p)))
             dof += c.size - 1
     if dof == 0:
-        return {"dispersion_index": float("nan"), "p_value": float("nan")}
-    return {"dispersion_index": statistic / dof, "p_value": chi2_sf(statistic, dof)}
+        return {"dispersion_index": float("nan"), "p_value": float("nan"), "dof": 0}
+    return {"dispersion_index": statistic / dof, "p_value": chi2_sf(statistic, dof), "dof": dof}
 
 
 def spatial_smoothness(filters):
@@ -86,3 +90,117 @@ def permutation_test_greater(a, b, permutations=10_000, seed=0):
     shuffled = rng.permuted(np.broadcast_to(pooled, (permutations, pooled.size)), axis=1)
     diffs = shuffled[:, : a.size].mean(1) - shuffled[:, a.size:].mean(1)
     return float((1 + np.sum(diffs >= observed)) / (1 + permutations))
+
+
+# --- Intervals across replicates (runs or seeds) -----------------------------------------------
+
+def _betainc(a, b, x):
+    """Regularised incomplete beta I_x(a, b), by its continued fraction (Numerical Recipes, 6.4)."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x > (a + 1) / (a + b + 2):  # the fraction converges fast only on this side: use the symmetry
+        return 1.0 - _betainc(b, a, 1.0 - x)
+    tiny = 1e-300
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 500):
+        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > tiny else tiny)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1.0) < 1e-15:
+            break
+    return math.exp(log_front) * h / a
+
+
+def t_cdf(t, dof):
+    """P(T <= t) for Student's t with ``dof`` degrees of freedom."""
+    tail = 0.5 * _betainc(dof / 2, 0.5, dof / (dof + t * t))
+    return 1.0 - tail if t > 0 else tail
+
+
+def _invert(cdf, probability, low, high):
+    """The x in [low, high] with cdf(x) = probability, by bisection (cdf increasing)."""
+    for _ in range(200):
+        mid = (low + high) / 2
+        low, high = (mid, high) if cdf(mid) < probability else (low, mid)
+    return (low + high) / 2
+
+
+def t_quantile(probability, dof):
+    return _invert(lambda t: t_cdf(t, dof), probability, -1e4, 1e4)
+
+
+def chi2_quantile(probability, dof):
+    return _invert(lambda x: 1.0 - chi2_sf(x, dof), probability, 0.0, dof + 100 * math.sqrt(dof) + 100)
+
+
+def mean_interval(values, confidence=0.95):
+    """Mean of per-replicate values (one per seed or run) with its Student-t interval: (mean, low, high).
+
+    The right interval for a handful of seeds, where a bootstrap has too few values to resample.
+    With one replicate the interval is unknown: (mean, nan, nan).
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    mean = float(v.mean())
+    if v.size < 2:
+        return mean, float("nan"), float("nan")
+    half = t_quantile(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return mean, mean - half, mean + half
+
+
+def bootstrap_interval(values, statistic=np.mean, confidence=0.95, resamples=10_000, seed=0):
+    """Percentile bootstrap over replicates (the rows of ``values``): (statistic, low, high).
+
+    For a statistic of independent replicates, e.g. the mean of per-run values over 100 runs.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    draws = np.array([statistic(v[rng.integers(0, len(v), len(v))]) for _ in range(resamples)])
+    tail = (1 - confidence) / 2
+    return float(statistic(v)), float(np.quantile(draws, tail)), float(np.quantile(draws, 1 - tail))
+
+
+def jackknife_interval(replicates, statistic, confidence=0.95):
+    """Delete-one jackknife over replicates (the rows of ``replicates``): (statistic, low, high).
+
+    For a statistic computed from all replicates jointly, e.g. the dispersion of per-example
+    error counts over runs: leaving runs out keeps the remaining ones distinct, whereas a
+    bootstrap over runs would duplicate runs and inflate any between-example dispersion.
+    The interval is the normal one with the jackknife standard error.
+    """
+    r = np.asarray(replicates)
+    n = len(r)
+    estimate = float(statistic(r))
+    leave_one_out = np.array([statistic(np.delete(r, i, axis=0)) for i in range(n)])
+    se = math.sqrt((n - 1) / n * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+    z = math.sqrt(2) * _erfinv(confidence)
+    return estimate, estimate - z * se, estimate + z * se
+
+
+def _erfinv(y):
+    return _invert(math.erf, y, -10.0, 10.0)
+
+
+def dispersion_upper_bound(counts, trials, groups=None, confidence=0.95):
+    """One-sided upper confidence bound of the dispersion index (1 for binomial counts).
+
+    Under overdispersion phi, the dispersion statistic is about phi * chi2(dof) (quasi-binomial
+    model), so phi <= statistic / chi2_{1-confidence}(dof). An equivalence claim ("binomial")
+    holds when this bound lies inside the margin; failing to reject alone would not show it.
+    Returns (index, upper bound, dof); all nan when no group has degrees of freedom left
+    (for example when every run predicts one class, so each group is always right or wrong).
+    """
+    test = binomial_dispersion_test(counts, trials, groups)
+    dof = test["dof"]
+    if dof == 0:
+        return float("nan"), float("nan"), 0
+    statistic = test["dispersion_index"] * dof
+    return test["dispersion_index"], statistic / chi2_quantile(1 - confidence, dof), dof

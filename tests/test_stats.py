@@ -52,3 +52,53 @@ def test_permutation_test_detects_a_shift_and_not_its_absence():
     assert stats.permutation_test_greater(b, a) > 0.5
     same = stats.permutation_test_greater(rng.normal(size=50), rng.normal(size=50))
     assert 0.01 < same < 0.99
+
+
+def test_t_and_chi2_quantiles_match_scipy():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for dof in (1, 2, 5, 30):
+        for q in (0.025, 0.5, 0.975):
+            assert stats.t_quantile(q, dof) == pytest.approx(scipy_stats.t.ppf(q, dof), rel=1e-6, abs=1e-7)
+    for dof in (1, 9, 999):
+        assert stats.chi2_quantile(0.05, dof) == pytest.approx(scipy_stats.chi2.ppf(0.05, dof), rel=1e-6)
+
+
+@pytest.mark.parametrize("interval", ["mean", "bootstrap", "jackknife"])
+def test_intervals_cover_a_known_mean_at_about_the_nominal_rate(interval):
+    rng = np.random.default_rng(0)
+    trials, n = 400, {"mean": 3, "bootstrap": 100, "jackknife": 100}[interval]
+    covered = 0
+    for _ in range(trials):
+        sample = rng.exponential(2.0, size=n) if interval != "mean" else rng.normal(2.0, 1.0, size=n)
+        if interval == "mean":
+            _, low, high = stats.mean_interval(sample)
+        elif interval == "bootstrap":
+            _, low, high = stats.bootstrap_interval(sample, resamples=1000, seed=int(rng.integers(1 << 30)))
+        else:
+            _, low, high = stats.jackknife_interval(sample, np.mean)
+        covered += low <= 2.0 <= high
+    assert 0.91 <= covered / trials <= 0.985, covered / trials  # nominal 0.95; 400 trials: +-0.022 s.e.
+
+
+def test_one_replicate_has_no_interval():
+    mean, low, high = stats.mean_interval([0.3])
+    assert mean == 0.3 and np.isnan(low) and np.isnan(high)
+
+
+def test_equivalence_bound_accepts_binomial_counts_and_rejects_overdispersed_ones():
+    rng = np.random.default_rng(3)
+    binomial = rng.binomial(100, 0.3, size=1000)
+    index, upper, dof = stats.dispersion_upper_bound(binomial, 100)
+    assert dof == 999 and index < upper < 2.0  # inside the margin: equivalent to binomial
+    overdispersed = rng.binomial(100, rng.beta(3, 7, size=1000))  # p varies from example to example
+    index, upper, _ = stats.dispersion_upper_bound(overdispersed, 100)
+    assert index > 2.0 and upper > 2.0
+    few = rng.binomial(8, 0.3, size=20)  # with 20 examples the bound is wide: no equivalence from failing to reject
+    assert stats.binomial_dispersion_test(few, 8)["p_value"] > 0.01
+    assert stats.dispersion_upper_bound(few, 8)[1] > 1.5
+
+
+def test_no_degrees_of_freedom_give_no_index_rather_than_a_number():
+    always_wrong = np.full(50, 10)
+    index, upper, dof = stats.dispersion_upper_bound(always_wrong, 10, groups=np.arange(50) % 5)
+    assert dof == 0 and np.isnan(index) and np.isnan(upper)
