@@ -36,3 +36,18 @@ def test_claims_are_kept_per_profile_and_the_largest_profile_is_shown(isolated_r
     assert [c["profile"] for c in claims.load_largest(["easy_examples"])] == ["cpu"]
     claims.save("easy_examples", "gpu", [_claim(False, profile="gpu")])
     assert [c["verdict"] for c in claims.load_largest(["easy_examples", "loss_sensitivity"])] == ["not reproduced"]
+
+
+def test_exceeds_differs_and_equivalent_judge_the_interval_not_the_point_estimate():
+    from memo_utils import claims
+
+    assert claims.exceeds([0.30, 0.31, 0.29], 0.0).passed
+    assert not claims.exceeds([0.5, -0.4, 0.3], 0.0).passed  # positive mean, interval reaches below 0
+    assert claims.differs([-0.2, -0.21, -0.19]).passed and not claims.differs([0.1, -0.1, 0.05]).passed
+    assert claims.equivalent([0.01, -0.01, 0.0], margin=0.05).passed
+    assert not claims.equivalent([0.04, -0.04, 0.03], margin=0.05).passed  # too few seeds to show it
+    single = claims.exceeds([0.3], 0.0)
+    assert not single.judgeable and not single.passed
+    claim = claims.from_test(single, id="x", paper="arpit2017", figure="f", statement="s", measured="m",
+                             profile="cpu", data="d")
+    assert claim.verdict == "not at this scale" and claim.interval is None
