@@ -51,9 +51,14 @@ def batch_loss(params, x, y):
     return F.cross_entropy(forward(params, x), y)
 
 
-def class_losses(params, x):
-    """L(y=i) for every class i: the minibatch mean of -log softmax_i, as a vector over i."""
-    return -F.log_softmax(forward(params, x), dim=-1).mean(0)
+def class_losses(params, x, y):
+    """L(y=i) for every class i: "the term in the cross-entropy sum corresponding to class i"
+    (Arpit et al. 2017, 3.2), i.e. the part of the minibatch loss contributed by the examples
+    labelled i, (1/B) sum_{b: y_b = i} -log softmax_i(x_b). The terms add up to the minibatch
+    loss; a class absent from the minibatch contributes 0."""
+    log_p = F.log_softmax(forward(params, x), dim=-1)
+    one_hot = (y.unsqueeze(-1) == torch.arange(log_p.shape[-1], device=y.device)).to(log_p.dtype)  # vmap-safe
+    return -(one_hot * log_p).sum(-2) / y.shape[-1]
 
 
 _param_grad = grad(batch_loss)
@@ -201,7 +206,7 @@ def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_sp
     """dL_t/dX for every measured loss L_t of every run, by one batched backward sweep.
 
     ``measure_steps``: steps t whose minibatch loss L_t is measured. ``class_specific_steps``:
-    steps whose per-class losses L_t(y=i) are measured (Figure 4); the same steps for every
+    steps whose per-class losses L_t(y=i) (:func:`class_losses`) are measured (Figure 4); the same steps for every
     run. Returns ``(grads, classes)``: grads (R, len(measure_steps), N, d) and classes
     (R, len(class_specific_steps), C, N, d) or None. ``second_order`` computes (H a, mixed
     term) per step: "closed_form" (:func:`hvp_and_input_vjp`) or "torch_func"
@@ -227,7 +232,7 @@ def input_gradients_runs(params0, x, y, *, lr, schedule, measure_steps, class_sp
     for t, class_specific, k in seeds:
         xb, yb = _minibatch(x, y, schedule[:, t])
         if class_specific:
-            part = _class_jacobian_runs(params_at(t), xb.detach())  # each (R, C, *shape)
+            part = _class_jacobian_runs(params_at(t), xb.detach(), yb)  # each (R, C, *shape)
         else:
             part = tuple(g.unsqueeze(1) for g in _grad_runs(params_at(t), xb.detach(), yb))
         parts.append(part)

@@ -189,18 +189,21 @@ def _erfinv(y):
     return _invert(math.erf, y, -10.0, 10.0)
 
 
-def dispersion_upper_bound(counts, trials, groups=None, confidence=0.95):
-    """One-sided upper confidence bound of the dispersion index (1 for binomial counts).
+def dispersion_interval(counts, trials, groups=None, confidence=0.95):
+    """The dispersion index (1 for binomial counts) with its confidence interval.
 
-    Under overdispersion phi, the dispersion statistic is about phi * chi2(dof) (quasi-binomial
-    model), so phi <= statistic / chi2_{1-confidence}(dof). An equivalence claim ("binomial")
-    holds when this bound lies inside the margin; failing to reject alone would not show it.
-    Returns (index, upper bound, dof); all nan when no group has degrees of freedom left
-    (for example when every run predicts one class, so each group is always right or wrong).
+    Under overdispersion phi, the dispersion statistic is about phi * chi2(dof) (the
+    quasi-binomial model), which gives the interval. An equivalence claim ("binomial") holds
+    when the whole interval lies inside a stated margin: failing to reject would not show it.
+    Returns (index, low, high, dof); index and bounds are nan when no group has degrees of
+    freedom left (for example when every run predicts one class, so each class is always
+    right or always wrong).
     """
     test = binomial_dispersion_test(counts, trials, groups)
     dof = test["dof"]
     if dof == 0:
-        return float("nan"), float("nan"), 0
+        return float("nan"), float("nan"), float("nan"), 0
     statistic = test["dispersion_index"] * dof
-    return test["dispersion_index"], statistic / chi2_quantile(1 - confidence, dof), dof
+    tail = (1 - confidence) / 2
+    return (test["dispersion_index"], statistic / chi2_quantile(1 - tail, dof), statistic / chi2_quantile(tail, dof),
+            dof)

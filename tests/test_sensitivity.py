@@ -23,7 +23,18 @@ def _measured_loss(x_train, x, y, params, schedule, t, cls=None):
     xb = x[schedule[t]]
     if cls is None:
         return float(sensitivity.batch_loss(params_t, xb, y[schedule[t]]))
-    return float(sensitivity.class_losses(params_t, xb)[cls])
+    return float(sensitivity.class_losses(params_t, xb, y[schedule[t]])[cls])
+
+
+def test_class_losses_are_the_terms_of_the_minibatch_loss_by_label():
+    g = torch.Generator().manual_seed(4)
+    params = sensitivity.init_params([D, 5, C], g, torch.float64)
+    x, y = torch.randn(8, D, generator=g, dtype=torch.float64), torch.tensor([0, 0, 1, 1, 1, 0, 0, 1])
+    losses = sensitivity.class_losses(params, x, y)
+    assert losses[2] == 0  # no example labelled 2 in this minibatch
+    torch.testing.assert_close(losses.sum(), sensitivity.batch_loss(params, x, y))
+    per_example = torch.nn.functional.cross_entropy(sensitivity.forward(params, x), y, reduction="none")
+    torch.testing.assert_close(losses[1], per_example[y == 1].sum() / 8)
 
 
 def test_unrolled_input_gradient_matches_finite_differences(setup):

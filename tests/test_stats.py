@@ -85,20 +85,20 @@ def test_one_replicate_has_no_interval():
     assert mean == 0.3 and np.isnan(low) and np.isnan(high)
 
 
-def test_equivalence_bound_accepts_binomial_counts_and_rejects_overdispersed_ones():
+def test_dispersion_interval_supports_equivalence_for_binomial_counts_and_rejects_overdispersed_ones():
     rng = np.random.default_rng(3)
     binomial = rng.binomial(100, 0.3, size=1000)
-    index, upper, dof = stats.dispersion_upper_bound(binomial, 100)
-    assert dof == 999 and index < upper < 2.0  # inside the margin: equivalent to binomial
+    index, low, high, dof = stats.dispersion_interval(binomial, 100)
+    assert dof == 999 and low < index < high < 2.0  # inside the margin: equivalent to binomial
     overdispersed = rng.binomial(100, rng.beta(3, 7, size=1000))  # p varies from example to example
-    index, upper, _ = stats.dispersion_upper_bound(overdispersed, 100)
-    assert index > 2.0 and upper > 2.0
-    few = rng.binomial(8, 0.3, size=20)  # with 20 examples the bound is wide: no equivalence from failing to reject
+    index, low, high, _ = stats.dispersion_interval(overdispersed, 100)
+    assert low > 2.0
+    few = rng.binomial(8, 0.3, size=20)  # with 20 examples the interval is wide: no equivalence from failing to reject
     assert stats.binomial_dispersion_test(few, 8)["p_value"] > 0.01
-    assert stats.dispersion_upper_bound(few, 8)[1] > 1.5
+    assert stats.dispersion_interval(few, 8)[2] > 1.5
 
 
 def test_no_degrees_of_freedom_give_no_index_rather_than_a_number():
     always_wrong = np.full(50, 10)
-    index, upper, dof = stats.dispersion_upper_bound(always_wrong, 10, groups=np.arange(50) % 5)
-    assert dof == 0 and np.isnan(index) and np.isnan(upper)
+    index, low, high, dof = stats.dispersion_interval(always_wrong, 10, groups=np.arange(50) % 5)
+    assert dof == 0 and np.isnan(index) and np.isnan(low) and np.isnan(high)

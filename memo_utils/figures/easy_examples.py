@@ -42,11 +42,14 @@ def _filter_grid(ax, filters, title, n=64):
     ax.axis("off")
 
 
-def figure_2(results):
-    """First-layer filters at initialisation and after training on real CIFAR-10 and on randY."""
+def figure_2(results, seed=None):
+    """First-layer filters of one seed: at initialisation, and after training on real CIFAR-10, randY and randX."""
+    seed = seed if seed is not None else min(c["seed"] for p, c, _ in results if p == "cnn")
     label = ", ".join(results.data_labels()["cnn"])
-    fig, axes = figure(ncols=3, width=3.6, height=3.8)
-    _filter_grid(axes[0], results.sel("cnn", "initial_filters"), "at initialisation")
-    _filter_grid(axes[1], results.sel("cnn", "filters", dataset="real"), f"trained on {label}")
-    _filter_grid(axes[2], results.sel("cnn", "filters", dataset="randY"), "trained on randY")
+    fig, axes = figure(ncols=4, width=3.2, height=3.6)
+    _filter_grid(axes[0], results.sel("cnn", "initial_filters", seed=seed), "at initialisation")
+    for ax, name in zip(axes[1:], easy_examples.CNN_DATASETS):
+        _filter_grid(ax, results.sel("cnn", "filters", seed=seed, dataset=name),
+                     f"trained on {label}" if name == "real" else f"trained on {name}")
+    fig.suptitle(f"seed {seed}")
     return fig

@@ -43,7 +43,26 @@ def _class_matrix_panel(ax, matrix, title):
     ax.figure.colorbar(image, ax=ax, fraction=0.046)
 
 
-def figure_4(results, name="random"):
+def figure_sorted(results, cfg):
+    """The loss-sensitivity of every example at the last T, sorted, relative to its mean (log scale):
+    a few examples with high g for real data, most of them high for random data."""
+    import numpy as np
+
+    fig, (ax,) = figure(width=5.6)
+    for name in loss_sensitivity.SETTINGS_10_CLASSES:
+        sens = results.sel("sensitivity", "loss_sensitivity", setting=name, norm="l1")[:, -1]  # (seed, example)
+        finite = results.sel("sensitivity", "finite", setting=name)
+        relative = np.sort(sens[finite] / sens[finite].mean(-1, keepdims=True), axis=-1)[:, ::-1].mean(0)
+        ax.plot(np.arange(1, len(relative) + 1), relative, color=COLORS.get(name), label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("training example, by decreasing loss-sensitivity")
+    ax.set_ylabel("loss-sensitivity / its mean over examples")
+    ax.set_title(f"{loss_sensitivity.data_label(results)}: T = {max(cfg['steps'])}")
+    ax.legend()
+    return fig
+
+
+def figure_4(results, name="randY"):
     """Class-specific sensitivity for real labels (left) and for the setting ``name`` (right)."""
     fig, axes = figure(ncols=2, width=4.6, height=3.9)
     _class_matrix_panel(axes[0], loss_sensitivity.class_matrix(results, "real"), "real labels")
