@@ -48,10 +48,17 @@ class MLPEnsemble:
 
     @torch.no_grad()
     def predict(self, x, chunk=4096):
-        """Class predictions (K, N) for inputs shared by all models, x: (N, ...)."""
+        """Class predictions (K, N) for inputs shared by all models, x: (N, ...), or one set per model, (K, N, d)."""
+        if _per_model(x, self):
+            return torch.cat([self.forward(x[:, i:i + chunk]).argmax(-1) for i in range(0, x.shape[1], chunk)], dim=1)
         x = x.flatten(1)
         return torch.cat([self.forward(x[i:i + chunk].expand(self.k, -1, -1)).argmax(-1)
                           for i in range(0, len(x), chunk)], dim=1)
+
+
+def _per_model(x, ensemble):
+    """Whether ``x`` holds one flattened input set per model, (K, N, d), rather than one shared set."""
+    return x.ndim == 3 and x.shape[0] == ensemble.k and x.shape[2] == ensemble.sizes[0]
 
 
 def data_orders(order_seeds, n, epoch):
@@ -64,17 +71,18 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
                    autocast_dtype=None, checkpoints=(), callback=None, graphs="auto"):
     """Minibatch SGD on every model at once.
 
-    x: (N, d) shared by all models; y: (N,) shared or (K, N), one label set per model (for
-    example a different randY draw per model). Model k visits the data in the order
+    x: (N, d) shared by all models or (K, N, d), one input set per model (for example a different
+    randX draw per model); y: (N,) shared or (K, N), one label set per model (a randY draw). Model k visits the data in the order
     :func:`data_orders` gives it; the last, smaller minibatch of an epoch is kept. SGD with
     momentum follows ``torch.optim.SGD`` (v = m v + g; p -= lr v). ``callback(step, ensemble)``
     runs after each step listed in ``checkpoints``. ``graphs`` ("auto": on CUDA) replays the
     full-size steps as one CUDA graph (:mod:`memo_utils.graphs`). Returns a (K,) bool tensor:
     which models kept a finite loss throughout. Diverged models do not affect the others.
     """
-    n = x.shape[0]
+    per_model_inputs = _per_model(x, ensemble)
+    n = x.shape[1] if per_model_inputs else x.shape[0]
     device = ensemble.weights[0].device
-    x = x.flatten(1).to(device)
+    x = (x if per_model_inputs else x.flatten(1)).to(device)
     per_model_labels = y.ndim == 2
     y = y.to(device)
     params = ensemble.parameters()
@@ -83,7 +91,7 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     rows = torch.arange(ensemble.k, device=device)[:, None]
 
     def step(idx):
-        xb = x[idx]
+        xb = x[rows, idx] if per_model_inputs else x[idx]
         yb = y[rows, idx] if per_model_labels else y[idx]
         for p in params:
             p.requires_grad_(True)

@@ -207,3 +207,19 @@ def dispersion_interval(counts, trials, groups=None, confidence=0.95):
     tail = (1 - confidence) / 2
     return (test["dispersion_index"], statistic / chi2_quantile(1 - tail, dof), statistic / chi2_quantile(tail, dof),
             dof)
+
+
+def epochs_to_reach(curves, threshold):
+    """First epoch (1-based) at which each accuracy curve reaches ``threshold``, and whether it is censored.
+
+    curves: (..., epochs). A curve that never reaches the threshold within its budget is
+    *censored*: its value is the budget, a lower bound on the true time, and it must be drawn
+    as such (an arrow at the budget), never dropped. A curve with a non-finite value before
+    reaching the threshold counts as never reaching it. Returns (epochs, censored).
+    """
+    c = np.asarray(curves, dtype=np.float64)
+    reached = np.isfinite(c) & (c >= threshold)
+    reached &= np.cumprod(np.isfinite(c), axis=-1).astype(bool)  # a diverged run never converges afterwards
+    censored = ~reached.any(-1)
+    epochs = np.where(censored, c.shape[-1], reached.argmax(-1) + 1)
+    return epochs, censored

@@ -121,3 +121,18 @@ def test_graphed_training_steps_equal_eager_ones_under_the_graph_buffer_semantic
     assert (eager.step_mode, graphed.step_mode) == ("eager", "emulated graph")
     for a, b in zip(eager.parameters(), graphed.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_per_model_inputs_equal_separate_runs_on_each_input_set():
+    x, y = _toy_data()
+    x2, _ = _toy_data(seed=1)
+    inputs = torch.stack([x, x2]).double()
+    ensemble = MLPEnsemble(SIZES, init_seeds=[3, 4], dtype=torch.float64)
+    train_ensemble(ensemble, inputs, y, order_seeds=[3, 4], epochs=2, batch_size=7, lr=0.1)
+    for k, (xs, seed) in enumerate(((x, 3), (x2, 4))):
+        reference = train_reference(mlp_module(SIZES, torch.Generator().manual_seed(seed)).double(), xs.double(), y,
+                                    order_seed=seed, epochs=2, batch_size=7, lr=0.1)
+        for mine, theirs in zip(_ensemble_weights_as_reference(ensemble, k), reference.parameters()):
+            torch.testing.assert_close(mine, theirs.detach(), rtol=1e-10, atol=1e-12)
+    assert ensemble.predict(inputs).shape == (2, len(y))
+    torch.testing.assert_close(ensemble.predict(inputs)[0], ensemble.predict(x.double())[0])

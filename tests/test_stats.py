@@ -102,3 +102,15 @@ def test_no_degrees_of_freedom_give_no_index_rather_than_a_number():
     always_wrong = np.full(50, 10)
     index, low, high, dof = stats.dispersion_interval(always_wrong, 10, groups=np.arange(50) % 5)
     assert dof == 0 and np.isnan(index) and np.isnan(low) and np.isnan(high)
+
+
+def test_epochs_to_reach_finds_the_first_crossing_and_censors_curves_that_never_get_there():
+    curves = np.array([[0.5, 0.9, 0.999, 1.0, 1.0],  # reaches 0.999 at epoch 3, 1.0 at epoch 4
+                       [0.5, 0.8, 0.9, 0.95, 0.99],  # never reaches 0.999: censored at the budget, 5
+                       [0.5, np.nan, 1.0, 1.0, 1.0]])  # diverged on the way: never counts as converged
+    epochs, censored = stats.epochs_to_reach(curves, 0.999)
+    assert epochs.tolist() == [3, 5, 5] and censored.tolist() == [False, True, True]
+    epochs, censored = stats.epochs_to_reach(curves, 1.0)
+    assert epochs.tolist() == [4, 5, 5] and censored.tolist() == [False, True, True]
+    epochs, _ = stats.epochs_to_reach(curves[:, None, :], 0.5)  # leading dimensions are kept
+    assert epochs.shape == (3, 1) and epochs[0, 0] == 1
