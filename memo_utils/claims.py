@@ -140,16 +140,99 @@ def load_largest(chapters):
     return out
 
 
-def to_markdown(claims, columns=("id", "verdict", "figure", "statement", "measured", "profile", "data")):
+# Rendering: the tables of the chapters and of the claims page. Claims saved before a field
+# existed render with that field empty.
+
+VERDICT_MARKS = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ **not reproduced**", NOT_AT_THIS_SCALE: "○ not at this scale"}
+LABELS = {  # every label the claims page gives a paper, and what it means
+    "[Re]": "every claim that the chapters check reproduced",
+    "[not Re]": "no claim reproduced, and at least one did not",
+    "[not Re] in part": "some claims reproduced and at least one did not",
+    "[Re] in part (rest not at this scale)": "every claim checked at a meaningful scale reproduced; the others "
+                                             "could not be tested at this scale",
+    "not at this scale": "no claim could be tested at this scale (the smoke profile, or unmet preconditions)",
+}
+
+
+def format_p(p: float) -> str:
+    """A p-value as text: ``p = 0.0123``, ``p = 1.5e-180``; below 1e-300 (or 0 in floating point) ``p < 1e-300``."""
+    p = float(p)
+    if p != p:
+        return "p = nan"
+    if p < 1e-300:
+        return "p < 1e-300"
+    text = f"{p:.3g}" if p >= 1e-3 else f"{p:.2g}"
+    return "p = " + text.replace("e-0", "e-").replace("e+0", "e+")
+
+
+def format_number(x):
+    """3 significant digits, as in the chapters' measured text."""
+    return "n/a" if x is None else f"{float(x):.3g}"
+
+
+def format_effect(claim):
+    """``name: 2.71 [2.55, 2.88]``: the estimate with its 95% interval when given; "" when none."""
+    estimate, interval, effect = claim.get("estimate"), claim.get("interval"), claim.get("effect") or ""
+    if estimate is None:
+        return effect
+    value = format_number(estimate)
+    if interval is not None:
+        value += f" [{format_number(interval[0])}, {format_number(interval[1])}]"
+    return f"{effect}: {value}" if effect else value
+
+
+def _escape(value):
+    """Text safe inside one Markdown table cell (and inline HTML): no pipes, newlines or tags."""
+    return (str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _details(claim, fields):
+    """The collapsible detail of a claim's row: what was measured, its precondition, and ``fields``."""
+    parts = []
+    for name, label in fields:
+        value = claim.get(name)
+        if name == "seeds" and value:
+            value = ", ".join(str(s) for s in value)
+        if value not in (None, "", []):
+            parts.append(f"<b>{label}</b>: {_escape(value)}")
+    if not parts:
+        return ""
+    return "<details><summary>measured</summary>" + "<br>".join(parts) + "</details>"
+
+
+CHAPTER_DETAILS = (("measured", "measured"), ("precondition", "precondition"), ("data", "data"), ("seeds", "seeds"))
+PAGE_DETAILS = CHAPTER_DETAILS + (("chapter", "chapter"), ("profile", "profile"))
+COLUMNS = {  # name -> (header, cell of a claim as a dict)
+    "verdict": ("verdict", lambda c: VERDICT_MARKS.get(c.get("verdict"), _escape(c.get("verdict", "")))),
+    "claim": ("claim", lambda c: f"{_escape(c.get('figure', ''))}<br>`{c.get('id', '')}`"),
+    "statement": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, CHAPTER_DETAILS)),
+    "statement+": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, PAGE_DETAILS)),
+    "effect": ("effect [95% interval]", lambda c: _escape(format_effect(c)) or "–"),
+    "threshold": ("threshold or margin", lambda c: _escape(c.get("threshold") or "–")),
+    "replicate": ("replicate", lambda c: _escape(c.get("replicate") or "–")),
+    "profile": ("profile", lambda c: f"`{c.get('profile', '')}`"),
+}
+CHAPTER_COLUMNS = ("verdict", "claim", "statement", "effect", "threshold", "replicate")
+PAGE_COLUMNS = ("verdict", "claim", "statement+", "effect", "threshold", "replicate", "profile")
+
+
+def to_markdown(claims, columns=CHAPTER_COLUMNS):
+    """A compact Markdown table of ``claims`` (:class:`Claim` or saved dicts), one row each.
+
+    ``columns`` are names of :data:`COLUMNS` (or of a claim's own fields, shown as they are).
+    The statement cell ends with a collapsible detail (HTML ``<details>``) holding what was
+    measured, the precondition, the data and the seeds.
+    """
     rows = [c.as_dict() if isinstance(c, Claim) else c for c in claims]
-    escape = lambda v: str(v).replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(escape(r[c]) for c in columns) + " |" for r in rows]
+    headers = [COLUMNS[c][0] if c in COLUMNS else c for c in columns]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(COLUMNS[c][1](r) if c in COLUMNS else _escape(r.get(c, "")) for c in columns) + " |"
+              for r in rows]
     return "\n".join(lines)
 
 
 def summary_by_paper(claims):
-    """Per paper: counts of each verdict and a ReScience-style label ([Re] when all reproduced)."""
+    """Per paper: counts of each verdict and a ReScience-style label (one of :data:`LABELS`)."""
     out = {}
     for c in claims:
         entry = out.setdefault(c["paper"], {REPRODUCED: 0, NOT_REPRODUCED: 0, NOT_AT_THIS_SCALE: 0})
@@ -164,3 +247,17 @@ def summary_by_paper(claims):
         else:
             entry["label"] = "not at this scale"
     return out
+
+
+def summary_markdown(claims):
+    """The claims page's table per paper: counts of each verdict and the label."""
+    rows = ["| paper | reproduced | not reproduced | not at this scale | label |", "|---|---|---|---|---|"]
+    for paper, s in summary_by_paper(claims).items():
+        rows.append(f"| {_escape(PAPERS.get(paper, paper))} | {s[REPRODUCED]} | {s[NOT_REPRODUCED]} | "
+                    f"{s[NOT_AT_THIS_SCALE]} | **{s['label']}** |")
+    return "\n".join(rows)
+
+
+def labels_markdown():
+    """What each label of :data:`LABELS` means, as a Markdown list."""
+    return "\n".join(f"- **{label}**: {meaning}." for label, meaning in LABELS.items())

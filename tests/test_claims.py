@@ -51,3 +51,44 @@ def test_exceeds_differs_and_equivalent_judge_the_interval_not_the_point_estimat
     claim = claims.from_test(single, id="x", paper="arpit2017", figure="f", statement="s", measured="m",
                              profile="cpu", data="d")
     assert claim.verdict == "not at this scale" and claim.interval is None
+
+
+def test_p_values_are_floored_never_zero():
+    from memo_utils.claims import format_p
+
+    assert format_p(0.0123) == "p = 0.0123"
+    assert format_p(1.5e-180) == "p = 1.5e-180"
+    assert format_p(0.0) == "p < 1e-300"
+    assert format_p(1e-320) == "p < 1e-300"
+    assert format_p(1.0) == "p = 1"
+    assert format_p(2e-5) == "p = 2e-5"
+
+
+def test_the_table_shows_the_effect_with_its_interval_and_a_collapsible_detail():
+    claim = _claim(True)
+    claim.effect, claim.estimate, claim.interval = "ratio of stds", 2.7123, [2.551, 2.879]
+    claim.threshold, claim.replicate, claim.precondition = "lower bound > 2", "seed", "training converged"
+    table = to_markdown([claim])
+    assert "ratio of stds: 2.71 [2.55, 2.88]" in table
+    assert "lower bound &gt; 2" in table and "| seed |" in table
+    assert "<details><summary>measured</summary><b>measured</b>: m<br><b>precondition</b>: training converged" in table
+    assert len(table.splitlines()[2].split(" | ")) == 6
+
+
+def test_claims_saved_before_the_new_fields_still_render():
+    from memo_utils.claims import PAGE_COLUMNS
+
+    old = {"id": "x-1", "paper": "arpit2017", "figure": "Fig. 1", "statement": "s", "measured": "m", "passed": True,
+           "profile": "cpu", "data": "d", "seeds": [0], "chapter": "easy_examples", "at_scale": True,
+           "verdict": "reproduced"}
+    table = to_markdown([old], columns=PAGE_COLUMNS)
+    assert "✓ reproduced" in table and "| – |" in table
+
+
+def test_every_label_the_summary_gives_is_defined():
+    from memo_utils.claims import LABELS
+
+    verdicts = ["reproduced", "not reproduced", "not at this scale"]
+    for combination in range(1, 8):
+        claims = [{"paper": "p", "verdict": v} for i, v in enumerate(verdicts) if combination >> i & 1]
+        assert summary_by_paper(claims)["p"]["label"] in LABELS
