@@ -20,11 +20,21 @@ test: venv vendor
 check: venv
 	$(PY) -m pytest -q --ignore=tests/test_book.py
 
+# On a GPU: the full benchmark, written to bench/results-<device>.json. Without CUDA: the quick
+# check of the code path (tiny sizes, nothing written), said in one line.
 bench: venv
-	$(PY) -m memo_utils bench
+	@if $(PY) -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		$(PY) -m memo_utils bench; \
+	else \
+		echo "make bench: no CUDA device here, so only the quick check of the code path runs (tiny sizes, no results file); run it on a GPU for the book's cost page"; \
+		$(PY) -m memo_utils bench --quick; \
+	fi
 
+# JupyterLab on book/: open the address it prints, then a chapter with right-click,
+# Open With > Jupytext Notebook. As root (containers) it needs --allow-root.
+LAB_ARGS ?=
 lab: venv
-	$(VENV)/bin/jupyter lab book/
+	$(VENV)/bin/jupyter lab --no-browser --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml

@@ -5,8 +5,11 @@
 The text notebooks in book/ stay the single source of truth: each is converted to .ipynb
 in a staging folder (``<out>/src``), executed there with the parameters injected, and the
 staging folder is what jupyter-book renders (``execute_notebooks: off``) into ``<out>/html``.
-Chapters run in table-of-contents order, so the claims, cost and reproducibility pages, which
-come last, see every chapter's results. Each chapter's wall time is recorded in
+Chapters run first, in table-of-contents order, then the pages that aggregate them (the
+introduction, the claims, cost and reproducibility pages), so that those see every chapter's
+results; each of these gets only the parameters its parameters cell declares. No page shows its
+parameters cell (the settings table says what ran), and jupyter-book's own output is shown only
+when it fails. Each chapter's wall time is recorded in
 ``results/timings/<profile>.json`` for the reproducibility appendix.
 """
 from __future__ import annotations
@@ -28,8 +31,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from memo_utils.cache import results_dir  # noqa: E402
 from memo_utils.costs import record_wall_time  # noqa: E402
-from memo_utils.experiments import CHAPTERS  # noqa: E402
+from memo_utils.experiments import CHAPTERS, get as get_chapter  # noqa: E402
 from memo_utils.profiles import default_profile  # noqa: E402
 
 VENDOR_FILES = {  # vendor/node_modules path -> path under the book's _static/
@@ -53,32 +57,75 @@ def is_notebook(path):
     return text.startswith("---") and "kernelspec" in text.split("---", 2)[1]
 
 
-def hide_injected_parameters(path):
-    """Pages that only aggregate (claims, cost, appendix) do not show papermill's parameter cell."""
-    notebook = nbformat.read(path, as_version=4)
+def hide_parameter_cells(notebook):
+    """No page shows its parameters cell or papermill's injected one: the settings table says
+    what ran. The tag is added to the staged copy, so the sources stay as a reader opens them."""
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
-    nbformat.write(notebook, path)
+    return notebook
+
+
+def declared_parameters(notebook):
+    """Names assigned in a notebook's parameters cell."""
+    names = set()
+    for cell in notebook.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            names |= {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                      if isinstance(t, ast.Name)}
+    return names
+
+
+def missing_data_message(name, parameters, evalue):
+    """The one line for a chapter whose profile needs data this machine lacks and results it has not."""
+    profile = parameters.get("profile")
+    reason = evalue.split(". ")[0]
+    if name not in CHAPTERS or profile not in ("gpu", "paper"):
+        return evalue
+    try:
+        chapter = get_chapter(name)
+        cfg = chapter.config(profile, **{k: v for k, v in parameters.items() if k in chapter.param_names})
+        missing = chapter.missing(cfg, parameters.get("data_dir"))
+    except Exception:  # noqa: BLE001 - the chapter's own message is then the best there is
+        return evalue
+    if not missing:
+        return evalue
+    cells = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+    folder = results_dir().resolve()
+    where = f"{folder.relative_to(ROOT)}/" if folder.is_relative_to(ROOT) else f"{folder}/"
+    return (f"the {profile} profile's results are not in {where} ({cells}) and this machine cannot compute "
+            f"them ({reason}): run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu")
 
 
 def execute(source, target, parameters, timeout):
-    notebook = jupytext.read(source)
+    notebook = hide_parameter_cells(jupytext.read(source))
+    if source.stem not in CHAPTERS:  # an aggregate page takes only what it declares (profile, data_dir)
+        parameters = {k: v for k, v in parameters.items() if k in declared_parameters(notebook)}
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_suffix(".input.ipynb")
     jupytext.write(notebook, staged)
     start = time.perf_counter()
     try:
+        # The kernel's own log (unencrypted-TCP notices, an interrupt at shutdown) is noise here;
+        # an error in a cell is in the executed notebook and stops the build.
         papermill.execute_notebook(str(staged), str(target), parameters=parameters, kernel_name="python3",
-                                   cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout)
+                                   cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout,
+                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except papermill.PapermillExecutionError as error:
         if error.ename in ("ConfigError", "DataUnavailableError"):  # a bad parameter or missing data: one line
-            sys.exit(f"error: {source.stem}: {error.evalue}\n(full log: {target})")
+            message = error.evalue
+            if error.ename == "DataUnavailableError":
+                message = missing_data_message(source.stem, parameters, error.evalue)
+            sys.exit(f"error: {source.stem}: {message}\n(full log: {target})")
         raise
     finally:
         staged.unlink()
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    nbformat.write(hide_parameter_cells(nbformat.read(target, as_version=4)), target)  # papermill's injected cell
+    return seconds
 
 
 def vendor_js(static):
@@ -119,26 +166,33 @@ def main(argv=None):
         shutil.copy2(ROOT / name, src / name)
     vendor_js(src / "_vendor")
     shutil.copytree(ROOT / "book" / "_ext", src / "book" / "_ext")
-    shutil.copy2(ROOT / "book" / "_ext" / "widgets-offline.js", src / "_vendor")
+    for name in ("widgets-offline.js", "book.css"):
+        shutil.copy2(ROOT / "book" / "_ext" / name, src / "_vendor")
 
     timings = {}
-    for entry in toc_files():
+    # Chapters first, then the pages that read what they saved (introduction, claims, cost, appendix).
+    for entry in sorted(toc_files(), key=lambda e: Path(e).name not in CHAPTERS):
         source = ROOT / f"{entry}.md"
         if is_notebook(source):
-            print(f"executing {entry} with {parameters}", flush=True)
+            shown = {k: v for k, v in parameters.items() if Path(entry).name in CHAPTERS or k == "profile"}
+            print(f"executing {entry} with {shown}", flush=True)
             timings[Path(entry).name] = execute(source, src / f"{entry}.ipynb", parameters, args.timeout)
             print(f"  {timings[Path(entry).name]:.1f} s", flush=True)
-            if Path(entry).name not in CHAPTERS:
-                hide_injected_parameters(src / f"{entry}.ipynb")
-            elif not args.parameter:  # a run with its own settings does not time the profile
+            if Path(entry).name in CHAPTERS and not args.parameter:  # not with settings of its own
                 record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
         else:
             (src / entry).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, src / f"{entry}.md")
 
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--warningiserror", "--quiet",
-                    "--path-output", str(out / "jb")], check=True, env=env)
+    # jupyter-book's output names its own build folder, which is moved below: shown only on failure.
+    print("rendering with jupyter-book", flush=True)
+    done = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--warningiserror",
+                           "--quiet", "--path-output", str(out / "jb")], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stdout.write(done.stdout)
+        sys.stderr.write(done.stderr)
+        sys.exit(f"error: jupyter-book failed (exit code {done.returncode}); its output is above")
     shutil.rmtree(out / "html", ignore_errors=True)
     shutil.move(str(out / "jb" / "_build" / "html"), str(out / "html"))
     shutil.rmtree(out / "jb")
