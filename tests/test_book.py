@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from browser import browser, chromium_path, inspect_page
@@ -21,8 +22,11 @@ def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     results = tmp_path_factory.mktemp("results")
     env = dict(os.environ, MEMO_RESULTS_DIR=str(results), OMP_NUM_THREADS="1")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
-                    "--out", str(out), "--timeout", "300"], check=True, env=env, cwd=ROOT, timeout=1800)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
+                           "--out", str(out), "--timeout", "300"], env=env, cwd=ROOT, timeout=1800,
+                          capture_output=True, text=True)
+    (out / "build.log").write_text(done.stdout + done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
     return out / "html", results
 
 
@@ -42,6 +46,14 @@ def test_every_chapter_saves_its_claims_at_the_smoke_profile(built_book):
     assert set(CHAPTERS) <= set(timings)
 
 
+def test_the_build_prints_its_own_lines_only(built_book):
+    """Which page runs and how long it took, then where the book is: no tool's chatter."""
+    html, _ = built_book
+    log = (html.parent / "build.log").read_text().strip().splitlines()
+    assert log[-1] == f"book: {html / 'index.html'}", log
+    assert all(line.startswith(("executing ", "  ", "rendering with jupyter-book")) for line in log[:-1]), log
+
+
 def test_the_book_lists_every_chapter_in_its_table_of_contents():
     pages = {Path(p).name for p in _pages()}
     assert set(CHAPTERS) <= pages and {"claims", "reproducibility"} <= pages
@@ -51,6 +63,7 @@ def test_the_book_lists_every_chapter_in_its_table_of_contents():
 def test_every_page_opens_offline_without_errors(built_book):
     html, _ = built_book
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    overflow, widgets = {}, {}
     with browser() as b:
         for page in _pages():
             name = Path(page).name
@@ -65,6 +78,16 @@ def test_every_page_opens_offline_without_errors(built_book):
                 assert report["widget_outputs"] >= 1 and report["widgets_rendered"] >= 1, (page, report)
             if name == "claims":
                 assert report["tables"] >= 2, report
+            if name == "intro":  # generated from the registry: a link to every chapter
+                assert all(any(link.endswith(f"{c}.html") for link in report["links"]) for c in CHAPTERS), report
+            overflow[name] = report["overflow"]
+            widgets[name] = report["widget_changes"]
+    # Nothing in the main column is cut off or scrolled sideways (tables, code, outputs, widgets).
+    assert {name: found for name, found in overflow.items() if found} == {}
+    # Every figure-choice widget changes its picture in the static page, with no kernel, and every
+    # chapter's "Try it" is one.
+    assert all(w["changed"] for found in widgets.values() for w in found), widgets
+    assert all(widgets[name] for name in CHAPTERS), {name: widgets[name] for name in CHAPTERS}
 
 
 def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
@@ -75,4 +98,20 @@ def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()
     assert last[-2].startswith("error: easy_examples: widht is not a parameter of easy_examples: choose from"), last
+    assert last[-1].startswith("(full log: ")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU computes the gpu profile instead of stopping")
+def test_a_gpu_build_without_gpu_results_or_full_data_stops_with_one_line(tmp_path):
+    env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1",
+               HOME=str(tmp_path))  # no torchvision conversions in ~/.cache/memo_utils
+    for name in ("MEMO_DATA_DIR", "MEMO_ALLOW_DOWNLOAD"):
+        env.pop(name, None)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "gpu",
+                           "--out", str(tmp_path / "book")], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()
+    assert last[-2].startswith(f"error: {CHAPTERS[0]}: the gpu profile's results are not in "), last
+    assert last[-2].endswith("run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu"), last
     assert last[-1].startswith("(full log: ")
