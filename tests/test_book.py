@@ -54,6 +54,28 @@ def test_the_build_prints_its_own_lines_only(built_book):
     assert all(line.startswith(("executing ", "  ", "rendering with jupyter-book")) for line in log[:-1]), log
 
 
+def test_every_parameters_cell_is_one_papermill_can_read(caplog):
+    """papermill reads each line of a parameters cell as `name = value  # help`; a line with a
+    second "=" (`x = None  # lr=0.01`, `p <= 0.01`, `dict(k=1)`) is logged as "Unable to parse
+    line" and its name as an unknown parameter. Comment-only lines may hold anything."""
+    import jupytext
+    from papermill.translators import PythonTranslator
+
+    for page in _pages():
+        source = ROOT / f"{page}.md"
+        text = source.read_text()
+        if not (text.startswith("---") and "kernelspec" in text.split("---", 2)[1]):  # not a notebook
+            continue
+        cells = [c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(cells) == 1, page
+        caplog.clear()
+        found = {p.name for p in PythonTranslator.inspect(cells[0])}
+        assert [r.getMessage() for r in caplog.records] == [], page
+        assigned = {line.split("=")[0].strip() for line in cells[0].source.splitlines()
+                    if "=" in line and not line.lstrip().startswith("#")}
+        assert assigned <= found, (page, assigned - found)
+
+
 def test_the_book_lists_every_chapter_in_its_table_of_contents():
     pages = {Path(p).name for p in _pages()}
     assert set(CHAPTERS) <= pages and {"claims", "reproducibility"} <= pages
