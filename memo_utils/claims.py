@@ -166,8 +166,16 @@ def format_p(p: float) -> str:
 
 
 def format_number(x):
-    """3 significant digits, as in the chapters' measured text."""
-    return "n/a" if x is None else f"{float(x):.3g}"
+    """3 significant digits, trailing zeros kept (``1.00 [0.918, 1.09]``); thousands in full."""
+    if x is None:
+        return "n/a"
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    if 1000 <= abs(x) < 1e6:
+        return f"{x:,.0f}"
+    text = f"{x:#.3g}".rstrip(".") if x != 0 else "0"
+    return text.replace("e-0", "e-").replace("e+0", "e+")
 
 
 def format_effect(claim):

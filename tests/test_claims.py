@@ -75,6 +75,13 @@ def test_the_table_shows_the_effect_with_its_interval_and_a_collapsible_detail()
     assert len(table.splitlines()[2].split(" | ")) == 6
 
 
+def test_numbers_keep_three_significant_digits():
+    from memo_utils.claims import format_number
+
+    assert [format_number(x) for x in (1.0, 0.9183, 1.0912, 100.0, 12345.6, 2e-5, 0.0, None)] == [
+        "1.00", "0.918", "1.09", "100", "12,346", "2.00e-5", "0", "n/a"]
+
+
 def test_claims_saved_before_the_new_fields_still_render():
     from memo_utils.claims import PAGE_COLUMNS
 
