@@ -213,6 +213,7 @@ PAGE_DETAILS = CHAPTER_DETAILS + (("chapter", "chapter"), ("profile", "profile")
 COLUMNS = {  # name -> (header, cell of a claim as a dict)
     "verdict": ("verdict", lambda c: VERDICT_MARKS.get(c.get("verdict"), _escape(c.get("verdict", "")))),
     "claim": ("claim", lambda c: f"{_escape(c.get('figure', ''))}<br>`{c.get('id', '')}`"),
+    "verdict+claim": ("verdict, claim", lambda c: f"{COLUMNS['verdict'][1](c)}<br>{COLUMNS['claim'][1](c)}"),
     "statement": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, CHAPTER_DETAILS)),
     "statement+": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, PAGE_DETAILS)),
     "effect": ("effect [95% interval]", lambda c: _escape(format_effect(c)) or "–"),
@@ -220,7 +221,7 @@ COLUMNS = {  # name -> (header, cell of a claim as a dict)
     "replicate": ("replicate", lambda c: _escape(c.get("replicate") or "–")),
     "profile": ("profile", lambda c: f"`{c.get('profile', '')}`"),
 }
-CHAPTER_COLUMNS = ("verdict", "claim", "statement", "effect", "threshold", "replicate")
+CHAPTER_COLUMNS = ("verdict+claim", "statement", "effect", "threshold", "replicate")  # fits beside the page's contents
 PAGE_COLUMNS = ("verdict", "claim", "statement+", "effect", "threshold", "replicate", "profile")
 
 

@@ -72,7 +72,8 @@ def test_the_table_shows_the_effect_with_its_interval_and_a_collapsible_detail()
     assert "ratio of stds: 2.71 [2.55, 2.88]" in table
     assert "lower bound &gt; 2" in table and "| seed |" in table
     assert "<details><summary>measured</summary><b>measured</b>: m<br><b>precondition</b>: training converged" in table
-    assert len(table.splitlines()[2].split(" | ")) == 6
+    assert len(table.splitlines()[2].split(" | ")) == 5
+    assert "✓ reproduced<br>Fig. 1<br>`x-1`" in table
 
 
 def test_numbers_keep_three_significant_digits():
