@@ -62,6 +62,11 @@ def step_list(name, value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of positive integers")
 
 
+def fraction_list(name, value):
+    if not isinstance(value, (list, tuple)) or not value or not all(_is_finite_number(v) and 0 <= v <= 1 for v in value):
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of numbers in [0, 1]")
+
+
 def one_of(*choices):
     """A validator that accepts exactly the values in ``choices``."""
     def check(name, value):
