@@ -70,10 +70,15 @@ def text_artists(fig):
             found += [(f"{where} legend", t) for t in legend.get_texts() + [legend.get_title()]]
     for legend in fig.legends:
         found += [("figure legend", t) for t in legend.get_texts() + [legend.get_title()]]
-    found += [("figure text", t) for t in fig.texts]
     if fig._suptitle is not None:
         found.append(("suptitle", fig._suptitle))
-    return [(d, t) for d, t in found if t.get_visible() and t.get_text().strip()]
+    found += [("figure text", t) for t in fig.texts]  # holds the suptitle too: each artist is kept once
+    seen, unique = set(), []
+    for d, t in found:
+        if id(t) not in seen and t.get_visible() and t.get_text().strip():
+            seen.add(id(t))
+            unique.append((d, t))
+    return unique
 
 
 def overlaps(fig, tolerance=0.5):
