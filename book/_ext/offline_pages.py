@@ -20,5 +20,8 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    # MathJax on every page, not only those with math: without it, the widget manager resolves its
+    # icon fonts against the page's folder, and pages with widgets but no math fail to load them.
+    app.set_html_assets_policy("always")
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)  # after the themes add theirs
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -23,7 +23,7 @@ def figure_capacity(results, cfg):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("hidden units per layer")
         ax.set_ylabel("best validation accuracy (clean)")
-        ax.set_title(f"{kind}: noise level")
+        ax.set_title(kind)
     legend_outside(axes[-1], title="noise")
     return fig
 
