@@ -26,9 +26,9 @@ def run_note(results, cfg, overridden=()):
 
 
 def _what(chapter_name):
-    """The first line of a chapter's experiment module docstring: paper, section, figures."""
-    doc = import_module(f"memo_utils.experiments.{chapter_name}").__doc__ or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """The first paragraph of a chapter's experiment module docstring: paper, section, figures."""
+    doc = (import_module(f"memo_utils.experiments.{chapter_name}").__doc__ or "").strip()
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def _short(paper_title):
@@ -52,13 +52,15 @@ def _verdicts(saved):
 
 
 def chapters_markdown():
-    """Per paper, the chapters that exist (linked, with their claims' verdicts) and those to come."""
+    """Per paper, the chapters that exist (linked, with their claims' verdicts) and those to come
+    (``experiments.PLANNED``)."""
     from . import claims, experiments
 
     lines = []
     for paper, title in claims.PAPERS.items():
         lines.append(f"**{title}**\n")
-        existing = [c for c in experiments.all_chapters() if c.paper == paper]
+        # A chapter is listed under its paper, and under any other its docstring names first.
+        existing = [c for c in experiments.all_chapters() if c.paper == paper or _short(title) in _what(c.name)]
         for chapter in existing:
             what = _what(chapter.name)
             short = _short(title) + ", "
