@@ -76,6 +76,23 @@ def test_every_parameters_cell_is_one_papermill_can_read(caplog):
         assert assigned <= found, (page, assigned - found)
 
 
+def test_the_aggregate_pages_say_what_the_results_hold(built_book):
+    """At the smoke profile nothing ran on a GPU: the cost page says so, per chapter, and gives
+    the measured compute time of every chapter; the introduction lists the chapters to come."""
+    from memo_utils.experiments import PLANNED
+
+    html, _ = built_book
+    cost = (html / "book" / "cost.html").read_text()
+    assert "GPU figures pending for" in cost
+    assert all(f"<strong>{c}</strong>" in cost for c in CHAPTERS)
+    assert all(f"<td><p>{c}</p></td>" in cost for c in CHAPTERS)  # measured compute time
+    intro = (html / "book" / "intro.html").read_text()
+    assert all(title in intro for title, _ in PLANNED.values())
+    bibliography = (html / "book" / "bibliography.html").read_text()
+    assert '<span class="fn-bracket">[</span>Arpit et al., 2017<span class="fn-bracket">]</span>' in bibliography
+    assert "Jastrzębski" in bibliography
+
+
 def test_the_book_lists_every_chapter_in_its_table_of_contents():
     pages = {Path(p).name for p in _pages()}
     assert set(CHAPTERS) <= pages and {"claims", "reproducibility"} <= pages
