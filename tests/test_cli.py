@@ -44,7 +44,7 @@ def test_parts_lists_the_cells_and_run_computes_only_the_chosen_one(tmp_path):
     small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50")
     listed = _run("parts", "easy_examples", *small, env_extra=env)
     assert listed.returncode == 0 and listed.stdout.splitlines() == [
-        "mlp/dataset=real: missing", "mlp/dataset=randX: missing", "mlp/dataset=randY: missing", "cnn: missing"]
+        "mlp/dataset=real: missing", "mlp/dataset=randX: missing", "mlp/dataset=randY: missing", "cnn/seed=0: missing"]
     done = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randX", env_extra=env)
     assert done.returncode == 0, done.stderr
     assert [line.split(":")[0] for line in done.stdout.splitlines()[:-1]] == ["easy_examples/mlp/dataset=randX"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiments import easy_examples
-from ..plots import COLORS, figure
+from ..plots import COLORS, figure, legend_outside
 
 
 def figure_1(results, checkpoint=-1):
@@ -21,7 +21,7 @@ def figure_1(results, checkpoint=-1):
     ax.set_ylabel(f"misclassification rate over {n_runs} runs")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"{label}: after {easy_examples.CHECKPOINT_FRACTIONS[checkpoint]:.0%} of one epoch")
-    ax.legend(loc="center left")
+    legend_outside(ax)
     return fig
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from matplotlib.colors import LogNorm
 
 from ..experiments import loss_sensitivity
-from ..plots import COLORS, figure
+from ..plots import COLORS, figure, legend_outside
 
 
 def _gini_panel(ax, steps, curves, title):
@@ -16,19 +16,19 @@ def _gini_panel(ax, steps, curves, title):
             ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2)
     ax.set_xscale("log")
     ax.set_xlabel("SGD steps T")
-    ax.set_ylabel("Gini coefficient of loss-sensitivity")
+    ax.set_ylabel("Gini of loss-sensitivity")
     ax.set_title(title)
-    ax.legend()
+    legend_outside(ax)
 
 
 def figure_3(results, cfg):
     """Gini of the loss-sensitivity: 10 classes (left) and one class per example (right)."""
     curves = loss_sensitivity.gini_curves(results)
-    fig, axes = figure(ncols=2, width=5.2, height=3.8)
-    _gini_panel(axes[0], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_10_CLASSES},
-                f"{loss_sensitivity.data_label(results)}: 10 classes")
+    fig, axes = figure(ncols=2, width=5.2, height=4.0)
+    _gini_panel(axes[0], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_10_CLASSES}, "10 classes")
     _gini_panel(axes[1], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_UNIQUE},
                 "one class per example")
+    fig.suptitle(loss_sensitivity.data_label(results))
     return fig
 
 
@@ -58,7 +58,7 @@ def figure_sorted(results, cfg):
     ax.set_xlabel("training example, by decreasing loss-sensitivity")
     ax.set_ylabel("loss-sensitivity / its mean over examples")
     ax.set_title(f"{loss_sensitivity.data_label(results)}: T = {max(cfg['steps'])}")
-    ax.legend()
+    legend_outside(ax)
     return fig
 
 
