@@ -111,6 +111,12 @@ def equivalent(values, margin):
     return Test(estimate, (low, high), judgeable and -margin < low and high < margin, judgeable)
 
 
+def all_of(*tests):
+    """Tests that must all pass, reported by the weakest (smallest effect): passed only if every one passed."""
+    weakest = min(tests, key=lambda t: t.estimate)
+    return Test(weakest.estimate, weakest.interval, all(t.passed for t in tests), all(t.judgeable for t in tests))
+
+
 def from_test(test, **fields):
     """A :class:`Claim` whose effect, interval and verdict come from ``test``; ``at_scale`` also needs an interval."""
     at_scale = fields.pop("at_scale", True) and test.judgeable
