@@ -188,12 +188,18 @@ class Chapter:
                 raise ConfigError(f"part={wanted!r} is not allowed: choose one of {', '.join(sorted(ids))}")
         return [(p, c) for p, c in every if p.name in parts or cell_id(p.name, c) in parts]
 
+    def part_config(self, part, cfg):
+        """The settings ``part.compute`` sees: only the parameters tagged with the part, so that
+        using an untagged one (which its cache key would not hold) fails loudly instead of
+        serving stale results."""
+        return {p.name: cfg[p.name] for p in self.params if part.name in p.parts}
+
     def sources(self, part, cfg, data_dir=None):
         return {name: data.source(name, min_train=n, data_dir=data_dir) for name, n in part.datasets(cfg).items()}
 
     def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True):
         """(cache experiment, version, config) of one cell: its part's parameters, its coordinates, its data."""
-        params = {p.name: cfg[p.name] for p in self.params if part.name in p.parts}
+        params = self.part_config(part, cfg)
         fingerprints = ({name: data.fingerprint(s) for name, s in self.sources(part, cfg, data_dir).items()}
                         if data_fingerprints else None)
         return f"{self.name}/{part.name}", part.version, {"params": params, "cell": cell, "data": fingerprints}
@@ -243,7 +249,8 @@ class Chapter:
                     for name, s in sources.items():
                         if s not in loaded:
                             loaded[s] = data.load_source(s)
-                    return part.compute(cfg, cell, {name: loaded[s] for name, s in sources.items()}, device)
+                    return part.compute(self.part_config(part, cfg), cell,
+                                        {name: loaded[s] for name, s in sources.items()}, device)
 
             result = cache.cached(*self.key(part, cell, cfg, data_dir), compute, device=device, recompute=recompute,
                                   meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}})

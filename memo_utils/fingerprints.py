@@ -227,7 +227,8 @@ def refactor_check(chapter, part, profiles=("smoke", "cpu"), rev="HEAD"):
                     mismatches.append(f"{profile} {cell}: the code of {rev} stores no result under this key")
                     continue
                 inputs = {name: data.load_source(s) for name, s in chapter.sources(part, cfg).items()}
-                fresh = {k: np.asarray(v) for k, v in part.compute(cfg, cell, inputs, "cpu").items()}
+                fresh = {k: np.asarray(v) for k, v in part.compute(chapter.part_config(part, cfg), cell, inputs,
+                                                                   "cpu").items()}
                 if not _arrays_equal(fresh, reference.arrays):
                     mismatches.append(f"{profile} {cell}: results differ")
     return mismatches

@@ -8,12 +8,13 @@ from . import progress
 
 
 def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                     seed=0):
+                     seed=0, callback=None):
     """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs.
 
     The schedule is Arpit et al.'s for their CNNs (section 2). The last incomplete minibatch
     is dropped so batch norm never sees a batch of one. Returns per-epoch training loss
     and accuracy, and whether the loss stayed finite (a diverged run is reported, not plotted).
+    ``callback(epoch, model)`` runs after each epoch, for example to record validation accuracy.
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -43,6 +44,8 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
         finite = finite and bool(torch.isfinite(torch.tensor(epoch_loss)))
         history["loss"].append(epoch_loss)
         history["accuracy"].append(float(correct) / seen)
+        if callback is not None:
+            callback(len(history["accuracy"]), model)
         shown.update()
     shown.close()
     return history, finite

@@ -185,3 +185,12 @@ def test_two_data_sources_never_share_a_cache_entry(monkeypatch):
     bundled, shared = easy.key(part, cell, cfg), easy.key(part, cell, cfg, data_dir=SHARED_DATA)
     assert bundled[2]["data"]["mnist"]["label"] == "MNIST (bundled sample)"
     assert cache.config_key(*bundled) != cache.config_key(*shared)
+
+
+def test_a_part_that_reads_an_untagged_parameter_fails_instead_of_caching_under_a_key_without_it():
+    reads_width = Part("only", version=1, compute=lambda cfg, cell, inputs, device: {"w": np.array(cfg["width"])})
+    chapter = Chapter("toy", paper="arpit2017", parts=(reads_width, Part("other", 1, compute=lambda *a: {})),
+                      params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
+                      claims=lambda r, c: [])
+    with pytest.raises(KeyError, match="width"):
+        chapter.run(chapter.config("cpu"), device="cpu", parts=["only"])

@@ -16,12 +16,21 @@ def test_smoke_run_gives_curves_per_level_and_seed_and_an_eigenvalue_per_model()
     assert results.sel("capacity", "top_eigenvalue", noise="randY", width=8, level=0.8).shape == (len(cfg["seeds"]),)
     assert results.sel("dataset_size", "train_accuracy", noise="randY", size=100, level=0.0, seed=1).shape == (2,)
     assert {c.verdict for c in CHAPTER.claims(results, cfg)} == {"not at this scale"}
+    assert results.sel("cifar", "val_accuracy", noise="randX", width=4, level=0.8).shape == (len(cfg["seeds"]), 1)
+
+
+def test_the_cifar_grid_is_a_not_at_this_scale_row_where_the_profile_does_not_run_it():
+    cfg = CHAPTER.config("cpu")
+    assert cfg["cifar_epochs"] == 0 and [c for p, c in CHAPTER.cells(cfg) if p.name == "cifar"] == []
+    rows = {c.id: c for c in CHAPTER.claims(_fake_results(cfg, lambda *a: 5), cfg)}
+    assert rows["arpit2017-capacity-cifar-randX"].verdict == "not at this scale"
+    assert "does not fit" in rows["arpit2017-capacity-cifar-randY"].precondition
 
 
 def _fake_results(cfg, epochs_to_fit, eigen=lambda kind, level: 1 + level):
     """Training curves that cross 99% at ``epochs_to_fit(part, kind, value, level, seed)`` (never if None)."""
     rng = np.random.default_rng(0)
-    part_capacity, part_size = CHAPTER.parts
+    part_capacity, part_size = CHAPTER.part("capacity"), CHAPTER.part("dataset_size")
     meta = lambda part: {"dims": {k: list(v) for k, v in part.dims.items()}, "config": {"data": {"mnist": {"label": "t"}}}}
     entries = []
     for part, key, values in ((part_capacity, "width", cfg["widths"]), (part_size, "size", cfg["dataset_sizes"])):

@@ -1,4 +1,4 @@
-"""Arpit et al. 2017, section 3.3, and Krueger et al. 2017, sections 2.1-2.2: capacity, dataset size,
+"""Krueger et al. 2017, sections 2.1-2.2, and Arpit et al. 2017, section 3.3: capacity, dataset size,
 time to convergence and sharpness of 2-layer ReLU MLPs on MNIST with input or label noise.
 
 Part ``capacity`` has one cell per (noise kind, width): the models of every noise level and seed
@@ -7,7 +7,9 @@ its own noisy copy of the training set (randX: its own inputs; randY: its own la
 training accuracy (on the noisy data it fits) and the clean validation accuracy recorded after
 every epoch, and the largest Hessian eigenvalue of the training loss at the end
 (:mod:`memo_utils.hessian`). Part ``dataset_size`` has one cell per (noise kind, training-set
-size), at the fixed width ``size_width``, and records the training accuracy per epoch.
+size), at the fixed width ``size_width``, and records the training accuracy per epoch. Part
+``cifar`` (Arpit's CIFAR-10 remark) has one cell per (noise kind, CNN width), small AlexNets trained
+one by one; it is not run at the cpu profile, which it does not fit.
 """
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ import torch
 
 from .. import data, hessian, profiles, seeds, stats
 from ..chapter import Chapter, Param, Part
-from ..claims import all_of, exceeds, from_test
+from ..claims import Claim, all_of, equivalent, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..errors import ConfigError
+from ..models import SmallAlexNet
+from ..training import accuracy, train_classifier
 
 NOISE_KINDS = ("randX", "randY")
 CONVERGED = 0.99  # "time to convergence": epochs to 99% training accuracy (100% is reported beside it)
@@ -32,7 +36,8 @@ PARAMS = (
           note=SCALED + "; cpu: the first 1,000 images of the bundled sample, so that noise can be fitted in its budget"),
     Param("val_size", profiles.positive_int, 10000, paper="not stated (the other 10,000 of MNIST's training set)",
           parts=("capacity",), by_profile={"smoke": 200, "cpu": 2000},
-          note="clean images held out from the end of the training images used: never noisy"),
+          note="clean images, the last of the source's training set (MNIST's last 10,000 with full MNIST; the "
+               "bundled sample's last 2,000 at cpu), never used for training and never noisy"),
     Param("widths", profiles.step_list, [16, 64, 256, 1024, 4096], paper="not stated (a log grid up to 4096 or more)",
           parts=("capacity",), by_profile={"smoke": [8, 32], "cpu": [16, 64, 256],
                                            "paper": [16, 64, 256, 1024, 4096, 8192]},
@@ -40,7 +45,8 @@ PARAMS = (
     Param("noise_levels", profiles.fraction_list, [0.0, 0.2, 0.4, 0.6, 0.8], paper="0 to 80%",
           parts=("capacity", "dataset_size"), by_profile={"smoke": [0.0, 0.8], "cpu": [0.0, 0.4, 0.8]},
           note="fraction of training examples whose inputs (randX) or labels (randY) are replaced"),
-    Param("seeds", profiles.seed_list, [0, 1, 2], paper="5 per setting (Krueger 2.1)", parts=("capacity", "dataset_size"),
+    Param("seeds", profiles.seed_list, [0, 1, 2], paper="5 per setting (Krueger 2.1)",
+          parts=("capacity", "dataset_size", "cifar"),
           by_profile={"smoke": [0, 1], "paper": [0, 1, 2, 3, 4]},
           note="the replicates: each claim's interval is across seeds"),
     Param("epochs", profiles.positive_int, 100, paper="1000", parts=("capacity", "dataset_size"),
@@ -59,6 +65,16 @@ PARAMS = (
     Param("hessian_examples", profiles.positive_int, 4096, paper="not stated (the training set)", parts=("capacity",),
           by_profile={"smoke": 200, "cpu": 1000},
           note="training examples whose mean loss the Hessian is of (at least 4,096 where the data allow)"),
+    Param("cifar_epochs", profiles.non_negative_int, 15, paper="not stated (Arpit 3.3.1's CIFAR-10 remark)",
+          parts=("cifar",), by_profile={"smoke": 1, "cpu": 0, "paper": 100},
+          note="0 at cpu: the CNN grid does not fit the 5-minute budget, and its claims read 'not at this scale'"),
+    Param("cifar_train_size", profiles.positive_int, 50000, paper="CIFAR-10 training set (50,000)", parts=("cifar",),
+          by_profile={"smoke": 128, "cpu": 3000},
+          note="gpu: all 50,000 (the JPEG copy unless torchvision's download is available)"),
+    Param("cifar_widths", profiles.step_list, [16, 64, 200], paper="not stated (the small AlexNet has width 200)",
+          parts=("cifar",), by_profile={"smoke": [4, 8], "cpu": [8, 32]}, note="convolution channels; " + SCALED),
+    Param("cifar_noise_levels", profiles.fraction_list, [0.0, 0.8], paper="not stated", parts=("cifar",),
+          by_profile={"smoke": [0.0, 0.8]}, note="the clean data and one high noise level, to fit the budget"),
     Param("hessian_iterations", profiles.positive_int, 100, paper="power iteration (LeCun et al. 1993)",
           parts=("capacity",), by_profile={"smoke": 10, "cpu": 50},
           note="each run reports whether its estimate converged"),
@@ -73,17 +89,19 @@ def _check(cfg):
                                                                 ("widths", "noise_levels", "dataset_sizes"))
 
 
-def _images_needed(cfg):
-    return max(cfg["train_size"], max(cfg["dataset_sizes"])) + cfg["val_size"]
+def _training_images(mnist, n, device):
+    """The first ``n`` training images, flattened and standardised by their own mean and std."""
+    x = data.to_tensor(mnist.x_train[:n], device).flatten(1)
+    return data.standardize(x)[0], torch.as_tensor(mnist.y_train[:n], dtype=torch.long, device=device)
 
 
-def _split(mnist, cfg, device):
-    """Training images (the first ones) and clean validation images (the val_size after the largest training set)."""
-    first = max(cfg["train_size"], max(cfg["dataset_sizes"]))
-    x = data.to_tensor(mnist.x_train[: first + cfg["val_size"]], device).flatten(1)
-    (x,) = data.standardize(x)
-    y = torch.as_tensor(mnist.y_train[: first + cfg["val_size"]], dtype=torch.long, device=device)
-    return x[:first], y[:first], x[first:], y[first:]
+def _validation_images(mnist, cfg, device):
+    """The last ``val_size`` images of the source's training set (chosen to hold train_size + val_size),
+    clean, scaled like the training images."""
+    x_raw = data.to_tensor(mnist.x_train[: cfg["train_size"]], device).flatten(1)
+    x_val = data.to_tensor(mnist.x_train[-cfg["val_size"]:], device).flatten(1)
+    x_val = (x_val - x_raw.mean()) / x_raw.std()
+    return x_val, torch.as_tensor(mnist.y_train[-cfg["val_size"]:], dtype=torch.long, device=device)
 
 
 def _noisy_copies(x, y, kind, cfg):
@@ -121,8 +139,9 @@ def _accuracy(ensemble, x, y):
 
 
 def _compute_capacity(cfg, cell, inputs, device):
-    x_all, y_all, x_val, y_val = _split(inputs["mnist"], cfg, device)
-    x, y = _noisy_copies(x_all[: cfg["train_size"]], y_all[: cfg["train_size"]], cell["noise"], cfg)
+    x, y = _training_images(inputs["mnist"], cfg["train_size"], device)
+    x_val, y_val = _validation_images(inputs["mnist"], cfg, device)
+    x, y = _noisy_copies(x, y, cell["noise"], cfg)
     ensemble, records, finite = _train_row(
         x, y, cell["width"], cfg, lambda ens: (_accuracy(ens, x, y), _accuracy(ens, x_val, y_val)))
     h = cfg["hessian_examples"]
@@ -137,11 +156,38 @@ def _compute_capacity(cfg, cell, inputs, device):
 
 
 def _compute_dataset_size(cfg, cell, inputs, device):
-    x_all, y_all, _, _ = _split(inputs["mnist"], cfg, device)
-    x, y = _noisy_copies(x_all[: cell["size"]], y_all[: cell["size"]], cell["noise"], cfg)
+    x, y = _noisy_copies(*_training_images(inputs["mnist"], cell["size"], device), cell["noise"], cfg)
     _, records, finite = _train_row(x, y, cfg["size_width"], cfg, lambda ens: _accuracy(ens, x, y))
     return {"level": np.array(cfg["noise_levels"]), "seed": np.array(cfg["seeds"]),
             "train_accuracy": _by_level(np.stack(records, axis=-1), cfg), "finite": _by_level(finite.cpu().numpy(), cfg)}
+
+
+def _compute_cifar(cfg, cell, inputs, device):
+    """Arpit 3.3.1's CIFAR-10 remark: one small AlexNet per (noise level, seed) at one width, best clean
+    validation accuracy over epochs. CNNs train one by one (:func:`memo_utils.training.train_classifier`):
+    randX rows give each model its own inputs, which the stacked trainer does not take."""
+    cifar = inputs["cifar10"]
+    n = cfg["cifar_train_size"]
+    x, x_val = data.standardize(data.to_tensor(cifar.x_train[:n], device), data.to_tensor(cifar.x_test, device))
+    y = torch.as_tensor(cifar.y_train[:n], dtype=torch.long, device=device)
+    y_val = torch.as_tensor(cifar.y_test, dtype=torch.long, device=device)
+    val, train, finite = [], [], []
+    for level in cfg["cifar_noise_levels"]:
+        for seed in cfg["seeds"]:
+            generator = torch.Generator().manual_seed(seeds.noise(seed))
+            xk, yk, _ = data.corrupt(x, y, kind=cell["noise"], fraction=level, generator=generator)
+            torch.manual_seed(seed)
+            model = SmallAlexNet(width=cell["width"]).to(device)
+            record = []
+            history, ok = train_classifier(model, xk, yk, epochs=cfg["cifar_epochs"], batch_size=128, lr=0.01,
+                                           seed=seed, callback=lambda epoch, m: record.append(accuracy(m, x_val, y_val)))
+            val.append(record)
+            train.append(history["accuracy"])
+            finite.append(ok)
+    shape = (len(cfg["cifar_noise_levels"]), len(cfg["seeds"]), -1)
+    return {"level": np.array(cfg["cifar_noise_levels"]), "seed": np.array(cfg["seeds"]),
+            "val_accuracy": np.array(val).reshape(shape), "train_accuracy": np.array(train).reshape(shape),
+            "finite": np.array(finite).reshape(shape[:2])}
 
 
 def _mlp_work(width, n, cfg):
@@ -151,12 +197,20 @@ def _mlp_work(width, n, cfg):
 _DIMS = {"train_accuracy": ("level", "seed", "epoch"), "val_accuracy": ("level", "seed", "epoch"),
          "top_eigenvalue": ("level", "seed"), "hessian_converged": ("level", "seed"), "finite": ("level", "seed")}
 PARTS = (
-    Part("capacity", version=1, compute=_compute_capacity, datasets=lambda cfg: {"mnist": _images_needed(cfg)},
+    Part("capacity", version=2, compute=_compute_capacity,
+         datasets=lambda cfg: {"mnist": cfg["train_size"] + cfg["val_size"]},
          cells=lambda cfg: [{"noise": k, "width": w} for k in NOISE_KINDS for w in cfg["widths"]], dims=_DIMS,
          work=lambda cfg, cell: _mlp_work(cell["width"], cfg["train_size"], cfg)),
-    Part("dataset_size", version=1, compute=_compute_dataset_size, datasets=lambda cfg: {"mnist": _images_needed(cfg)},
+    Part("dataset_size", version=2, compute=_compute_dataset_size,
+         datasets=lambda cfg: {"mnist": max(cfg["dataset_sizes"])},
          cells=lambda cfg: [{"noise": k, "size": n} for k in NOISE_KINDS for n in cfg["dataset_sizes"]], dims=_DIMS,
          work=lambda cfg, cell: _mlp_work(cfg["size_width"], cell["size"], cfg)),
+    Part("cifar", version=1, compute=_compute_cifar,
+         datasets=lambda cfg: {"cifar10": cfg["cifar_train_size"]} if cfg["cifar_epochs"] else {},
+         cells=lambda cfg: [{"noise": k, "width": w} for k in NOISE_KINDS for w in cfg["cifar_widths"]]
+         if cfg["cifar_epochs"] else [], dims=_DIMS,
+         work=lambda cfg, cell: len(cfg["cifar_noise_levels"]) * len(cfg["seeds"]) * cfg["cifar_epochs"]
+         * cfg["cifar_train_size"] * (28 * 28 * 75 * cell["width"] + 14 * 14 * 25 * cell["width"] ** 2)),
 )
 
 
@@ -188,6 +242,46 @@ def sharpness(results, kind, cfg, width=None):
 
 
 CLEAN_MIN_VAL = 0.9  # the clean networks must have learned MNIST for capacity effects to mean anything
+CIFAR_CLEAN_MIN_VAL = 0.3  # three times chance: the clean CNNs must have learned something of CIFAR-10
+CIFAR_MARGIN = 0.02  # "no relationship between capacity and validation performance": gain within +-2 points
+
+
+def cifar_best_val_accuracy(results, kind, cfg):
+    """Best clean validation accuracy over epochs of the CNNs, (width, level, seed); nan where a run diverged."""
+    return np.array([np.where(results.sel("cifar", "finite", noise=kind, width=w),
+                              results.sel("cifar", "val_accuracy", noise=kind, width=w).max(-1), np.nan)
+                     for w in cfg["cifar_widths"]])
+
+
+def _cifar_claims(results, cfg, common):
+    """Arpit 3.3.1: on CIFAR-10, capacity helps with noisy inputs but shows no relation with random labels."""
+    out = []
+    label = ", ".join(results.data_labels().get("cifar", [])) or "CIFAR-10 (not run at this profile)"
+    for kind, statement, judge, threshold in (
+            ("randX", "On CIFAR-10, more capacity raises the best validation accuracy more with noisy inputs.",
+             lambda g: exceeds(g), "95% interval above 0"),
+            ("randY", "On CIFAR-10, capacity shows no relation with validation accuracy under random labels.",
+             lambda g: equivalent(g, CIFAR_MARGIN), f"equivalence: 95% interval inside +-{CIFAR_MARGIN}")):
+        fields = dict(id=f"arpit2017-capacity-cifar-{kind}", figure="Sec. 3.3.1", statement=statement,
+                      threshold=threshold, **{**common, "paper": "arpit2017", "data": label},
+                      effect=f"gain in best validation accuracy from the narrowest to the widest CNN, at "
+                             f"{max(cfg['cifar_noise_levels']):.0%} {kind} noise minus at 0%")
+        if not cfg["cifar_epochs"]:
+            out.append(Claim(**fields, measured="the CNN grid was not run at this profile", passed=False,
+                             at_scale=False, precondition="the CIFAR-10 grid is run (cifar_epochs > 0): it does not "
+                                                          "fit the cpu profile's budget; the gpu profile runs it"))
+            continue
+        best = cifar_best_val_accuracy(results, kind, cfg)
+        gain = best[-1] - best[0]  # (level, seed)
+        clean = float(np.nanmin(best[:, 0]))
+        out.append(from_test(
+            judge(gain[-1] - gain[0]), **fields,
+            precondition=f"clean CNNs learned CIFAR-10: best validation accuracy >= {CIFAR_CLEAN_MIN_VAL:.0%}; "
+                         f"lowest {clean:.3f}",
+            measured="best validation accuracy per width (mean over seeds), clean / noisy: " + "; ".join(
+                f"{w}: {np.nanmean(b[0]):.3f} / {np.nanmean(b[-1]):.3f}" for w, b in zip(cfg["cifar_widths"], best)),
+            at_scale=clean >= CIFAR_CLEAN_MIN_VAL))
+    return out
 
 
 def claims(results, cfg):
@@ -257,6 +351,7 @@ def claims(results, cfg):
                  f"{' (censored: at least)' if c_y.any() else ''}, randX {e_x.mean():.1f}; "
                  f"log ratios randY/real {longer}, real/randX {shorter}",
         at_scale=not (c_x.any() or c_real.any()) and (longer.passed or not c_y.any()), **common))
+    out += _cifar_claims(results, cfg, common)
     for kind in NOISE_KINDS:
         eigenvalue, converged, fitted = sharpness(results, kind, cfg)
         fit = float(fitted[[0, -1]].min())
