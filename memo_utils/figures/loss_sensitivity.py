@@ -15,6 +15,8 @@ def _gini_panel(ax, steps, curves, title):
         if len(runs) > 1:
             ax.fill_between(steps, runs.min(0), runs.max(0), color=color, alpha=0.2)
     ax.set_xscale("log")
+    ax.set_xticks(steps, [f"{t:,}" for t in steps])  # a labelled tick at every T, the last included
+    ax.minorticks_off()
     ax.set_xlabel("SGD steps T")
     ax.set_ylabel("Gini of loss-sensitivity")
     ax.set_title(title)
