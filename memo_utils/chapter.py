@@ -197,11 +197,13 @@ class Chapter:
     def sources(self, part, cfg, data_dir=None):
         return {name: data.source(name, min_train=n, data_dir=data_dir) for name, n in part.datasets(cfg).items()}
 
-    def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True):
-        """(cache experiment, version, config) of one cell: its part's parameters, its coordinates, its data."""
+    def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True, sources=None):
+        """(cache experiment, version, config) of one cell: its part's parameters, its coordinates, its data
+        (``sources`` when already resolved)."""
         params = self.part_config(part, cfg)
-        fingerprints = ({name: data.fingerprint(s) for name, s in self.sources(part, cfg, data_dir).items()}
-                        if data_fingerprints else None)
+        if data_fingerprints:
+            sources = self.sources(part, cfg, data_dir) if sources is None else sources
+        fingerprints = {name: data.fingerprint(s) for name, s in sources.items()} if data_fingerprints else None
         return f"{self.name}/{part.name}", part.version, {"params": params, "cell": cell, "data": fingerprints}
 
     def lookup(self, part, cell, cfg, data_dir=None):
@@ -252,7 +254,7 @@ class Chapter:
                     return part.compute(self.part_config(part, cfg), cell,
                                         {name: loaded[s] for name, s in sources.items()}, device)
 
-            result = cache.cached(*self.key(part, cell, cfg, data_dir), compute, device=device, recompute=recompute,
+            result = cache.cached(*self.key(part, cell, cfg, sources=sources), compute, device=device, recompute=recompute,
                                   meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}})
             entries.append((part.name, cell, result))
         return Results(entries)
@@ -288,11 +290,13 @@ class Chapter:
         device = devices.resolve(options["device"])
         devices.configure_threads(device)
         cfg = self.config(options["profile"], **{k: namespace.get(k) for k in self.param_names})
-        if cfg["profile"] == "paper" and self.missing(cfg, options["data_dir"]):
+        try:
+            self.stop_unless_cached(cfg, options["data_dir"])
+        except ConfigError:  # the paper profile without its results: show what it would run, then stop
             from IPython.display import Markdown, display
 
             display(Markdown(self.settings_table(cfg)))
-            self.stop_unless_cached(cfg, options["data_dir"])
+            raise
         results = self.run(cfg, device=device, data_dir=options["data_dir"], recompute=options["recompute"])
         return Page(self, cfg, results)
 

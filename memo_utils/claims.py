@@ -160,17 +160,6 @@ LABELS = {  # every label the claims page gives a paper, and what it means
 }
 
 
-def format_p(p: float) -> str:
-    """A p-value as text: ``p = 0.0123``, ``p = 1.5e-180``; below 1e-300 (or 0 in floating point) ``p < 1e-300``."""
-    p = float(p)
-    if p != p:
-        return "p = nan"
-    if p < 1e-300:
-        return "p < 1e-300"
-    text = f"{p:.3g}" if p >= 1e-3 else f"{p:.2g}"
-    return "p = " + text.replace("e-0", "e-").replace("e+0", "e+")
-
-
 def format_number(x):
     """3 significant digits, trailing zeros kept (``1.00 [0.918, 1.09]``); thousands in full."""
     if x is None:

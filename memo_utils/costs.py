@@ -45,20 +45,6 @@ def paper_estimate_sentence(chapter):
     return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
 
 
-def compute_times():
-    """Per profile and chapter with cached results: total compute wall time and devices."""
-    rows = []
-    for profile in PROFILES:
-        for chapter in experiments.all_chapters():
-            metas = cached_metas(chapter, chapter.config(profile))
-            if metas:
-                rows.append({"profile": profile, "chapter": chapter.name,
-                             "seconds": sum(m["wall_time_s"] for m in metas.values()),
-                             "device": ", ".join(sorted({m["device"] for m in metas.values()})),
-                             "date": max(m["date"] for m in metas.values())[:10]})
-    return rows
-
-
 def chapter_costs():
     """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
     rows = []

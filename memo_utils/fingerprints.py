@@ -17,8 +17,8 @@ and it leaves out modules that declare ``AFFECTS_RESULTS = False`` (progress bar
 from __future__ import annotations
 
 import ast
-import hashlib
 import contextlib
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cache, data
+from .chapter import cell_id
 
 RECORD = Path(__file__).parent / "experiments" / "fingerprints.json"
 
@@ -226,10 +227,9 @@ def refactor_check(chapter, part, profiles=("smoke", "cpu"), rev="HEAD"):
                 if reference is None:
                     mismatches.append(f"{profile} {cell}: the code of {rev} stores no result under this key")
                     continue
-                inputs = {name: data.load_source(s) for name, s in chapter.sources(part, cfg).items()}
-                fresh = {k: np.asarray(v) for k, v in part.compute(chapter.part_config(part, cfg), cell, inputs,
-                                                                   "cpu").items()}
-                if not _arrays_equal(fresh, reference.arrays):
+                with tempfile.TemporaryDirectory() as fresh_dir, _results_dir(fresh_dir):  # this code, computed anew
+                    fresh = chapter.run(cfg, device="cpu", parts=[cell_id(part.name, cell)]).cell(part.name, **cell)
+                if not _arrays_equal(fresh.arrays, reference.arrays):
                     mismatches.append(f"{profile} {cell}: results differ")
     return mismatches
 

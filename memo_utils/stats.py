@@ -80,18 +80,6 @@ def spatial_smoothness_per_filter(filters):
     return (num / den.clamp_min(1e-300)).numpy()
 
 
-def permutation_test_greater(a, b, permutations=10_000, seed=0):
-    """One-sided p-value that mean(a) > mean(b) arose by chance: the share of random
-    relabellings of the pooled values whose mean difference is at least the observed one."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    pooled = np.concatenate([a, b])
-    observed = a.mean() - b.mean()
-    rng = np.random.default_rng(seed)
-    shuffled = rng.permuted(np.broadcast_to(pooled, (permutations, pooled.size)), axis=1)
-    diffs = shuffled[:, : a.size].mean(1) - shuffled[:, a.size:].mean(1)
-    return float((1 + np.sum(diffs >= observed)) / (1 + permutations))
-
-
 # --- Intervals across replicates (runs or seeds) -----------------------------------------------
 
 def _betainc(a, b, x):

@@ -53,17 +53,6 @@ def test_exceeds_differs_and_equivalent_judge_the_interval_not_the_point_estimat
     assert claim.verdict == "not at this scale" and claim.interval is None
 
 
-def test_p_values_are_floored_never_zero():
-    from memo_utils.claims import format_p
-
-    assert format_p(0.0123) == "p = 0.0123"
-    assert format_p(1.5e-180) == "p = 1.5e-180"
-    assert format_p(0.0) == "p < 1e-300"
-    assert format_p(1e-320) == "p < 1e-300"
-    assert format_p(1.0) == "p = 1"
-    assert format_p(2e-5) == "p = 2e-5"
-
-
 def test_the_table_shows_the_effect_with_its_interval_and_a_collapsible_detail():
     claim = _claim(True)
     claim.effect, claim.estimate, claim.interval = "ratio of stds", 2.7123, [2.551, 2.879]
