@@ -42,6 +42,11 @@ def positive_float(name, value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a finite positive number")
 
 
+def non_negative_float(name, value):
+    if not _is_finite_number(value) or value < 0:
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a finite non-negative number")
+
+
 def fraction(name, value):
     if not _is_finite_number(value) or not 0.0 <= value <= 1.0:
         raise ConfigError(f"{name}={value!r} is not allowed: must be a number in [0, 1]")

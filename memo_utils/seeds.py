@@ -22,3 +22,9 @@ def epoch_order(model_seed, epoch):
 
 def noise(seed):
     return NOISE_OFFSET + seed
+LASS_NOISE = 2_000_003  # the Langevin noise of LASS at epoch e (Arpit Algorithm 1), shared by all models
+
+
+def lass_noise(epoch, on_training_set=False):
+    """Seed of the LASS noise of a CSR measurement after ``epoch``; every model sees the same draws."""
+    return LASS_NOISE + 10_000 * epoch + (5_000 if on_training_set else 0)

@@ -58,7 +58,7 @@ def _other_values(value):
     if isinstance(value, bool):
         return [not value]
     if isinstance(value, list):
-        return [value + [max(value) + 1], value[:-1]]
+        return [value + [max(value) + 1], value[:-1], [min(value) / 2] + value]
     if isinstance(value, str):
         return [OTHER_CHOICE[value]]
     if isinstance(value, float) and value <= 1:
