@@ -28,15 +28,15 @@ class StackedModels:
         self.models = list(models)
         self.params, self.buffers = stack_module_state(self.models)
         self._base = copy.deepcopy(self.models[0]).to("meta")
-        self._forward = vmap(lambda p, b, x: functional_call(self._base, (p, b), (x,)))
+        self._forward = vmap(lambda p, b, x, *extra: functional_call(self._base, (p, b), (x, *extra)))
 
     @property
     def k(self):
         return len(self.models)
 
-    def __call__(self, x):
-        """x: (K, B, ...) one minibatch per model -> (K, B, classes)."""
-        return self._forward(self.params, self.buffers, x)
+    def __call__(self, x, *extra):
+        """x: (K, B, ...) one minibatch per model -> (K, B, classes); ``extra`` inputs, one slice per model."""
+        return self._forward(self.params, self.buffers, x, *extra)
 
     def train(self, mode=True):
         self._base.train(mode)
@@ -52,15 +52,20 @@ class StackedModels:
 
 
 def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                      autocast_dtype=None):
-    """Train ``models`` at once; model k as ``train_classifier(models[k], x, y[k], seed=seeds[k])``.
+                      weight_decay=0.0, adversary=None, autocast_dtype=None, callback=None):
+    """Train ``models`` at once; model k as ``train_classifier(models[k], x, y[k], seed=seeds[k],
+    weight_decay=weight_decay[k])``.
 
     x: (N, ...) shared inputs; y: (N,) shared or (K, N) one label set per model. Same SGD
     with momentum (v = m v + g; p -= lr v), learning-rate halving and dropped last minibatch
     as the single-model loop. The trained state is written back into ``models``. Returns one
     (history, finite) pair per model; a diverged model does not affect the others.
     ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast; the
-    loss and the updates stay in the parameters' precision.
+    loss and the updates stay in the parameters' precision. ``weight_decay`` is one value or one
+    per model, as is the weight of an ``adversary`` (:class:`memo_utils.regularization.Adversary`,
+    adversarial training). Models that draw their own dropout masks and noise (``draw_randomness``, see
+    :mod:`memo_utils.regularization`) draw them before each step, so each sees what it would
+    alone. ``callback(epoch, models)`` runs after each epoch, the state written back.
     """
     stacked = StackedModels(models)
     k, n = stacked.k, len(x)
@@ -75,6 +80,9 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     histories = [{"loss": [], "accuracy": []} for _ in range(k)]
     finite = torch.ones(k, dtype=torch.bool, device=x.device)
     amp = torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
+    decay = torch.as_tensor(weight_decay, dtype=params[0].dtype, device=x.device).expand(k)
+    decaying = bool(decay.any())
+    draws = hasattr(models[0], "draw_randomness")
     shown = progress.bar(epochs, f"{k} stacked {type(models[0]).__name__}s, epochs")
     for epoch in range(epochs):
         stacked.train()
@@ -86,12 +94,19 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
         for start in range(0, n - batch_size + 1, batch_size):
             idx = order[:, start:start + batch_size]
             labels = y[rows, idx]
+            randomness = lambda: [torch.stack(site).to(x.device, x.dtype) for site in zip(
+                *(m.draw_randomness(batch_size, x.shape[1:]) for m in models))] if draws else []
+            extra = randomness()
             with amp:
-                logits = stacked(x[idx]).float() if autocast_dtype else stacked(x[idx])
+                logits = stacked(x[idx], *extra).float() if autocast_dtype else stacked(x[idx], *extra)
             loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
+            if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
+                loss = adversary.stacked_loss(stacked, models, x[idx], labels, loss, randomness)
             grads = torch.autograd.grad(loss.sum(), params)
             with torch.no_grad():
                 for p, v, g in zip(params, velocity, grads):
+                    if decaying:  # as torch.optim.SGD: the gradient plus weight_decay * p, before momentum
+                        g = g + decay.view(-1, *[1] * (p.ndim - 1)) * p
                     p.sub_(v.mul_(momentum).add_(g), alpha=step_lr)
                 loss_sum += loss * batch_size
                 correct += (logits.argmax(-1) == labels).sum(1)
@@ -100,6 +115,9 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
         for h, l, c in zip(histories, loss_sum.tolist(), correct.tolist()):
             h["loss"].append(l / seen)
             h["accuracy"].append(c / seen)
+        if callback is not None:
+            stacked.write_back()
+            callback(epoch + 1, stacked.models)
         shown.update()
     shown.close()
     stacked.write_back()

@@ -8,16 +8,19 @@ from . import progress
 
 
 def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                     seed=0, callback=None):
+                     weight_decay=0.0, adversary=None, seed=0, callback=None):
     """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs.
 
     The schedule is Arpit et al.'s for their CNNs (section 2). The last incomplete minibatch
     is dropped so batch norm never sees a batch of one. Returns per-epoch training loss
     and accuracy, and whether the loss stayed finite (a diverged run is reported, not plotted).
     ``callback(epoch, model)`` runs after each epoch, for example to record validation accuracy.
+    ``weight_decay`` is torch SGD's; ``adversary`` (:class:`memo_utils.regularization.Adversary`)
+    mixes the loss on LASS's samples into each step. Models that regularize themselves
+    (:class:`memo_utils.regularization.RegularizedAlexNet`) draw their masks and noise in ``forward``.
     """
     generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5)
     history = {"loss": [], "accuracy": []}
     finite = True
@@ -33,6 +36,8 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
             idx = order[start:start + batch_size]
             logits = model(x[idx])
             loss = F.cross_entropy(logits, y[idx])
+            if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
+                loss = adversary.loss(model, x[idx], y[idx], loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -57,6 +57,8 @@ def _other_values(value):
     """Candidate different values of a parameter, nearest first."""
     if isinstance(value, bool):
         return [not value]
+    if isinstance(value, list) and not value:
+        return [[0.5]]
     if isinstance(value, list):
         return [value + [max(value) + 1], value[:-1], [min(value) / 2] + value]
     if isinstance(value, str):

@@ -1,0 +1,78 @@
+"""Figures of the regularization chapter (Arpit et al. 2017 Figures 10-11; Krueger et al. 2017 Figure 3 right)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..experiments import regularization as reg
+from ..plots import figure, legend_outside
+
+COLORS = {r: f"C{i}" for i, r in enumerate(reg.REGULARIZERS)}
+
+
+def _data_label(results):
+    return ", ".join(results.data_labels()["train"])
+
+
+def figure_10(results, cfg):
+    """Final training accuracy on random labels (x) against the best validation accuracy on real data (y),
+    one point per strength (paired by strength, Krueger's reading), joined per regularizer; bars span the seeds."""
+    fig, (ax,) = figure(width=5.6, height=4.0)
+    for regularizer in reg.run_regularizers(cfg):
+        memorized, generalized = reg.figure_10_points(results, cfg, regularizer)  # (strength, seed)
+        x, y = np.nanmean(memorized, 1), np.nanmean(generalized, 1)
+        ax.errorbar(x, y, xerr=[x - np.nanmin(memorized, 1), np.nanmax(memorized, 1) - x],
+                    yerr=[y - np.nanmin(generalized, 1), np.nanmax(generalized, 1) - y], color=COLORS[regularizer],
+                    marker="o", ms=4, capsize=2, lw=1.2, label=regularizer.replace("_", " "))
+        ax.annotate(f"{reg.strengths(cfg, regularizer)[-1]:g}", (x[-1], y[-1]), textcoords="offset points",
+                    xytext=(4, -10), fontsize=7, color=COLORS[regularizer])
+    ax.axvline(reg.CHANCE, color="0.6", ls=":", lw=1)
+    ax.set_xlabel("final training accuracy on randY")
+    ax.set_ylabel("best validation accuracy, real labels")
+    ax.set_title(f"{_data_label(results)}, CNN width {cfg['width']}")
+    legend_outside(ax, title="regularizer (strongest labelled)")
+    return fig
+
+
+def figure_11(results, cfg, strength_index=-1):
+    """Training loss (top) and accuracy (bottom) per epoch on random (left) and real labels (right), one
+    curve per regularizer at one strength (default: its strongest), and the unregularized network."""
+    fig, axes = figure(ncols=2, nrows=2, width=4.2, height=3.0)
+    for column, dataset in enumerate(reg.DATASETS[::-1]):
+        for row, name in enumerate(("train_loss", "train_accuracy")):
+            ax = axes[2 * row + column]
+            for regularizer in reg.run_regularizers(cfg):
+                values = reg.curve(results, cfg, regularizer, dataset, name)[strength_index]  # (seed, epoch)
+                strength = reg.strengths(cfg, regularizer)[strength_index]
+                ax.plot(np.arange(1, values.shape[-1] + 1), np.nanmean(values, 0), color=COLORS[regularizer],
+                        marker="o", ms=3, label=f"{regularizer.replace('_', ' ')} {strength:g}")
+            base = reg.curve(results, cfg, "dropout", dataset, name)[0]
+            ax.plot(np.arange(1, base.shape[-1] + 1), np.nanmean(base, 0), color="k", ls="--", label="none")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name.replace("_", " "))
+            ax.set_title("random labels" if dataset == "randY" else "real labels")
+    legend_outside(axes[1])
+    fig.suptitle(_data_label(results))
+    return fig
+
+
+def figure_regularizer(results, cfg, regularizer="dropout"):
+    """One regularizer, every strength: training accuracy on random labels (left) and validation accuracy
+    on real data (right) per epoch, means over seeds."""
+    fig, axes = figure(ncols=2, width=4.2, height=3.2)
+    values = reg.strengths(cfg, regularizer)
+    shades = np.linspace(0.25, 1.0, len(values))
+    for shade, strength, train, val in zip(shades, values, reg.curve(results, cfg, regularizer, "randY", "train_accuracy"),
+                                           reg.curve(results, cfg, regularizer, "real", "val_accuracy")):
+        color = (0.1, 0.3 * shade, shade)
+        epochs = np.arange(1, train.shape[-1] + 1)
+        axes[0].plot(epochs, np.nanmean(train, 0), color=color, label=f"{strength:g}")
+        axes[1].plot(epochs, np.nanmean(val, 0), color=color)
+    axes[0].set_title("training, random labels")
+    axes[1].set_title("validation, real labels")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+    legend_outside(axes[1], handles=axes[0].lines, labels=[f"{s:g}" for s in values],
+                   title=reg.REGULARIZERS[regularizer][2])
+    fig.suptitle(_data_label(results))
+    return fig
