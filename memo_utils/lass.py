@@ -117,8 +117,9 @@ def search(forward, x, *, pixel_mean, pixel_std, radius=PAPER_RADIUS, alpha=PAPE
 
     ``radius``, ``alpha`` and ``beta`` are on the paper's 0-255 pixel scale and converted with
     :func:`pixel_units`. Chunk c draws its noise from a generator seeded ``seed + c``, so a
-    search is reproducible on any device and the same for every model given the same inputs
-    (common random numbers for paired comparisons). Returns ``flipped_at`` for every example.
+    search is reproducible on any device, and its draws depend only on ``seed`` and the shape of
+    ``x``: model k of one ensemble and model k of another search with the same noise (common
+    random numbers for paired comparisons). Returns ``flipped_at`` for every example.
     """
     unit, low, high = pixel_units(pixel_mean, pixel_std)
     found = []

@@ -71,6 +71,12 @@ class SmallAlexNet(nn.Module):
         return self.features[0].weight
 
 
+def small_alexnet_macs(width):
+    """Multiply-accumulates of one SmallAlexNet forward pass on a 32x32 image (its convolutions and the
+    first dense layer), the unit in which chapters state their CNN work."""
+    return 28 * 28 * 75 * width + 13 * 13 * 25 * width * width + 6 * 6 * width * 384
+
+
 VGG_LAYERS = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],

@@ -111,10 +111,16 @@ class Adversary:
     """
 
     def __init__(self, weight, *, pixel_mean, pixel_std, max_iter):
-        self.weight, self.max_iter = weight, max_iter
+        self.weight, self.pixel_mean, self.pixel_std, self.max_iter = weight, pixel_mean, pixel_std, max_iter
         self.unit, self.low, self.high = lass.pixel_units(pixel_mean, pixel_std)
 
+    def for_model(self, k):
+        """The adversary of model k of a stacked set, for training it alone."""
+        weight = self.weight[k] if isinstance(self.weight, (list, tuple)) else self.weight
+        return Adversary(weight, pixel_mean=self.pixel_mean, pixel_std=self.pixel_std, max_iter=self.max_iter)
+
     def draw_noise(self, model, shape):
+        """Noise for every step of one search, from the model's own generator (a RegularizedAlexNet's)."""
         return torch.randn((self.max_iter, *shape), generator=model.generator)
 
     def samples(self, forward, x, noise):

@@ -22,9 +22,15 @@ def epoch_order(model_seed, epoch):
 
 def noise(seed):
     return NOISE_OFFSET + seed
-LASS_NOISE = 2_000_003  # the Langevin noise of LASS at epoch e (Arpit Algorithm 1), shared by all models
+LASS_NOISE = 2_000_003  # the Langevin noise of LASS at epoch e (Arpit Algorithm 1), the same in every cell
 
 
 def lass_noise(epoch, on_training_set=False):
-    """Seed of the LASS noise of a CSR measurement after ``epoch``; every model sees the same draws."""
+    """Seed of the LASS noise of a CSR measurement after ``epoch``: the same in every cell, so that model k of
+    one dataset and model k of another search with the same draws."""
     return LASS_NOISE + 10_000 * epoch + (5_000 if on_training_set else 0)
+REGULARIZATION_NOISE = 3_000_003  # the dropout masks, noise and LASS draws of a regularized network of seed s
+
+
+def regularization_noise(seed):
+    return REGULARIZATION_NOISE + seed

@@ -22,14 +22,13 @@ def figure_10(results, cfg):
         x, y = np.nanmean(memorized, 1), np.nanmean(generalized, 1)
         ax.errorbar(x, y, xerr=[x - np.nanmin(memorized, 1), np.nanmax(memorized, 1) - x],
                     yerr=[y - np.nanmin(generalized, 1), np.nanmax(generalized, 1) - y], color=COLORS[regularizer],
-                    marker="o", ms=4, capsize=2, lw=1.2, label=regularizer.replace("_", " "))
-        ax.annotate(f"{reg.strengths(cfg, regularizer)[-1]:g}", (x[-1], y[-1]), textcoords="offset points",
-                    xytext=(4, -10), fontsize=7, color=COLORS[regularizer])
+                    marker="o", ms=4, capsize=2, lw=1.2,
+                    label=f"{regularizer.replace('_', ' ')}, 0 to {reg.strengths(cfg, regularizer)[-1]:g}")
     ax.axvline(reg.CHANCE, color="0.6", ls=":", lw=1)
     ax.set_xlabel("final training accuracy on randY")
     ax.set_ylabel("best validation accuracy, real labels")
     ax.set_title(f"{_data_label(results)}, CNN width {cfg['width']}")
-    legend_outside(ax, title="regularizer (strongest labelled)")
+    legend_outside(ax, title="regularizer, strengths")
     return fig
 
 
