@@ -83,19 +83,23 @@ VGG_LAYERS = {
 }
 
 
-def vgg(name="vgg11", num_classes=10, batch_norm=False):
-    """VGG-11/13 for 32x32 inputs (Simonyan & Zisserman's convolutions, one linear classifier)."""
+def vgg(name="vgg11", num_classes=10, batch_norm=False, width=1.0):
+    """VGG-11/13 for 32x32 inputs (Simonyan & Zisserman's convolutions, one linear classifier).
+
+    ``width`` multiplies every layer's channels (at least 1), for narrow variants on a CPU.
+    """
     layers, channels = [], 3
     for spec in VGG_LAYERS[name]:
         if spec == "M":
             layers.append(nn.MaxPool2d(2))
             continue
+        spec = max(1, round(spec * width))
         layers.append(nn.Conv2d(channels, spec, 3, padding=1))
         if batch_norm:
             layers.append(nn.BatchNorm2d(spec))
         layers.append(nn.ReLU(inplace=True))
         channels = spec
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(512, num_classes))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels, num_classes))
 
 
 class _BasicBlock(nn.Module):
@@ -128,3 +132,44 @@ def resnet32(num_classes=10):
             layers.append(_BasicBlock(channels, width, stride=2 if stage and not block else 1))
             channels = width
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))
+
+
+class DCGANGenerator(nn.Module):
+    """Radford et al. (2016) for 32x32 images, as Gu & Tresp (2019, section 4) use it: z in R^100
+    through four transposed convolutions (4x4 -> 8x8 -> 16x16 -> 32x32x3), batch norm and ReLU
+    between them, tanh at the end (images in [-1, 1]). ``width`` is the channels of the first
+    feature map divided by 8 (64 in the usual DCGAN)."""
+
+    def __init__(self, z_dim=100, width=64, channels=3):
+        super().__init__()
+        self.z_dim, self.channels = z_dim, channels
+        w = width
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim, 8 * w, 4, 1, 0, bias=False), nn.BatchNorm2d(8 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(8 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
+            nn.ConvTranspose2d(2 * w, channels, 4, 2, 1, bias=False), nn.Tanh(),
+        )
+
+    def forward(self, z):
+        """z: (..., z_dim) -> images (..., channels, 32, 32)."""
+        batch = z.shape[:-1]
+        return self.net(z.reshape(-1, self.z_dim, 1, 1)).reshape(*batch, self.channels, 32, 32)
+
+
+class DCGANDiscriminator(nn.Module):
+    """The DCGAN discriminator for 32x32 images: four convolutions (32 -> 16 -> 8 -> 4 -> 1), leaky
+    ReLU, batch norm on the middle two; one logit per image (real vs generated)."""
+
+    def __init__(self, width=64, channels=3):
+        super().__init__()
+        w = width
+        self.net = nn.Sequential(
+            nn.Conv2d(channels, w, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(4 * w, 1, 4, 1, 0, bias=False),
+        )
+
+    def forward(self, x):
+        return self.net(x).flatten(1)[:, 0]

@@ -1,0 +1,70 @@
+"""Gu & Tresp's measures against exact answers: G(x) against per-example autograd, Dist's zero, and batched
+activation maximization against a per-seed loop."""
+import pytest
+import torch
+from torch import nn
+
+from memo_utils import dissection
+from memo_utils.models import DCGANDiscriminator, DCGANGenerator, vgg
+
+
+def _tiny_classifier(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 16), nn.Tanh(), nn.Linear(16, 10)).double()
+
+
+def test_gradient_magnitude_is_the_l1_norm_of_each_examples_input_gradient():
+    model = _tiny_classifier()
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(7, 3, 32, 32, generator=g, dtype=torch.float64), torch.randint(10, (7,), generator=g)
+    expected = []
+    for i in range(len(x)):  # one example at a time, the loss of that example alone
+        xi = x[i:i + 1].clone().requires_grad_(True)
+        nn.functional.cross_entropy(model(xi), y[i:i + 1]).backward()
+        expected.append(xi.grad.abs().sum())
+    torch.testing.assert_close(dissection.gradient_magnitude(model, x, y, chunk=3), torch.stack(expected))
+
+
+def test_dissimilarity_is_zero_for_identical_models_and_positive_otherwise():
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.randn(10, 4, 10, generator=g), torch.randn(10, 4, 10, generator=g)
+    assert torch.equal(dissection.dissimilarity(a, a), torch.zeros(4))
+    d = dissection.dissimilarity(a, b)
+    assert d.shape == (4,) and (d > 0).all()
+    # by hand for one seed: the mean over classes of sum p log(p / q)
+    p, q = a[:, 0].softmax(-1), b[:, 0].softmax(-1)
+    torch.testing.assert_close(d[0], (p * (p / q).log()).sum(-1).mean())
+
+
+@pytest.mark.parametrize("objective", ["logit", "log_softmax"])
+def test_batched_activation_maximization_equals_a_per_seed_loop(objective):
+    torch.manual_seed(0)
+    generator = DCGANGenerator(width=4).double().eval()
+    classifier = vgg("vgg11", width=1 / 16).double().eval()
+    z = torch.randn(10, 3, 100, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    batched = dissection.activation_maximization(generator, classifier, z, iterations=5, objective=objective)
+    for s in range(z.shape[1]):
+        one = dissection.activation_maximization(generator, classifier, z[:, s:s + 1], iterations=5,
+                                                 objective=objective)
+        torch.testing.assert_close(one[:, 0], batched[:, s], rtol=1e-10, atol=1e-12)
+    # the ascent raises each class's own logit
+    before = classifier(generator(z).flatten(0, 1)).view(10, 3, 10)
+    after = classifier(generator(batched).flatten(0, 1)).view(10, 3, 10)
+    own = torch.arange(10)
+    assert (after[own, :, own] > before[own, :, own]).double().mean() > 0.9
+
+
+def test_dcgan_shapes():
+    generator, discriminator = DCGANGenerator(width=8), DCGANDiscriminator(width=8)
+    images = generator(torch.randn(4, 2, 100))
+    assert images.shape == (4, 2, 3, 32, 32) and images.abs().max() <= 1  # tanh: images in [-1, 1]
+    assert discriminator(images.flatten(0, 1)).shape == (8,)
+    assert [tuple(m.weight.shape[2:]) for m in generator.modules() if isinstance(m, nn.ConvTranspose2d)] == [(4, 4)] * 4
+    assert sum(isinstance(m, nn.Conv2d) for m in discriminator.modules()) == 4
+
+
+def test_narrow_vgg_keeps_the_architecture_and_scales_the_channels():
+    full, narrow = vgg("vgg11"), vgg("vgg11", width=0.25)
+    widths = lambda m: [c.out_channels for c in m.modules() if isinstance(c, nn.Conv2d)]
+    assert widths(narrow) == [w // 4 for w in widths(full)]
+    assert narrow(torch.randn(2, 3, 32, 32)).shape == (2, 10)
