@@ -121,6 +121,9 @@ def search(forward, x, *, pixel_mean, pixel_std, radius=PAPER_RADIUS, alpha=PAPE
     ``x``: model k of one ensemble and model k of another search with the same noise (common
     random numbers for paired comparisons). Returns ``flipped_at`` for every example.
     """
+    if getattr(forward, "training", False):
+        raise ValueError("lass.search needs the model in evaluation mode: in training mode batch norm mixes the "
+                         "examples of a chunk and dropout changes the predictions it checks")
     unit, low, high = pixel_units(pixel_mean, pixel_std)
     found = []
     for c, part in enumerate(torch.split(x, chunk, dim=example_dim)):

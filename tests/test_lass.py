@@ -1,6 +1,8 @@
 """LASS (Arpit et al. 2017, Algorithm 1) against exact answers: a linear classifier's closed-form
 L-infinity criticality, the direction of a step, the projection, and batching."""
+import pytest
 import torch
+from torch import nn
 
 from memo_utils import lass
 from memo_utils.ensemble import MLPEnsemble
@@ -154,3 +156,11 @@ def test_pixel_units_convert_the_papers_scale_to_standardised_inputs():
     torch.testing.assert_close(standardised[[0, -1]], torch.tensor([low, high], dtype=torch.float32))
     # a step of 0.3 pixel units is 0.3 * unit in the models' units
     torch.testing.assert_close(((pixels + 0.3) / 255 - mean) / std - standardised, torch.full((3,), 0.3 * unit))
+
+
+def test_search_refuses_a_model_in_training_mode():
+    model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+    with pytest.raises(ValueError, match="evaluation mode"):
+        lass.search(model, torch.rand(5, 4), pixel_mean=0.5, pixel_std=0.2, max_iter=2, seed=0)
+    model.eval()
+    assert lass.search(model, torch.rand(5, 4), pixel_mean=0.5, pixel_std=0.2, max_iter=2, seed=0).shape == (5,)
