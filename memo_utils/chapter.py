@@ -110,6 +110,13 @@ class Results:
                 return result[name][index] if dims else result[name]
         raise KeyError(f"part {part!r} has no array {name!r} at {coords}")
 
+    def sel_finite(self, part, name, **coords):
+        """``sel`` as floats, with the runs whose ``finite`` flag is false set to nan: a diverged run is
+        reported, never plotted or averaged. ``finite`` indexes the leading dimensions of ``name``."""
+        values = self.sel(part, name, **coords).astype(float)
+        finite = np.asarray(self.sel(part, "finite", **coords), dtype=bool)
+        return np.where(finite.reshape(finite.shape + (1,) * (values.ndim - finite.ndim)), values, np.nan)
+
     def data_labels(self):
         """What the figures call the data each part read, e.g. "CIFAR-10 (JPEG copy)"."""
         return {p: sorted({f["label"] for f in r.meta["config"]["data"].values()}) for p, _, r in self.entries}

@@ -254,9 +254,7 @@ def measured_epochs(cfg, dataset):
 def curves(results, dataset, kind, level, name):
     """Array ``name`` of one dataset (``kind`` 'real' or a noise kind at ``level``), seeds that diverged as nan."""
     cell = dict(noise="real", level=0.0) if kind == "real" or level == 0 else dict(noise=kind, level=level)
-    values = results.sel(dataset, name, **cell).astype(float)
-    finite = results.sel(dataset, "finite", **cell).astype(bool)
-    return np.where(finite.reshape(-1, *[1] * (values.ndim - 1)), values, np.nan)
+    return results.sel_finite(dataset, name, **cell)
 
 
 def found_at_half_limit(results, cfg, dataset, kind, level):

@@ -207,10 +207,7 @@ def curve(results, cfg, regularizer, dataset, name):
     rows = []
     zero = "adversarial" if regularizer == "adversarial" else "none"
     for r, levels in ((zero, [0.0]), (regularizer, strengths(cfg, regularizer)[1:])):
-        for s in levels:
-            values = results.sel("train", name, regularizer=r, data=dataset, strength=s).astype(float)
-            finite = results.sel("train", "finite", regularizer=r, data=dataset, strength=s)
-            rows.append(np.where(finite.reshape(-1, *[1] * (values.ndim - 1)), values, np.nan))
+        rows += [results.sel_finite("train", name, regularizer=r, data=dataset, strength=s) for s in levels]
     return np.array(rows)
 
 
