@@ -351,6 +351,24 @@ def standardize(x_train, *others):
     return [(x - mean) / std for x in (x_train, *others)]
 
 
+def random_crop_flip(x, generator, padding=4, fill=0.0):
+    """The standard CIFAR-10 augmentation, one draw per image: pad by ``padding`` pixels with ``fill``,
+    crop back to the original size at a random offset, flip horizontally with probability 1/2.
+
+    ``fill`` is the value of a black pixel in the images' units (torchvision's ``RandomCrop``
+    pads raw images with zeros). Offsets and flips come from the CPU ``generator``, so a run
+    augments alike on every device.
+    """
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding,) * 4, value=fill)
+    offsets = torch.randint(2 * padding + 1, (2, n), generator=generator).to(x.device)
+    flips = (torch.rand(n, generator=generator) < 0.5).to(x.device)
+    rows = (offsets[0, :, None] + torch.arange(h, device=x.device))[:, :, None]  # (n, h, 1)
+    cols = offsets[1, :, None] + torch.arange(w, device=x.device)  # (n, w)
+    cols = torch.where(flips[:, None], cols.flip(1), cols)[:, None, :]  # (n, 1, w)
+    return padded[torch.arange(n, device=x.device)[:, None, None], :, rows, cols].permute(0, 3, 1, 2)
+
+
 def corrupt(x, y, *, kind, fraction, generator, num_classes=NUM_CLASSES):
     """Apply the papers' noise to a fraction of the training set, drawn once and returned.
 

@@ -5,7 +5,8 @@
 - :func:`activation_maximization`, Equation 1: z_j* = argmax_z f1_j(G(z)) by gradient ascent
   from many starting codes at once, every (class, seed) pair an independent ascent;
 - :func:`dissimilarity`, Equation 2: Dist(f1, f2) = (1/C) sum_j KL(f1(x_j*) || f2(x_j*)), per
-  seed of the ascent.
+  seed of the ascent;
+- :func:`train_dcgan`, the generator that keeps Equation 1's images near the data (section 4).
 
 The networks are used in evaluation mode, so that examples (and codes) do not interact through
 batch norm and one batched call equals separate calls (tested).
@@ -14,6 +15,9 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from . import progress
+from .models import DCGANDiscriminator, DCGANGenerator
 
 
 def gradient_magnitude(model, x, y, chunk=1000):
@@ -64,3 +68,54 @@ def dissimilarity(f1_logits, f2_logits):
     log_p, log_q = torch.log_softmax(f1_logits, -1), torch.log_softmax(f2_logits, -1)
     kl = (log_p.exp() * (log_p - log_q)).sum(-1)  # (C, S)
     return kl.mean(0)
+
+
+def train_dcgan(images, *, width, epochs, batch_size=128, lr=2e-4, beta1=0.5, seed=0, z_dim=100):
+    """A DCGAN trained on ``images`` (N, 3, 32, 32) in [-1, 1]; returns (generator in eval mode, history).
+
+    Radford et al.'s recipe, which Gu & Tresp follow ("the same as in [15]"): weights from
+    N(0, 0.02) (batch-norm scales from N(1, 0.02)), Adam with learning rate 2e-4 and beta1 = 0.5
+    for both networks, minibatches of 128, the non-saturating generator loss. Initialisation,
+    data order and codes come from ``seed`` on the CPU. The history holds per-epoch mean losses
+    of the discriminator and the generator, and whether both stayed finite.
+    """
+    generator_cpu = torch.Generator().manual_seed(seed)
+    g, d = DCGANGenerator(z_dim, width).to(images.device), DCGANDiscriminator(width).to(images.device)
+    for net in (g, d):
+        for module in net.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                module.weight.data.copy_(torch.randn(module.weight.shape, generator=generator_cpu) * 0.02)
+            elif isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.data.copy_(1 + torch.randn(module.weight.shape, generator=generator_cpu) * 0.02)
+                module.bias.data.zero_()
+    optimizers = [torch.optim.Adam(net.parameters(), lr=lr, betas=(beta1, 0.999)) for net in (d, g)]
+    history = {"discriminator_loss": [], "generator_loss": [], "finite": True}
+    batch_size = min(batch_size, len(images))
+    shown = progress.bar(epochs, "DCGAN, epochs")
+    for _ in range(epochs):
+        g.train(), d.train()
+        order = torch.randperm(len(images), generator=generator_cpu).to(images.device)
+        sums, steps = torch.zeros(2, device=images.device), 0
+        for start in range(0, len(images) - batch_size + 1, batch_size):
+            real = images[order[start:start + batch_size]]
+            z = torch.randn(batch_size, z_dim, generator=generator_cpu).to(images.device)
+            fake = g(z)
+            ones, zeros = torch.ones(batch_size, device=images.device), torch.zeros(batch_size, device=images.device)
+            d_loss = (F.binary_cross_entropy_with_logits(d(real), ones)
+                      + F.binary_cross_entropy_with_logits(d(fake.detach()), zeros))
+            optimizers[0].zero_grad(set_to_none=True)
+            d_loss.backward()
+            optimizers[0].step()
+            g_loss = F.binary_cross_entropy_with_logits(d(fake), ones)  # non-saturating: G maximizes log D(G(z))
+            optimizers[1].zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizers[1].step()
+            sums += torch.stack([d_loss.detach(), g_loss.detach()])
+            steps += 1
+        d_mean, g_mean = (sums / steps).tolist()
+        history["discriminator_loss"].append(d_mean)
+        history["generator_loss"].append(g_mean)
+        history["finite"] = history["finite"] and all(map(torch.isfinite, torch.tensor([d_mean, g_mean])))
+        shown.update()
+    shown.close()
+    return g.eval(), history

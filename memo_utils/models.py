@@ -77,6 +77,32 @@ def small_alexnet_macs(width):
     return 28 * 28 * 75 * width + 13 * 13 * 25 * width * width + 6 * 6 * width * 384
 
 
+def conv_macs(model, image_shape=(3, 32, 32)):
+    """Multiply-accumulates of the (transposed) convolutions and linear layers of one forward pass on one
+    input of ``image_shape``, counted with forward hooks (the unit in which chapters state the work of VGG,
+    ResNet and the DCGAN)."""
+    total = []
+
+    def count(module, inputs, output):
+        weight = module.weight
+        if isinstance(module, nn.Conv2d):  # each output element: in_channels x k x k
+            total.append(output[0].numel() * weight[0].numel())
+        elif isinstance(module, nn.ConvTranspose2d):  # each input element: out_channels x k x k
+            total.append(inputs[0][0].numel() * weight[0].numel())
+        else:
+            total.append(weight.numel())
+
+    layers = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, layers)]
+    was_training = model.training
+    with torch.no_grad():
+        model.eval()(torch.zeros(1, *image_shape))
+    model.train(was_training)
+    for hook in hooks:
+        hook.remove()
+    return sum(total)
+
+
 VGG_LAYERS = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -120,18 +146,20 @@ class _BasicBlock(nn.Module):
         return torch.relu(out + shortcut)
 
 
-def resnet32(num_classes=10):
+def resnet32(num_classes=10, width=1.0):
     """He et al. (2016, section 4.2) CIFAR ResNet with n = 5: 6n + 2 = 32 layers, 0.46M parameters.
 
     Gu & Tresp (2019) use a "ResNet32" without details; this is He et al.'s CIFAR network with
-    their parameter-free shortcut (option A), the usual reading of that name.
+    their parameter-free shortcut (option A), the usual reading of that name. ``width``
+    multiplies the stages' 16, 32 and 64 channels (at least 1), for narrow variants on a CPU.
     """
-    layers, channels = [nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
-    for stage, width in enumerate((16, 32, 64)):
+    stages = [max(1, round(c * width)) for c in (16, 32, 64)]
+    layers, channels = [nn.Conv2d(3, stages[0], 3, padding=1, bias=False), nn.BatchNorm2d(stages[0]), nn.ReLU()], stages[0]
+    for stage, stage_channels in enumerate(stages):
         for block in range(5):
-            layers.append(_BasicBlock(channels, width, stride=2 if stage and not block else 1))
-            channels = width
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, num_classes))
+            layers.append(_BasicBlock(channels, stage_channels, stride=2 if stage and not block else 1))
+            channels = stage_channels
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
 
 
 class DCGANGenerator(nn.Module):

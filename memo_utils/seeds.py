@@ -34,3 +34,5 @@ REGULARIZATION_NOISE = 3_000_003  # the dropout masks, noise and LASS draws of a
 
 def regularization_noise(seed):
     return REGULARIZATION_NOISE + seed
+GAN = 4_000_003  # the DCGAN's initialisation, data order and codes (Gu & Tresp section 4): one GAN per run
+GAN_CODES = 4_100_003  # the starting codes of activation maximization, the same for every class and network

@@ -8,7 +8,7 @@ from . import progress
 
 
 def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                     weight_decay=0.0, adversary=None, seed=0, callback=None):
+                     weight_decay=0.0, adversary=None, augment=None, input_gradient=False, seed=0, callback=None):
     """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs.
 
     The schedule is Arpit et al.'s for their CNNs (section 2). The last incomplete minibatch
@@ -18,11 +18,15 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
     ``weight_decay`` is torch SGD's; ``adversary`` (:class:`memo_utils.regularization.Adversary`)
     mixes the loss on LASS's samples into each step. Models that regularize themselves
     (:class:`memo_utils.regularization.RegularizedAlexNet`) draw their masks and noise in ``forward``.
+    ``augment(x, generator)`` transforms each minibatch (e.g. :func:`memo_utils.data.random_crop_flip`).
+    With ``input_gradient``, the history also holds G per epoch (Gu & Tresp 2019, section 2): the mean
+    over the epoch's examples of sum_j |dL/dx_j|, each taken at the step that trains on it, where L is
+    the minibatch's summed loss (without batch norm, exactly each example's own loss gradient).
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5)
-    history = {"loss": [], "accuracy": []}
+    history = {"loss": [], "accuracy": [], **({"input_gradient": []} if input_gradient else {})}
     finite = True
     batch_size = min(batch_size, len(x))
     shown = progress.bar(epochs, f"{type(model).__name__}, epochs")
@@ -31,16 +35,21 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
         order = torch.randperm(len(x), generator=generator).to(x.device)
         loss_sum = torch.zeros((), device=x.device)
         correct = torch.zeros((), device=x.device)
+        gradient_sum = torch.zeros((), device=x.device)
         seen = 0
         for start in range(0, len(x) - batch_size + 1, batch_size):
             idx = order[start:start + batch_size]
-            logits = model(x[idx])
+            inputs = x[idx] if augment is None else augment(x[idx], generator)
+            inputs.requires_grad_(input_gradient)
+            logits = model(inputs)
             loss = F.cross_entropy(logits, y[idx])
             if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
-                loss = adversary.loss(model, x[idx], y[idx], loss)
+                loss = adversary.loss(model, inputs, y[idx], loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if input_gradient:  # loss is the minibatch mean: its input gradient times the batch size is the sum's
+                gradient_sum += inputs.grad.abs().sum() * len(idx)
             loss_sum += loss.detach() * len(idx)
             correct += (logits.argmax(1) == y[idx]).sum()
             seen += len(idx)
@@ -49,6 +58,8 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
         finite = finite and bool(torch.isfinite(torch.tensor(epoch_loss)))
         history["loss"].append(epoch_loss)
         history["accuracy"].append(float(correct) / seen)
+        if input_gradient:
+            history["input_gradient"].append(float(gradient_sum) / seen)
         if callback is not None:
             callback(len(history["accuracy"]), model)
         shown.update()

@@ -50,7 +50,8 @@ def test_a_parameter_that_belongs_to_no_part_is_refused():
                 parts=(part,), claims=lambda r, c: [])
 
 
-OTHER_CHOICE = {"loop": "stacked", "stacked": "loop", "standardized": "unit", "unit": "standardized"}
+OTHER_CHOICE = {"loop": "stacked", "stacked": "loop", "standardized": "unit", "unit": "standardized",
+                "logit": "log_softmax", "log_softmax": "logit", "vgg13": "resnet32", "resnet32": "vgg13"}
 
 
 def _other_values(value):
@@ -59,6 +60,8 @@ def _other_values(value):
         return [not value]
     if isinstance(value, list) and not value:
         return [[0.5]]
+    if isinstance(value, list) and isinstance(value[0], str):
+        return [value[:-1], [OTHER_CHOICE[v] for v in value]]
     if isinstance(value, list):
         return [value + [max(value) + 1], value[:-1], [min(value) / 2] + value]
     if isinstance(value, str):

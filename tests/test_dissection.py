@@ -68,3 +68,48 @@ def test_narrow_vgg_keeps_the_architecture_and_scales_the_channels():
     widths = lambda m: [c.out_channels for c in m.modules() if isinstance(c, nn.Conv2d)]
     assert widths(narrow) == [w // 4 for w in widths(full)]
     assert narrow(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_g_recorded_during_training_is_each_examples_input_gradient_at_its_step():
+    """With no batch norm, the G that training records equals per-example autograd at the step's parameters."""
+    from memo_utils.training import train_classifier
+
+    model = _tiny_classifier(seed=3)
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(12, 3, 32, 32, generator=g, dtype=torch.float64), torch.randint(10, (12,), generator=g)
+    expected = dissection.gradient_magnitude(model, x, y).mean()  # one minibatch of all 12: the step's parameters
+    history, _ = train_classifier(model, x, y, epochs=1, batch_size=12, lr=0.1, input_gradient=True)
+    torch.testing.assert_close(torch.tensor(history["input_gradient"][0], dtype=torch.float64), expected)
+    assert "input_gradient" not in train_classifier(model, x, y, epochs=1, batch_size=12, lr=0.1)[0]
+
+
+def test_random_crop_flip_takes_a_window_of_the_padded_image_and_sometimes_mirrors_it():
+    from memo_utils.data import random_crop_flip
+
+    x = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(5))
+    out = random_crop_flip(x, torch.Generator().manual_seed(6), padding=2, fill=-7.0)
+    padded = nn.functional.pad(x, (2,) * 4, value=-7.0)
+    windows = lambda image: [w for i in range(5) for j in range(5) for w in (image[:, i:i + 8, j:j + 8],
+                                                                             image[:, i:i + 8, j:j + 8].flip(-1))]
+    for k in range(len(x)):
+        assert any(torch.equal(out[k], w) for w in windows(padded[k]))
+    flipped = [not any(torch.equal(out[k], w) for w in windows(padded[k])[::2]) for k in range(len(x))]
+    assert 0.2 < sum(flipped) / len(x) < 0.8  # about half mirrored (an unflipped symmetric window is impossible here)
+    assert not torch.equal(out, x) and torch.equal(random_crop_flip(x, torch.Generator().manual_seed(6), 2, -7.0), out)
+
+
+def test_dcgan_training_is_seeded_and_leaves_an_eval_mode_generator():
+    images = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(7)) * 2 - 1
+    first, history = dissection.train_dcgan(images, width=2, epochs=2, batch_size=8, seed=1)
+    second, _ = dissection.train_dcgan(images, width=2, epochs=2, batch_size=8, seed=1)
+    assert not first.training and history["finite"] and len(history["generator_loss"]) == 2
+    z = torch.randn(3, 100)
+    assert torch.equal(first(z), second(z))
+    # Radford et al.'s initialisation: every convolution's weights with standard deviation 0.02 (PyTorch's default
+    # gives this generator's layers 0.013 to 0.08), batch-norm scales around 1 with the same spread
+    fresh, _ = dissection.train_dcgan(images, width=16, epochs=0, seed=2)
+    for module in fresh.modules():
+        if isinstance(module, nn.ConvTranspose2d):
+            assert abs(module.weight.std().item() - 0.02) < 0.002
+        if isinstance(module, nn.BatchNorm2d):
+            assert abs(module.weight.mean().item() - 1) < 0.01 and 0.01 < module.weight.std().item() < 0.03

@@ -6,13 +6,12 @@ from importlib import import_module
 
 from ..errors import ConfigError
 
-CHAPTERS = ("easy_examples", "loss_sensitivity", "capacity", "critical_sample_ratio", "regularization")
+CHAPTERS = ("easy_examples", "loss_sensitivity", "capacity", "critical_sample_ratio", "regularization", "dissection")
 
 # The chapters still to come (the plan of the issues), which the book's introduction lists
 # beside those above: name -> (title, {paper key of claims.PAPERS: sections}). A chapter moves
 # from here to CHAPTERS when it exists.
 PLANNED = {
-    "dissection": ("Memorization dissection", {"gu2019": ""}),
     "turn_over_dropout": ("Influence estimation with turn-over dropout", {"liu2021": ""}),
 }
 
