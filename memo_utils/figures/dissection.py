@@ -47,7 +47,7 @@ def figure_1(results, replicate=0):
 def figure_2(results, cfg, objective="logit"):
     """Dist(VGG-11 s1, f2) per f2, for networks trained on X_T and on X_R: bars are means over replicates,
     dots the replicates."""
-    fig, (ax,) = figure(width=5.4, height=3.6)
+    fig, (ax,) = figure(width=6.0, height=3.6)
     names = results.sel("train", "model", **dis.TRUE_LABELS)[1:]
     positions = np.arange(len(names))
     for offset, name in ((-0.2, "X_T"), (0.2, "X_R")):
@@ -56,7 +56,8 @@ def figure_2(results, cfg, objective="logit"):
                label="true labels (X_T)" if name == "X_T" else "random labels (X_R)")
         for k, column in enumerate(values.T):
             ax.plot(np.full(len(column), positions[k] + offset), column, "k.", ms=5)
-    ax.set_xticks(positions, [f"f2 = {m}" for m in names])
+    ax.set_xticks(positions, names)
+    ax.set_xlabel("f2")
     ax.set_ylabel("Dist(VGG-11 (s1), f2)")
     ax.set_title(f"Equation 1 ascends the class {objective.replace('_', '-')}; {cfg['replicates']} replicates")
     legend_outside(ax)
