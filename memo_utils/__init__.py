@@ -14,8 +14,9 @@ through :func:`memo_utils.training.train_classifier` (one model, the reference l
 :func:`memo_utils.stacked.train_classifiers` (K models stacked under ``vmap``, the same
 semantics, faster on a GPU); unrolled-SGD sensitivity uses :mod:`memo_utils.sensitivity`.
 A new chapter picks one of these and expresses what it varies as model or data features
-(a per-model label set; dropout, noise, weight decay and adversarial training as per-model
-settings, :mod:`memo_utils.regularization`, tested equal in both CNN trainers), never as a
-fourth training loop.
+(a per-model label set; the examples a model trains on, ``keep``, for leave-one-out and
+subsampling; turn-over dropout's per-example masks, :mod:`memo_utils.turn_over`; dropout, noise,
+weight decay and adversarial training as per-model settings, :mod:`memo_utils.regularization`,
+tested equal in both CNN trainers), never as a fourth training loop.
 """
 __version__ = "0.1.0"

@@ -20,14 +20,21 @@ from .models import init_mlp
 
 
 class MLPEnsemble:
-    """K ReLU MLPs with layer sizes ``sizes``, model k initialised from ``init_seeds[k]``."""
+    """K ReLU MLPs with layer sizes ``sizes``, model k initialised from ``init_seeds[k]``.
 
-    def __init__(self, sizes, init_seeds, device="cpu", dtype=torch.float32):
+    Without ``output_bias`` the last layer has none (a zero, never trained), so that every
+    parameter belongs to hidden units: turn-over dropout's sub-networks then share nothing.
+    """
+
+    def __init__(self, sizes, init_seeds, device="cpu", dtype=torch.float32, output_bias=True):
         self.sizes = list(sizes)
         inits = [init_mlp(self.sizes, torch.Generator().manual_seed(s)) for s in init_seeds]
         self.weights = [torch.stack([m[i][0] for m in inits]).to(device, dtype) for i in range(len(sizes) - 1)]
         self.biases = [torch.stack([m[i][1] for m in inits]).unsqueeze(1).to(device, dtype)
                        for i in range(len(sizes) - 1)]
+        self.output_bias = output_bias
+        if not output_bias:
+            self.biases[-1].zero_()
         self.step_mode = None  # how train_ensemble ran its full-size steps (a graphs.GraphedStep mode)
 
     @property
@@ -35,15 +42,19 @@ class MLPEnsemble:
         return self.weights[0].shape[0]
 
     def parameters(self):
-        return [p for pair in zip(self.weights, self.biases) for p in pair]
+        params = [p for pair in zip(self.weights, self.biases) for p in pair]
+        return params if self.output_bias else params[:-1]
 
-    def forward(self, x):
-        """x: (K, B, in) -> logits (K, B, classes)."""
+    def forward(self, x, hidden_masks=None):
+        """x: (K, B, in) -> logits (K, B, classes). ``hidden_masks``: one (K, B, units) factor per hidden layer,
+        applied after its ReLU (turn-over dropout, :mod:`memo_utils.turn_over`)."""
         h = x
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
             if i < len(self.weights) - 1:
                 h = torch.relu(h)
+                if hidden_masks is not None:
+                    h = h * hidden_masks[i]
         return h
 
     @torch.no_grad()
@@ -68,7 +79,7 @@ def data_orders(order_seeds, n, epoch):
 
 
 def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0,
-                   autocast_dtype=None, checkpoints=(), callback=None, graphs="auto"):
+                   autocast_dtype=None, checkpoints=(), callback=None, graphs="auto", keep=None, hidden_masks=None):
     """Minibatch SGD on every model at once.
 
     x: (N, d) shared by all models or (K, N, d), one input set per model (for example a different
@@ -78,6 +89,10 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     runs after each step listed in ``checkpoints``. ``graphs`` ("auto": on CUDA) replays the
     full-size steps as one CUDA graph (:mod:`memo_utils.graphs`). Returns a (K,) bool tensor:
     which models kept a finite loss throughout. Diverged models do not affect the others.
+    ``keep`` (K, N) bool trains model k on the examples it marks only (leave-one-out, random halves):
+    the batches still come from the permutation of all N, and a model's loss is the mean over the
+    kept examples of its batch. ``hidden_masks(idx)`` returns the forward's masks for the examples
+    ``idx`` (K, B) of a step (turn-over dropout).
     """
     per_model_inputs = _per_model(x, ensemble)
     n = x.shape[1] if per_model_inputs else x.shape[0]
@@ -89,6 +104,7 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     velocity = [torch.zeros_like(p) for p in params] if momentum else None
     finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
     rows = torch.arange(ensemble.k, device=device)[:, None]
+    keep = None if keep is None else keep.to(device)
 
     def step(idx):
         xb = x[rows, idx] if per_model_inputs else x[idx]
@@ -97,11 +113,15 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
             p.requires_grad_(True)
         # no autocast weight cache: a CUDA graph must not keep casts from its capture
         with torch.autocast(device.type, dtype=autocast_dtype, cache_enabled=False) if autocast_dtype else nullcontext():
-            logits = ensemble.forward(xb)
+            logits = ensemble.forward(xb, None if hidden_masks is None else hidden_masks(idx))
         if autocast_dtype is not None:
             logits = logits.float()  # the loss in full precision, as autocast does for nn modules
-        per_model_loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
-        per_model_loss = per_model_loss.view(ensemble.k, -1).mean(1)
+        per_model_loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(ensemble.k, -1)
+        if keep is None:
+            per_model_loss = per_model_loss.mean(1)
+        else:
+            kept = keep[rows, idx].to(per_model_loss.dtype)
+            per_model_loss = (per_model_loss * kept).sum(1) / kept.sum(1).clamp_min(1)
         grads = torch.autograd.grad(per_model_loss.sum(), params)
         with torch.no_grad():
             finite.logical_and_(torch.isfinite(per_model_loss))

@@ -211,3 +211,37 @@ def epochs_to_reach(curves, threshold):
     censored = ~reached.any(-1)
     epochs = np.where(censored, c.shape[-1], reached.argmax(-1) + 1)
     return epochs, censored
+
+
+def ranks(values):
+    """Ranks 1..n of ``values`` (ties get their average rank), as Spearman's correlation uses them."""
+    values = np.asarray(values, dtype=float)
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    out = np.empty(len(values))
+    start = 0
+    for end in range(1, len(values) + 1):
+        if end == len(values) or sorted_values[end] != sorted_values[start]:
+            out[order[start:end]] = (start + end + 1) / 2
+            start = end
+    return out
+
+
+def spearman(a, b):
+    """Spearman's rank correlation between two score vectors."""
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+
+
+def auroc(scores, positive):
+    """Area under the ROC curve of ``scores`` for finding the ``positive`` examples: the probability that a
+    random positive scores above a random negative (ties count one half), from the rank-sum statistic."""
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = positive.sum(), (~positive).sum()
+    return float((ranks(scores)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def skewness(values):
+    """Sample skewness (the third standardized moment, biased form): above 0 for a long right tail."""
+    values = np.asarray(values, dtype=float)
+    centred = values - values.mean()
+    return float((centred ** 3).mean() / (centred ** 2).mean() ** 1.5)
