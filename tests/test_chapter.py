@@ -68,7 +68,7 @@ def _other_values(value):
         return [OTHER_CHOICE[value]]
     if isinstance(value, float) and value <= 1:
         return [value / 2]
-    return [value - 1, value + 1]
+    return [value - 1, value + 1, value + 2]  # + 2: parameters that must stay even
 
 
 def _changed_config(chapter, name, value):

@@ -1,0 +1,102 @@
+"""Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2, 7, 8 and 9, and the validation)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import stats
+from ..plots import figure, legend_outside
+
+
+def _label(results, part):
+    return ", ".join(results.data_labels()[part])
+
+
+def figure_2(results, seed=0):
+    """Histograms of the memorization scores of one seed: uncorrupted MNIST (left), and with a third of the
+    labels random (right), the random-label examples drawn separately."""
+    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    clean = results.sel("scores", "scores", labels="uncorrupted", seed=seed)
+    axes[0].hist(clean, bins=60, color="C0")
+    axes[0].set_title("uncorrupted")
+    scores = results.sel("scores", "scores", labels="corrupted", seed=seed)
+    corrupted = results.sel("scores", "corrupted", labels="corrupted", seed=seed)
+    bins = np.linspace(scores.min(), scores.max(), 61)
+    axes[1].hist(scores[~corrupted], bins=bins, color="C0", alpha=0.7, label="true labels")
+    axes[1].hist(scores[corrupted], bins=bins, color="C3", alpha=0.7, label="random labels")
+    axes[1].set_title("a third of the labels random")
+    for ax in axes:
+        ax.set_yscale("log")
+        ax.set_xlabel("memorization score (nats)")
+        ax.set_ylabel("examples")
+    legend_outside(axes[1], where="below")
+    fig.suptitle(f"{_label(results, 'scores')}, seed {seed}")
+    return fig
+
+
+def figure_extremes(results, highest=False):
+    """Figures 7 and 8: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
+    (first seed), titled label / unmuted prediction / muted prediction."""
+    cell = results.cell("scores", labels="uncorrupted")
+    name = "highest_per_class" if highest else "lowest_per_class"
+    index, images = cell[name], cell[f"{name}_images"]
+    labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
+    per_class = index.shape[1]
+    fig, axes = figure(ncols=per_class, nrows=10, width=0.95, height=1.05)
+    for (digit, column), ax in zip(np.ndindex(index.shape), axes):
+        i = index[digit, column]
+        ax.imshow(images[digit, column], cmap="gray_r")
+        ax.set_title(f"{labels[i]}/{unmuted[i]}/{muted[i]}", fontsize=8, pad=2)
+        ax.axis("off")
+    fig.suptitle(f"{'highest' if highest else 'lowest'} memorization scores per class "
+                 f"(label/unmuted/muted prediction)")
+    return fig
+
+
+def figure_9(results):
+    """Training accuracy per epoch of every example's unmuted sub-network (which it trains) and muted one
+    (which it never trains), uncorrupted (left) and corrupted (right); lines are seeds."""
+    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    for ax, cell in zip(axes, ("uncorrupted", "corrupted")):
+        for name, color in (("unmuted", "C0"), ("muted", "C3")):
+            curves = results.sel_finite("scores", f"{name}_accuracy", labels=cell)
+            for k, curve in enumerate(curves):
+                ax.plot(np.arange(1, len(curve) + 1), curve, color=color, lw=1, label=name if k == 0 else None)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training accuracy")
+        ax.set_title(cell)
+    legend_outside(axes[1])
+    fig.suptitle(_label(results, "scores"))
+    return fig
+
+
+def figure_validation(results, seed=0):
+    """Turn-over scores against exact leave-one-out scores (left) and Feldman & Zhang's subsampling estimates
+    (right) on the validation problem, one seed; random-label examples in red."""
+    fig, axes = figure(ncols=2, width=3.6, height=3.2)
+    estimates = results.sel("validation", "turn_over", seed=seed)
+    corrupted = results.sel("validation", "corrupted", seed=seed)
+    for ax, name, title in ((axes[0], "loo", "exact leave-one-out"), (axes[1], "subsampling", "subsampling")):
+        reference = results.sel("validation", name, seed=seed)
+        n = len(reference)
+        ax.scatter(reference, estimates[:n], s=8, c=np.where(corrupted[:n], "C3", "C0"))
+        ax.set_xlabel(f"{title} score (nats)")
+        ax.set_ylabel("turn-over score (nats)")
+        ax.set_title(f"Spearman {stats.spearman(estimates[:n], reference):.2f}, {n} examples")
+    fig.suptitle(f"{_label(results, 'validation')}, seed {seed}; red: random labels")
+    return fig
+
+
+def figure_score_band(results, band=9):
+    """Uncorrupted training images (first seed) whose memorization score falls in decile ``band`` (0: lowest),
+    titled label: score."""
+    cell = results.cell("scores", labels="uncorrupted")
+    index, images = cell["decile_examples"][band], cell["decile_examples_images"][band]
+    scores, labels = cell["scores"][0], cell["labels"][0]
+    fig, axes = figure(ncols=8, nrows=-(-len(index) // 8), width=0.85, height=1.0)
+    for ax in axes:
+        ax.axis("off")
+    for ax, i, image in zip(axes, index, images):
+        ax.imshow(image, cmap="gray_r")
+        ax.set_title(f"{labels[i]}: {scores[i]:.2f}", fontsize=8, pad=2)
+    fig.suptitle(f"scores in decile {band + 1} of 10 (label: score)")
+    return fig

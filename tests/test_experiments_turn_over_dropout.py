@@ -1,0 +1,81 @@
+"""The turn-over dropout chapter: a smoke run, the examples its figures show, and verdicts that follow the numbers."""
+import numpy as np
+import pytest
+
+from memo_utils import cache, experiments
+from memo_utils.chapter import Results
+from memo_utils.errors import ConfigError
+from memo_utils.experiments import turn_over_dropout as tod
+
+CHAPTER = experiments.get("turn_over_dropout")
+
+
+def test_smoke_run_gives_scores_accuracies_and_shown_images():
+    """The code path only: one seed gives no interval, so every verdict is 'not at this scale'."""
+    cfg = CHAPTER.config("smoke")
+    results = CHAPTER.run(cfg, device="cpu")
+    n, seeds = cfg["train_size"], len(cfg["seeds"])
+    for labels in tod.CELLS:
+        assert results.sel("scores", "scores", labels=labels).shape == (seeds, n)
+        assert results.sel("scores", "muted_accuracy", labels=labels).shape == (seeds, cfg["epochs"])
+        cell = results.cell("scores", labels=labels)
+        assert cell["lowest_per_class_images"].shape == (10, tod.SHOWN_PER_CLASS, 28, 28)
+    assert results.sel("validation", "loo").shape == (seeds, cfg["loo_examples"])
+    assert {c.verdict for c in CHAPTER.claims(results, cfg)} == {"not at this scale"}
+
+
+def test_odd_hidden_layers_are_refused_with_one_line():
+    with pytest.raises(ConfigError, match="hidden=5 is not allowed: must be even"):
+        CHAPTER.config("cpu", hidden=5)
+
+
+def test_shown_examples_are_the_extremes_of_each_class_and_spread_over_deciles():
+    scores = np.arange(100, dtype=float)[::-1]
+    labels = np.arange(100) % 10
+    shown = tod.shown_examples(scores, labels, per_class=2, per_decile=3)
+    assert shown["lowest_per_class"][3].tolist() == [93, 83] and shown["highest_per_class"][3].tolist() == [3, 13]
+    assert shown["decile_examples"][0].tolist() == [99, 95, 90]  # the lowest tenth of the scores
+
+
+def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95):
+    """Cells with the given score generators (per seed) and a validation part whose turn-over scores relate to the
+    references by ``turn_over_vs_reference(reference, seed)``."""
+    meta = lambda part: {"dims": {k: list(v) for k, v in CHAPTER.part(part).dims.items()},
+                         "config": {"data": {"d": {"label": "t"}}}}
+    seeds, n = cfg["seeds"], 300
+    rng = np.random.default_rng(0)
+    entries = []
+    for labels in tod.CELLS:
+        corrupted = np.zeros((len(seeds), n), bool)
+        if labels == "corrupted":
+            corrupted[:, : n // 3] = True
+        scores = np.array([clean_scores(s, rng, n) for s in seeds])
+        if labels == "corrupted":
+            scores[corrupted] = np.concatenate([corrupted_scores(s, rng, n // 3) for s in seeds])
+        y = np.tile(np.arange(n) % 10, (len(seeds), 1))
+        predicted = np.where(rng.random(y.shape) < fit, y, (y + 1) % 10)
+        arrays = {"seed": np.array(seeds), "scores": scores, "labels": y, "corrupted": corrupted,
+                  "unmuted_prediction": predicted, "muted_prediction": predicted, "finite": np.ones(len(seeds), bool),
+                  "unmuted_accuracy": np.ones((len(seeds), 2)), "muted_accuracy": np.ones((len(seeds), 2))}
+        entries.append(("scores", {"labels": labels}, cache.Result(arrays, meta("scores"), True)))
+    reference = rng.normal(size=(len(seeds), 200))
+    arrays = {"seed": np.array(seeds), "loo": reference[:, :40], "subsampling": reference,
+              "turn_over": np.array([turn_over_vs_reference(r, s) for r, s in zip(reference, seeds)]),
+              "corrupted": np.zeros((len(seeds), 200), bool)}
+    entries.append(("validation", {}, cache.Result(arrays, meta("validation"), True)))
+    return Results(entries)
+
+
+def test_claims_follow_the_numbers():
+    cfg = CHAPTER.config("cpu")
+    long_tail = lambda s, rng, n: rng.exponential(1.0, n) ** 2  # skewness far above 1
+    high = lambda s, rng, n: 5 + rng.random(n)
+    close = lambda reference, s: reference + 0.1 * np.random.default_rng(s).normal(size=reference.shape)
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close), cfg)}
+    assert set(verdicts.values()) == {"reproduced"}, verdicts
+    symmetric = lambda s, rng, n: rng.normal(size=n)
+    unrelated = lambda reference, s: np.random.default_rng(s).normal(size=reference.shape)
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, symmetric, symmetric, unrelated), cfg)}
+    assert set(verdicts.values()) == {"not reproduced"}, verdicts
+    unfit = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close, fit=0.5), cfg)}
+    assert unfit["liu2021-long-tail"] == unfit["liu2021-corrupted-score-higher"] == "not at this scale"
