@@ -30,22 +30,24 @@ def leave_one_out(sizes, x, y, examples, *, seed, output_bias=False, **train):
     keep = torch.ones(len(examples) + 1, len(x), dtype=torch.bool)
     keep[torch.arange(1, len(examples) + 1), examples] = False  # row 0: the full model
     ensemble = MLPEnsemble(sizes, [seed] * len(keep), x.device, x.dtype, output_bias=output_bias)
-    train_ensemble(ensemble, x, y, order_seeds=[seed] * len(keep), keep=keep, **train)
+    finite = train_ensemble(ensemble, x, y, order_seeds=[seed] * len(keep), keep=keep, **train)
     losses = _losses(ensemble, x[examples], y[examples])  # (1 + E, E)
-    return losses[1:].diagonal() - losses[0]
+    scores = losses[1:].diagonal() - losses[0]
+    return torch.where(finite[1:] & finite[0], scores, torch.nan)  # a diverged model is reported, not ranked
 
 
 def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     """Feldman & Zhang's estimator: ``models`` networks, each on a random half of the data with its own
-    initialisation and order; score(i) = mean loss on z_i of the models without it minus of those with it.
-    Returns (N,) (nan where every model, or none, kept an example)."""
+    initialisation and order; score(i) = mean loss on z_i of the models without it minus of those with it,
+    over the models whose training stayed finite. Returns (N,) (nan where every model, or none, kept an
+    example)."""
     generator = torch.Generator().manual_seed(seed)
     keep = torch.rand(models, len(x), generator=generator) < 0.5
     run_seeds = [seed * 100_003 + k for k in range(models)]
     ensemble = MLPEnsemble(sizes, run_seeds, x.device, x.dtype, output_bias=output_bias)
-    train_ensemble(ensemble, x, y, order_seeds=run_seeds, keep=keep, **train)
-    losses = _losses(ensemble, x, y)
-    kept = keep.to(losses.device, losses.dtype)
+    finite = train_ensemble(ensemble, x, y, order_seeds=run_seeds, keep=keep, **train)
+    losses = _losses(ensemble, x, y)[finite]  # diverged models leave the estimate
+    kept = keep.to(losses.device, losses.dtype)[finite]
     with_i = (losses * kept).sum(0) / kept.sum(0)
     without_i = (losses * (1 - kept)).sum(0) / (1 - kept).sum(0)
     return without_i - with_i

@@ -228,13 +228,18 @@ def ranks(values):
 
 
 def spearman(a, b):
-    """Spearman's rank correlation between two score vectors."""
+    """Spearman's rank correlation between two score vectors; nan if either holds a non-finite value."""
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return float("nan")
     return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
 
 
 def auroc(scores, positive):
     """Area under the ROC curve of ``scores`` for finding the ``positive`` examples: the probability that a
-    random positive scores above a random negative (ties count one half), from the rank-sum statistic."""
+    random positive scores above a random negative (ties count one half), from the rank-sum statistic; nan
+    if a score is not finite."""
+    if not np.isfinite(scores).all():
+        return float("nan")
     positive = np.asarray(positive, dtype=bool)
     n_pos, n_neg = positive.sum(), (~positive).sum()
     return float((ranks(scores)[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

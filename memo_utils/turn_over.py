@@ -1,8 +1,8 @@
 """Turn-over dropout (Kobayashi et al. 2020), as Liu, Lin & Jaggi use it to estimate memorization.
 
 Every training example i has a fixed mask m(i) per layer: half of the hidden units of a dense
-layer, or half of the feature maps of a convolution (spatial turn-over dropout, their Appendix
-B). A step on example i trains only the sub-network that m(i) keeps; the flipped mask 1 - m(i)
+layer (here, the hidden layers of :class:`memo_utils.ensemble.MLPEnsemble`; the spatial variant
+of their Appendix B, half of a convolution's feature maps, awaits the chapter's CIFAR-10 figures). A step on example i trains only the sub-network that m(i) keeps; the flipped mask 1 - m(i)
 selects a sub-network that i never updates, a proxy for the network trained without i:
 
     score(i) = L(f^{1 - m(i)}, z_i) - L(f^{m(i)}, z_i)          (their Equation 6)
@@ -21,6 +21,7 @@ given set of examples exactly.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -35,7 +36,8 @@ def _multiply32(x, constant):
 
 
 def _hash32(x):
-    """A 32-bit integer hash (Wellons' lowbias32) of an int64 tensor, elementwise; the same on every device."""
+    """A 32-bit integer hash (Wellons' lowbias32) of an int64 tensor, elementwise, or of a Python int; the same
+    on every device."""
     x = x & _LOW32
     x = x ^ (x >> 16)
     x = _multiply32(x, 0x7FEB352D)
@@ -54,7 +56,7 @@ def masks(example_ids, units, layer, seed=0):
     if units < 2 or units % 2:
         raise ValueError(f"units={units} is not allowed: a turn-over layer needs an even number of units (>= 2)")
     ids = torch.as_tensor(example_ids, dtype=torch.int64)
-    key = _hash32(_hash32(torch.tensor(seed * 1_000_003 + layer, dtype=torch.int64, device=ids.device)) ^ ids)
+    key = _hash32(_hash32(seed * 1_000_003 + layer) ^ ids)  # a Python int for (seed, layer): no host-to-device copy
     pair = torch.arange(units // 2, dtype=torch.int64, device=ids.device)
     first = (_hash32(key[..., None] ^ _hash32(pair + 0x9E3779B9)) & 1).bool()
     return torch.cat([first, ~first], dim=-1)
@@ -65,7 +67,9 @@ def layer_masks(example_ids, layer_units, seeds=0, flipped=False):
     (*example_ids.shape, units) tensor per layer; ``flipped`` gives the muted sub-network's, 1 - m(i).
     ``seeds`` is one seed, or one per row of ``example_ids`` (K, B): model k's masks come from seeds[k]."""
     ids = torch.as_tensor(example_ids)
-    per_row = not isinstance(seeds, int)
+    per_row = not isinstance(seeds, numbers.Integral)
+    if per_row and len(seeds) != len(ids):
+        raise ValueError(f"seeds has {len(seeds)} entries; must have one per row of example_ids ({len(ids)})")
     out = []
     for layer, units in enumerate(layer_units):
         m = (torch.stack([masks(row, units, layer, s) for row, s in zip(ids, seeds)]) if per_row
@@ -100,7 +104,7 @@ def _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk):
     ``flipped``), on inputs ``x`` (N, ...) shared by all models."""
     x = x.flatten(1).to(ensemble.weights[0].device)
     mask_ids = torch.as_tensor(mask_ids, device=x.device)
-    per_model = not isinstance(seeds, int)
+    per_model = not isinstance(seeds, numbers.Integral)
     out = []
     for start in range(0, len(x), chunk):
         ids = mask_ids[start:start + chunk].expand(ensemble.k, -1) if per_model else mask_ids[start:start + chunk]

@@ -35,8 +35,8 @@ def test_a_step_on_an_example_leaves_its_muted_sub_network_unchanged():
     before = [p.clone() for p in ensemble.parameters()]
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(1, 12, generator=g, dtype=torch.float64), torch.tensor([2])
-    train_ensemble(ensemble, x, y, order_seeds=[0], epochs=1, batch_size=1, lr=0.5, graphs=False,
-                   hidden_masks=turn_over.ensemble_masks(ensemble))
+    train_ensemble(ensemble, x, y, order_seeds=[0], epochs=3, batch_size=1, lr=0.5, momentum=0.9, graphs=False,
+                   hidden_masks=turn_over.ensemble_masks(ensemble))  # three steps on example 0, with momentum
     kept = [turn_over.masks(torch.tensor([0]), u, layer)[0] for layer, u in enumerate((8, 6))]
     (w1, b1, w2, b2, w3), (v1, c1, v2, c2, v3) = before, ensemble.parameters()
     # hidden layer 1: the columns (and biases) of muted units; layer 2: every weight touching a muted unit
@@ -135,3 +135,31 @@ def test_rank_statistics_match_scipy():
     assert abs(stats.auroc(a, labels) - u / (labels.sum() * (~labels).sum())) < 1e-12
     assert abs(stats.skewness(a) - scipy_stats.skew(a)) < 1e-12
     assert stats.auroc(np.arange(10), np.arange(10) >= 5) == 1.0
+
+
+def test_per_model_mask_seeds_equal_separate_runs_and_graph_buffers_change_nothing():
+    g = torch.Generator().manual_seed(8)
+    x, y = torch.randn(20, 6, generator=g, dtype=torch.float64), torch.randint(3, (2, 20), generator=g)
+    settings = dict(epochs=2, batch_size=6, lr=0.3)
+    together = MLPEnsemble([6, 8, 3], [1, 2], dtype=torch.float64, output_bias=False)
+    train_ensemble(together, x, y, order_seeds=[1, 2], hidden_masks=turn_over.ensemble_masks(together, [3, 5]),
+                   graphs="emulate", **settings)  # the CUDA-graph buffer semantics, on the CPU
+    both = turn_over.scores(together, x, y, torch.arange(20), [3, 5])
+    for k, (init, mask_seed) in enumerate(((1, 3), (2, 5))):
+        alone = MLPEnsemble([6, 8, 3], [init], dtype=torch.float64, output_bias=False)
+        train_ensemble(alone, x, y[k], order_seeds=[init], hidden_masks=turn_over.ensemble_masks(alone, mask_seed),
+                       graphs=False, **settings)
+        for p, q in zip(together.parameters(), alone.parameters()):
+            torch.testing.assert_close(p[k], q[0], rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(both[k], turn_over.scores(alone, x, y[k], torch.arange(20), mask_seed)[0])
+    with pytest.raises(ValueError, match="seeds has 1 entries"):
+        turn_over.layer_masks(torch.zeros(2, 3, dtype=torch.long), [8], [1])
+
+
+def test_rank_statistics_refuse_to_rank_missing_values():
+    import numpy as np
+
+    from memo_utils import stats
+
+    assert np.isnan(stats.spearman([1, 2, np.nan, 4], [1, 2, 3, 4]))
+    assert np.isnan(stats.auroc([0.1, np.nan, 0.3], [True, False, False]))

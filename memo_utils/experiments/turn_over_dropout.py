@@ -1,5 +1,5 @@
 """Liu, Lin & Jaggi 2021, Understanding Memorization from the Perspective of Optimization via
-Efficient Influence Estimation, sections 2-3.1 and Appendices A-C (Figures 2, 7, 8 and 9), with a
+Efficient Influence Estimation, sections 2-3.1 and Appendices A-D (Figures 2, 7 and 9), with a
 check the paper does not make: turn-over dropout's memorization scores against exact leave-one-out
 retraining and Feldman & Zhang's subsampling estimator.
 
@@ -7,7 +7,7 @@ Part ``scores`` trains the one-hidden-layer MLP with turn-over dropout on MNIST,
 with a third of the labels random (the paper's 20,000 of 60,000), one model per seed in one batched
 ensemble (:mod:`memo_utils.turn_over`); after every epoch it records the training accuracy of each
 example's unmuted and muted sub-networks (Figure 9), and at the end every training example's
-memorization score (Equation 6) and both sub-networks' predictions (Figures 2, 7, 8). Part
+memorization score (Equation 6) and both sub-networks' predictions (Figures 2 and 7). Part
 ``validation`` trains, per seed, on a small corrupted MNIST problem: a turn-over network, exact
 leave-one-out models for some examples and random-half models for all (:mod:`memo_utils.influence`).
 """
@@ -27,14 +27,14 @@ FAR_HIGHER = 0.75  # AUROC above which corrupted examples score "far higher" (0.
 AGREE = 0.5  # Spearman correlation above which two score rankings agree strongly
 FITTED = 0.9  # training accuracy of the unmuted sub-networks on clean labels: the networks learned
 SCALED = "scaled down to fit the profile's time budget"
-SHOWN_PER_CLASS = 6  # images per class in Figures 7 and 8
+SHOWN_PER_CLASS = 6  # images per class in Figure 7
 SHOWN_PER_DECILE = 24  # images per score decile in the widget
 
 PARAMS = (
     Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores",),
           by_profile={"smoke": 1000, "cpu": 10000}, note="cpu: the bundled 10,000 exact images"),
     Param("corrupted_fraction", profiles.fraction, 1 / 3, paper="20,000 of 60,000 labels random (Figure 2b)",
-          parts=("scores",), note="the same third of the training set at every size"),
+          parts=("scores",), note="a third of the training set, drawn per seed"),
     Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores",),
           by_profile={"smoke": 64, "cpu": 1024}, note="units of the hidden layer (even: half are kept); " + SCALED),
     Param("epochs", profiles.positive_int, 200, paper="200 (Appendix D: a few epochs suffice for the scores)",
@@ -118,7 +118,7 @@ def _compute_scores(cfg, cell, inputs, device):
 
 def shown_examples(scores, labels, per_class=SHOWN_PER_CLASS, per_decile=SHOWN_PER_DECILE):
     """Indices of the training images the figures show (the first seed's scores): the lowest and highest
-    scores of every class (Figures 7 and 8), and evenly spaced examples of every score decile (the widget)."""
+    scores of every class (Figure 7), and evenly spaced examples of every score decile (the widget)."""
     lowest, highest = [], []
     for digit in range(10):
         members = np.flatnonzero(labels == digit)
@@ -198,7 +198,8 @@ def claims(results, cfg):
     out.append(from_test(
         exceeds(auc, FAR_HIGHER), id="liu2021-corrupted-score-higher", figure="Fig. 2b", data=mnist,
         statement="Examples with random labels have far higher memorization scores than examples with true labels.",
-        effect="AUROC of the memorization score for finding the random-label examples",
+        effect="AUROC of the memorization score for finding the examples whose label was redrawn at random (a "
+               "tenth of them drew their true label again)",
         threshold=f"95% interval above {FAR_HIGHER:g}",
         measured=f"AUROC per seed: {', '.join(f'{v:.3f}' for v in auc)}; median score, random labels: "
                  f"{np.median(scores[corrupted]):.3g}, true labels: {np.median(scores[~corrupted]):.3g}",

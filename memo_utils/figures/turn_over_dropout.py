@@ -1,4 +1,4 @@
-"""Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2, 7, 8 and 9, and the validation)."""
+"""Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2, 7 and 9, and the validation)."""
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +34,7 @@ def figure_2(results, seed=0):
 
 
 def figure_extremes(results, highest=False):
-    """Figures 7 and 8: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
+    """Figure 7: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
     (first seed), titled label / unmuted prediction / muted prediction."""
     cell = results.cell("scores", labels="uncorrupted")
     name = "highest_per_class" if highest else "lowest_per_class"
