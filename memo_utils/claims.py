@@ -64,8 +64,9 @@ class Claim:
         return REPRODUCED if self.passed else NOT_REPRODUCED
 
     def as_dict(self):
-        interval = None if self.interval is None else [float(v) for v in self.interval]
-        estimate = None if self.estimate is None else float(self.estimate)
+        # an effect that could not be computed (nan: a diverged run, a missing estimate) is saved as null
+        interval = None if self.interval is None or not np.isfinite(self.interval).all() else [float(v) for v in self.interval]
+        estimate = None if self.estimate is None or not np.isfinite(self.estimate) else float(self.estimate)
         return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "estimate": estimate,
                 "interval": interval, "verdict": self.verdict}
 

@@ -89,3 +89,15 @@ def test_every_label_the_summary_gives_is_defined():
     for combination in range(1, 8):
         claims = [{"paper": "p", "verdict": v} for i, v in enumerate(verdicts) if combination >> i & 1]
         assert summary_by_paper(claims)["p"]["label"] in LABELS
+
+
+def test_an_effect_that_could_not_be_computed_is_saved_as_null(isolated_results):
+    import json
+
+    from memo_utils import claims
+
+    claim = _claim(False)
+    claim.estimate, claim.interval, claim.at_scale = float("nan"), [float("nan"), float("nan")], False
+    claims.save("easy_examples", "smoke", [claim])
+    saved = json.loads((isolated_results / "claims" / "easy_examples" / "smoke.json").read_text())[0]
+    assert saved["estimate"] is None and saved["interval"] is None and saved["verdict"] == "not at this scale"

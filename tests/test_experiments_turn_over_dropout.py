@@ -21,6 +21,7 @@ def test_smoke_run_gives_scores_accuracies_and_shown_images():
         cell = results.cell("scores", labels=labels)
         assert cell["lowest_per_class_images"].shape == (10, tod.SHOWN_PER_CLASS, 28, 28)
     assert results.sel("validation", "loo").shape == (seeds, cfg["loo_examples"])
+    assert results.sel("dynamics", "random_subset_accuracy").shape == (seeds, cfg["dynamics_epochs"])
     assert {c.verdict for c in CHAPTER.claims(results, cfg)} == {"not at this scale"}
 
 
@@ -37,7 +38,15 @@ def test_shown_examples_are_the_extremes_of_each_class_and_spread_over_deciles()
     assert shown["decile_examples"][0].tolist() == [99, 95, 90]  # the lowest tenth of the scores
 
 
-def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95):
+def _rise_and_fall(epochs=40):
+    """Figure 3 as the paper draws it: test accuracy peaks at epoch 10, when random labels are barely fitted."""
+    t = np.arange(epochs)
+    random = np.clip(0.1 + 0.9 * (t - 10) / 25, 0.1, 1.0)
+    test = 0.9 - 0.3 * (random - 0.1) - 0.2 * np.exp(-t / 3)
+    return test, random
+
+
+def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95, dynamics=_rise_and_fall):
     """Cells with the given score generators (per seed) and a validation part whose turn-over scores relate to the
     references by ``turn_over_vs_reference(reference, seed)``."""
     meta = lambda part: {"dims": {k: list(v) for k, v in CHAPTER.part(part).dims.items()},
@@ -63,6 +72,12 @@ def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, f
               "turn_over": np.array([turn_over_vs_reference(r, s) for r, s in zip(reference, seeds)]),
               "corrupted": np.zeros((len(seeds), 200), bool)}
     entries.append(("validation", {}, cache.Result(arrays, meta("validation"), True)))
+    test, random = dynamics()
+    jitter = np.array([[0.001 * s] for s in range(len(seeds))])
+    arrays = {"seed": np.array(seeds), "finite": np.ones(len(seeds), bool), "test_accuracy": test + jitter,
+              "random_subset_accuracy": random + jitter, "true_subset_accuracy": np.ones((len(seeds), len(test))),
+              "train_accuracy": np.ones((len(seeds), len(test)))}
+    entries.append(("dynamics", {}, cache.Result(arrays, meta("dynamics"), True)))
     return Results(entries)
 
 
@@ -75,7 +90,16 @@ def test_claims_follow_the_numbers():
     assert set(verdicts.values()) == {"reproduced"}, verdicts
     symmetric = lambda s, rng, n: rng.normal(size=n)
     unrelated = lambda reference, s: np.random.default_rng(s).normal(size=reference.shape)
-    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, symmetric, symmetric, unrelated), cfg)}
+    rising = lambda: (np.linspace(0.5, 0.9, 40), np.linspace(0.1, 0.9, 40))  # the test accuracy never falls
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, symmetric, symmetric, unrelated,
+                                                                      dynamics=rising), cfg)}
     assert set(verdicts.values()) == {"not reproduced"}, verdicts
+    never = lambda: (np.full(40, 0.8), np.full(40, 0.15))  # random labels never fitted: no memorization to see
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close, dynamics=never), cfg)}
+    assert verdicts["liu2021-test-peaks-before-random-fitted"] == "not at this scale"
     unfit = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close, fit=0.5), cfg)}
     assert unfit["liu2021-long-tail"] == unfit["liu2021-corrupted-score-higher"] == "not at this scale"
+
+
+def test_smoothing_is_a_centred_mean_that_shrinks_at_the_ends():
+    np.testing.assert_allclose(tod.smoothed([[1.0, 2, 3, 4, 5, 6]], window=3), [[1.5, 2, 3, 4, 5, 5.5]])

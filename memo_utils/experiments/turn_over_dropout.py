@@ -1,5 +1,5 @@
 """Liu, Lin & Jaggi 2021, Understanding Memorization from the Perspective of Optimization via
-Efficient Influence Estimation, sections 2-3.1 and Appendices A-D (Figures 2, 7 and 9), with a
+Efficient Influence Estimation, sections 2-3.2 and Appendices A-D (Figures 2, 3, 7 and 9), with a
 check the paper does not make: turn-over dropout's memorization scores against exact leave-one-out
 retraining and Feldman & Zhang's subsampling estimator.
 
@@ -10,6 +10,9 @@ example's unmuted and muted sub-networks (Figure 9), and at the end every traini
 memorization score (Equation 6) and both sub-networks' predictions (Figures 2 and 7). Part
 ``validation`` trains, per seed, on a small corrupted MNIST problem: a turn-over network, exact
 leave-one-out models for some examples and random-half models for all (:mod:`memo_utils.influence`).
+Part ``dynamics`` trains plain MLPs (one per seed, no turn-over dropout) on MNIST with a third of the
+labels random and records per epoch the training accuracy of a true-label and a random-label subset
+and the test accuracy (Figure 3).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import torch
 
 from .. import data, influence, profiles, seeds, stats, turn_over
 from ..chapter import Chapter, Param, Part
-from ..claims import exceeds, from_test
+from ..claims import all_of, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
 
 CELLS = ("uncorrupted", "corrupted")
@@ -26,22 +29,31 @@ LONG_TAIL = 1.0  # skewness above which a distribution is "highly skewed" (a lon
 FAR_HIGHER = 0.75  # AUROC above which corrupted examples score "far higher" (0.5: no better than chance)
 AGREE = 0.5  # Spearman correlation above which two score rankings agree strongly
 FITTED = 0.9  # training accuracy of the unmuted sub-networks on clean labels: the networks learned
+BARELY = 0.3  # random-subset training accuracy below which random labels are "barely fitted" (chance: 0.1)
+MEMORIZING = 0.5  # final random-subset training accuracy: memorization has progressed (Figure 3's precondition)
+SMOOTHING = 5  # epochs in Figure 3's sliding window (centred)
 SCALED = "scaled down to fit the profile's time budget"
 SHOWN_PER_CLASS = 6  # images per class in Figure 7
 SHOWN_PER_DECILE = 24  # images per score decile in the widget
 
 PARAMS = (
-    Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores",),
+    Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores", "dynamics"),
           by_profile={"smoke": 1000, "cpu": 10000}, note="cpu: the bundled 10,000 exact images"),
-    Param("corrupted_fraction", profiles.fraction, 1 / 3, paper="20,000 of 60,000 labels random (Figure 2b)",
-          parts=("scores",), note="a third of the training set, drawn per seed"),
-    Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores",),
-          by_profile={"smoke": 64, "cpu": 1024}, note="units of the hidden layer (even: half are kept); " + SCALED),
+    Param("corrupted_fraction", profiles.fraction, 1 / 3, paper="20,000 of 60,000 labels random (Figures 2b, 3)",
+          parts=("scores", "dynamics"), note="a third of the training set, drawn per seed"),
+    Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores", "dynamics"),
+          by_profile={"smoke": 64, "cpu": 512}, note="units of the hidden layer (even: half are kept); " + SCALED),
     Param("epochs", profiles.positive_int, 200, paper="200 (Appendix D: a few epochs suffice for the scores)",
           parts=("scores",), by_profile={"smoke": 2, "cpu": 20, "gpu": 30}, note=SCALED),
     Param("lr", profiles.positive_float, 0.06, paper="0.06, no momentum", parts=("scores", "validation")),
-    Param("batch_size", profiles.positive_int, 256, paper="256", parts=("scores",)),
-    Param("seeds", profiles.seed_list, [0, 1, 2], paper="one run", parts=("scores", "validation"),
+    Param("batch_size", profiles.positive_int, 256, paper="256", parts=("scores", "dynamics")),
+    Param("dynamics_epochs", profiles.positive_int, 200, paper="200", parts=("dynamics",),
+          by_profile={"smoke": 2, "cpu": 110, "gpu": 100}, note="Figure 3's training; " + SCALED),
+    Param("dynamics_lr", profiles.positive_float, 0.01, paper="0.01 (Figure 3)", parts=("dynamics",),
+          by_profile={"cpu": 0.06},
+          note="cpu: the paper's main 0.06, so that random labels start to be fitted within its 110 epochs (at 0.01 "
+               "they would need about six times as many)"),
+    Param("seeds", profiles.seed_list, [0, 1, 2], paper="one run", parts=("scores", "validation", "dynamics"),
           by_profile={"smoke": [0]},
           note="the replicates of every claim: a seed fixes the initialisation, data order, masks and random labels"),
     Param("validation_size", profiles.positive_int, 1000, paper="(not in the paper)", parts=("validation",),
@@ -154,6 +166,53 @@ def _compute_validation(cfg, cell, inputs, device):
             "turn_over": as_array(scores), "corrupted": as_array(corrupted)}
 
 
+def _compute_dynamics(cfg, cell, inputs, device):
+    """Figure 3: per seed, a plain MLP on MNIST with a third of the labels random; per epoch the training accuracy
+    of a true-label subset and of a random-label subset (each a sixth of the training set), and the test accuracy."""
+    x, y = _mnist(inputs, cfg["train_size"], device)
+    mnist = inputs["mnist"]
+    (x_test,) = data.standardize(data.to_tensor(mnist.x_train[: cfg["train_size"]], device),
+                                 data.to_tensor(mnist.x_test, device))[1:]
+    x_test, y_test = x_test.flatten(1), torch.as_tensor(mnist.y_test, dtype=torch.long, device=device)
+    run_seeds = [seeds.runs(s, 1)[0] for s in cfg["seeds"]]
+    labels, subsets = [], []
+    for s in cfg["seeds"]:
+        _, ys, mask = data.corrupt(x, y, kind="randY", fraction=cfg["corrupted_fraction"],
+                                   generator=torch.Generator().manual_seed(seeds.noise(s)))
+        labels.append(ys)
+        size = len(x) // 6  # the paper's 10,000 of 60,000
+        subsets.append(torch.stack([torch.nonzero(~mask)[:size, 0], torch.nonzero(mask)[:size, 0]]))
+    labels, subsets = torch.stack(labels), torch.stack(subsets).to(device)  # (K, N), (K, 2, size)
+    ensemble = MLPEnsemble([784, cfg["hidden"], 10], run_seeds, device)
+    curves = {name: [] for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
+                                    "test_accuracy")}
+    rows = torch.arange(len(run_seeds), device=device)[:, None]
+
+    def record(step, ens):
+        correct = ens.predict(x) == labels
+        curves["true_subset_accuracy"].append(correct[rows, subsets[:, 0]].float().mean(1).cpu().numpy())
+        curves["random_subset_accuracy"].append(correct[rows, subsets[:, 1]].float().mean(1).cpu().numpy())
+        curves["train_accuracy"].append(correct.float().mean(1).cpu().numpy())
+        curves["test_accuracy"].append((ens.predict(x_test) == y_test).float().mean(1).cpu().numpy())
+
+    steps_per_epoch = -(-len(x) // cfg["batch_size"])
+    finite = train_ensemble(ensemble, x, labels, order_seeds=run_seeds, epochs=cfg["dynamics_epochs"],
+                            batch_size=cfg["batch_size"], lr=cfg["dynamics_lr"], callback=record,
+                            checkpoints=[steps_per_epoch * (e + 1) for e in range(cfg["dynamics_epochs"])])
+    return {"seed": np.array(cfg["seeds"]), "finite": finite.cpu().numpy(),
+            **{name: np.array(values).T for name, values in curves.items()}}
+
+
+def smoothed(curves, window=SMOOTHING):
+    """A centred sliding mean over epochs (the window shrinks at the ends), as the paper smooths Figure 3."""
+    curves = np.asarray(curves, dtype=float)
+    half = window // 2
+    padded = np.concatenate([np.full(curves.shape[:-1] + (half,), np.nan), curves,
+                             np.full(curves.shape[:-1] + (half,), np.nan)], axis=-1)
+    windows = np.stack([padded[..., i:i + curves.shape[-1]] for i in range(window)])
+    return np.nanmean(windows, axis=0)
+
+
 def _scores_work(cfg, cell):
     return len(cfg["seeds"]) * cfg["epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5
 
@@ -170,6 +229,10 @@ PARTS = (
                                             "unmuted_accuracy", "muted_accuracy", "finite")}),
     Part("validation", version=1, compute=_compute_validation, datasets=lambda cfg: {"mnist": cfg["validation_size"]},
          work=_validation_work, dims={name: ("seed",) for name in ("loo", "subsampling", "turn_over", "corrupted")}),
+    Part("dynamics", version=1, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+         work=lambda cfg, cell: len(cfg["seeds"]) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
+         dims={name: ("seed",) for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
+                                            "test_accuracy", "finite")}),
 )
 
 
@@ -218,7 +281,31 @@ def claims(results, cfg):
             threshold=f"95% interval above {AGREE:g}",
             measured=f"Spearman per seed: {', '.join(f'{v:.3f}' for v in rho)}",
             precondition="a small problem where the reference is exact or nearly so (see the settings)", **common))
+    out.append(_peak_claim(results, cfg, common))
     return out
+
+
+def _peak_claim(results, cfg, common):
+    """Figure 3: the test accuracy peaks while the random labels are barely fitted, then falls."""
+    test = smoothed(results.sel_finite("dynamics", "test_accuracy"))
+    random = smoothed(results.sel_finite("dynamics", "random_subset_accuracy"))
+    peak = np.nanargmax(np.where(np.isfinite(test), test, -np.inf), axis=-1)
+    rows = np.arange(len(test))
+    drop = test[rows, peak] - test[:, -1]
+    at_peak = random[rows, peak]
+    final = float(np.min(random[:, -1]))
+    return from_test(
+        all_of(exceeds(drop), exceeds(BARELY - at_peak)), id="liu2021-test-peaks-before-random-fitted",
+        figure="Fig. 3", data=", ".join(results.data_labels()["dynamics"]),
+        statement="The test accuracy peaks while the random labels are still barely fitted, and falls as they are.",
+        effect=f"smoothed test accuracy at its peak minus at the end, and {BARELY:g} minus the random-label subset's "
+               f"smoothed training accuracy at the peak; the smaller",
+        threshold="95% intervals above 0",
+        measured=f"peak epoch per seed: {', '.join(str(p + 1) for p in peak)}; test accuracy at the peak "
+                 f"{np.nanmean(test[rows, peak]):.3f}, at the end {np.nanmean(test[:, -1]):.3f}; random-label subset "
+                 f"training accuracy at the peak {np.nanmean(at_peak):.3f}, at the end {np.nanmean(random[:, -1]):.3f}",
+        precondition=f"memorization progressed: the random-label subset's final (smoothed) training accuracy >= "
+                     f"{MEMORIZING:.0%} (lowest {final:.3f})", at_scale=final >= MEMORIZING, **common)
 
 
 def _clean_fit(results, cell):

@@ -33,6 +33,30 @@ def figure_2(results, seed=0):
     return fig
 
 
+def figure_3(results):
+    """Figure 3: training accuracy of a true-label and a random-label subset and of the whole training set (left),
+    and test accuracy (right), per epoch, smoothed as in the paper; lines are means over seeds, bands their range."""
+    from ..experiments.turn_over_dropout import SMOOTHING, smoothed
+
+    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    panels = ((axes[0], (("true_subset_accuracy", "C0", "true-label subset"), ("random_subset_accuracy", "C3",
+                                                                                 "random-label subset"),
+                         ("train_accuracy", "k", "all"))), (axes[1], (("test_accuracy", "C2", "test"),)))
+    for ax, series in panels:
+        for name, color, label in series:
+            curves = smoothed(results.sel_finite("dynamics", name))
+            epochs = np.arange(1, curves.shape[-1] + 1)
+            ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
+            ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("accuracy")
+    axes[0].set_title("training")
+    axes[1].set_title("test")
+    legend_outside(axes[0], where="below")
+    fig.suptitle(f"{_label(results, 'dynamics')}, a third of the labels random; {SMOOTHING}-epoch sliding mean")
+    return fig
+
+
 def figure_extremes(results, highest=False):
     """Figure 7: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
     (first seed), titled label / unmuted prediction / muted prediction."""
