@@ -46,7 +46,12 @@ def _rise_and_fall(epochs=40):
     return test, random
 
 
-def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95, dynamics=_rise_and_fall):
+AGREEING = {"easy_cosine": 0.3, "difficult_cosine": 0.05, "easy_contribution": 0.5, "difficult_contribution": 2.0,
+            "all_contribution": 1.0}
+
+
+def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95, dynamics=_rise_and_fall,
+                  gradients=AGREEING):
     """Cells with the given score generators (per seed) and a validation part whose turn-over scores relate to the
     references by ``turn_over_vs_reference(reference, seed)``."""
     meta = lambda part: {"dims": {k: list(v) for k, v in CHAPTER.part(part).dims.items()},
@@ -76,7 +81,8 @@ def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, f
     jitter = np.array([[0.001 * s] for s in range(len(seeds))])
     arrays = {"seed": np.array(seeds), "finite": np.ones(len(seeds), bool), "test_accuracy": test + jitter,
               "random_subset_accuracy": random + jitter, "true_subset_accuracy": np.ones((len(seeds), len(test))),
-              "train_accuracy": np.ones((len(seeds), len(test)))}
+              "train_accuracy": np.ones((len(seeds), len(test))),
+              **{name: np.full((len(seeds), len(test)), value) + jitter for name, value in gradients.items()}}
     entries.append(("dynamics", {}, cache.Result(arrays, meta("dynamics"), True)))
     return Results(entries)
 
@@ -91,8 +97,10 @@ def test_claims_follow_the_numbers():
     symmetric = lambda s, rng, n: rng.normal(size=n)
     unrelated = lambda reference, s: np.random.default_rng(s).normal(size=reference.shape)
     rising = lambda: (np.linspace(0.5, 0.9, 40), np.linspace(0.1, 0.9, 40))  # the test accuracy never falls
+    swapped = {"easy_cosine": 0.05, "difficult_cosine": 0.3, "easy_contribution": 2.0, "difficult_contribution": 0.5,
+               "all_contribution": 1.0}
     verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, symmetric, symmetric, unrelated,
-                                                                      dynamics=rising), cfg)}
+                                                                      dynamics=rising, gradients=swapped), cfg)}
     assert set(verdicts.values()) == {"not reproduced"}, verdicts
     never = lambda: (np.full(40, 0.8), np.full(40, 0.15))  # random labels never fitted: no memorization to see
     verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close, dynamics=never), cfg)}

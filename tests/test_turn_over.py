@@ -163,3 +163,29 @@ def test_rank_statistics_refuse_to_rank_missing_values():
 
     assert np.isnan(stats.spearman([1, 2, np.nan, 4], [1, 2, 3, 4]))
     assert np.isnan(stats.auroc([0.1, np.nan, 0.3], [True, False, False]))
+
+
+def test_the_gradient_gram_of_a_one_hidden_layer_mlp_equals_per_example_gradients():
+    from memo_utils.models import mlp_module
+    from memo_utils.per_example import (cosine_similarity_and_contribution, mlp_gradient_factors, mlp_gradient_gram,
+                                        per_example_grads)
+
+    g = torch.Generator().manual_seed(9)
+    x, y = torch.randn(7, 5, generator=g, dtype=torch.float64), torch.randint(3, (7,), generator=g)
+    for output_bias in (True, False):
+        ensemble = MLPEnsemble([5, 6, 3], [11], dtype=torch.float64, output_bias=output_bias)
+        module = mlp_module([5, 6, 3], torch.Generator().manual_seed(11)).double()
+        with torch.no_grad():
+            module[1].weight.copy_(ensemble.weights[0][0].T), module[1].bias.copy_(ensemble.biases[0][0, 0])
+            module[3].weight.copy_(ensemble.weights[1][0].T), module[3].bias.copy_(ensemble.biases[1][0, 0])
+        grads = per_example_grads(module, x, y)
+        names = [n for n in grads if output_bias or n != "3.bias"]
+        flat = torch.cat([grads[n].flatten(1) for n in names], dim=1)  # (7, parameters)
+        torch.testing.assert_close(mlp_gradient_gram(ensemble, x[:3], y[:3], x, y)[0], flat[:3] @ flat.T)
+        cosine, contribution = cosine_similarity_and_contribution(mlp_gradient_factors(ensemble, x[:4], y[:4]),
+                                                                  mlp_gradient_factors(ensemble, x[4:], y[4:]))
+        unit = flat[:4] / flat[:4].norm(dim=1, keepdim=True)
+        pairs = unit @ unit.T
+        torch.testing.assert_close(cosine[0], (pairs.sum() - pairs.diagonal().sum()) / 12)
+        batch = flat[4:].mean(0)
+        torch.testing.assert_close(contribution[0], (flat[:4] @ batch / batch.norm()).mean())

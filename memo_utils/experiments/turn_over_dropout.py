@@ -12,14 +12,15 @@ memorization score (Equation 6) and both sub-networks' predictions (Figures 2 an
 leave-one-out models for some examples and random-half models for all (:mod:`memo_utils.influence`).
 Part ``dynamics`` trains plain MLPs (one per seed, no turn-over dropout) on MNIST with a third of the
 labels random and records per epoch the training accuracy of a true-label and a random-label subset
-and the test accuracy (Figure 3).
+and the test accuracy (Figure 3), and the cosine similarity and contribution of the gradients of
+samples of both subsets (Figure 4, :func:`memo_utils.per_example.cosine_similarity_and_contribution`).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .. import data, influence, profiles, seeds, stats, turn_over
+from .. import data, influence, per_example, profiles, seeds, stats, turn_over
 from ..chapter import Chapter, Param, Part
 from ..claims import all_of, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
@@ -32,6 +33,9 @@ FITTED = 0.9  # training accuracy of the unmuted sub-networks on clean labels: t
 BARELY = 0.3  # random-subset training accuracy below which random labels are "barely fitted" (chance: 0.1)
 MEMORIZING = 0.5  # final random-subset training accuracy: memorization has progressed (Figure 3's precondition)
 SMOOTHING = 5  # epochs in Figure 3's sliding window (centred)
+GRADIENT_SAMPLE = 256  # examples per set whose gradients Figure 4 compares (and the minibatch of Equation 4)
+GRADIENT_CURVES = ("easy_cosine", "difficult_cosine", "easy_contribution", "difficult_contribution",
+                   "all_contribution")
 SCALED = "scaled down to fit the profile's time budget"
 SHOWN_PER_CLASS = 6  # images per class in Figure 7
 SHOWN_PER_DECILE = 24  # images per score decile in the widget
@@ -185,10 +189,22 @@ def _compute_dynamics(cfg, cell, inputs, device):
     labels, subsets = torch.stack(labels), torch.stack(subsets).to(device)  # (K, N), (K, 2, size)
     ensemble = MLPEnsemble([784, cfg["hidden"], 10], run_seeds, device)
     curves = {name: [] for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
-                                    "test_accuracy")}
+                                    "test_accuracy") + GRADIENT_CURVES}
     rows = torch.arange(len(run_seeds), device=device)[:, None]
+    sample, half = min(GRADIENT_SAMPLE, subsets.shape[-1]), min(GRADIENT_SAMPLE, len(x) // 2)
+    batches = torch.stack([torch.randperm(len(x), generator=torch.Generator().manual_seed(s))[:2 * half]
+                           for s in run_seeds]).to(device)  # per seed: a minibatch for g, and a sample of all examples
+    gradient_sets = {"easy": subsets[:, 0, :sample], "difficult": subsets[:, 1, :sample], "all": batches[:, half:]}
 
     def record(step, ens):
+        batch = batches[:, :half]
+        batch_factors = per_example.mlp_gradient_factors(ens, x[batch], labels[rows, batch])
+        for name, idx in gradient_sets.items():
+            cosine, contribution = per_example.cosine_similarity_and_contribution(
+                per_example.mlp_gradient_factors(ens, x[idx], labels[rows, idx]), batch_factors)
+            if name != "all":
+                curves[f"{name}_cosine"].append(cosine.cpu().numpy())
+            curves[f"{name}_contribution"].append(contribution.cpu().numpy())
         correct = ens.predict(x) == labels
         curves["true_subset_accuracy"].append(correct[rows, subsets[:, 0]].float().mean(1).cpu().numpy())
         curves["random_subset_accuracy"].append(correct[rows, subsets[:, 1]].float().mean(1).cpu().numpy())
@@ -229,10 +245,10 @@ PARTS = (
                                             "unmuted_accuracy", "muted_accuracy", "finite")}),
     Part("validation", version=1, compute=_compute_validation, datasets=lambda cfg: {"mnist": cfg["validation_size"]},
          work=_validation_work, dims={name: ("seed",) for name in ("loo", "subsampling", "turn_over", "corrupted")}),
-    Part("dynamics", version=1, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+    Part("dynamics", version=2, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
          work=lambda cfg, cell: len(cfg["seeds"]) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
          dims={name: ("seed",) for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
-                                            "test_accuracy", "finite")}),
+                                            "test_accuracy", "finite") + GRADIENT_CURVES}),
 )
 
 
@@ -282,6 +298,7 @@ def claims(results, cfg):
             measured=f"Spearman per seed: {', '.join(f'{v:.3f}' for v in rho)}",
             precondition="a small problem where the reference is exact or nearly so (see the settings)", **common))
     out.append(_peak_claim(results, cfg, common))
+    out += _gradient_claims(results, cfg, common)
     return out
 
 
@@ -306,6 +323,30 @@ def _peak_claim(results, cfg, common):
                  f"training accuracy at the peak {np.nanmean(at_peak):.3f}, at the end {np.nanmean(random[:, -1]):.3f}",
         precondition=f"memorization progressed: the random-label subset's final (smoothed) training accuracy >= "
                      f"{MEMORIZING:.0%} (lowest {final:.3f})", at_scale=final >= MEMORIZING, **common)
+
+
+def _gradient_claims(results, cfg, common):
+    """Figure 4: easy (true-label) examples' gradients agree more; difficult (random-label) ones contribute more.
+    Two claims, since the two effects have different units."""
+    curve = lambda name: np.nanmean(results.sel_finite("dynamics", name), -1)  # mean over epochs, per seed
+    fields = dict(figure="Fig. 4", data=", ".join(results.data_labels()["dynamics"]), threshold="95% interval above 0",
+                  precondition="none beyond finite training: the claim is about the whole of training", **common)
+    return [
+        from_test(exceeds(curve("easy_cosine") - curve("difficult_cosine")), id="liu2021-easy-gradients-agree",
+                  statement="Easy examples' gradients have a higher cosine similarity than difficult examples'.",
+                  effect=f"mean over epochs of the mean pairwise cosine similarity (Eq. 3) of {GRADIENT_SAMPLE} "
+                         f"true-label examples' gradients minus that of {GRADIENT_SAMPLE} random-label examples'",
+                  measured=f"cosine similarity, easy / difficult: {np.nanmean(curve('easy_cosine')):.3g} / "
+                           f"{np.nanmean(curve('difficult_cosine')):.3g}", **fields),
+        from_test(exceeds(curve("difficult_contribution") - curve("easy_contribution")),
+                  id="liu2021-difficult-gradients-contribute",
+                  statement="Difficult examples' gradients contribute more to the minibatch gradient than easy ones'.",
+                  effect="mean over epochs of the mean contribution (Eq. 4) of the random-label examples minus that "
+                         "of the true-label examples",
+                  measured=f"contribution, easy / difficult / all: {np.nanmean(curve('easy_contribution')):.3g} / "
+                           f"{np.nanmean(curve('difficult_contribution')):.3g} / "
+                           f"{np.nanmean(curve('all_contribution')):.3g}", **fields),
+    ]
 
 
 def _clean_fit(results, cell):

@@ -57,6 +57,28 @@ def figure_3(results):
     return fig
 
 
+def figure_4(results):
+    """Figure 4: the mean pairwise cosine similarity of the gradients of easy (true-label) and difficult
+    (random-label) examples (left), and their mean contribution to the minibatch gradient (right), per epoch;
+    lines are means over seeds, bands their range."""
+    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    series = ((axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
+              (axes[1], (("easy_contribution", "C0", "easy (true labels)"),
+                         ("difficult_contribution", "C3", "difficult (random)"), ("all_contribution", "k", "all"))))
+    for ax, lines in series:
+        for name, color, label in lines:
+            curves = results.sel_finite("dynamics", name)
+            epochs = np.arange(1, curves.shape[-1] + 1)
+            ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
+            ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+        ax.set_xlabel("epoch")
+    axes[0].set_ylabel("cosine similarity (Eq. 3)")
+    axes[1].set_ylabel("contribution (Eq. 4)")
+    legend_outside(axes[1], where="below")
+    fig.suptitle(f"{_label(results, 'dynamics')}, a third of the labels random")
+    return fig
+
+
 def figure_extremes(results, highest=False):
     """Figure 7: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
     (first seed), titled label / unmuted prediction / muted prediction."""
