@@ -33,6 +33,13 @@ def figure_2(results, seed=0):
     return fig
 
 
+def _mean_and_range(ax, curves, color, label):
+    """Curves (seed, epoch) as their mean over seeds, with a band from their minimum to their maximum."""
+    epochs = np.arange(1, curves.shape[-1] + 1)
+    ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
+    ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+
+
 def figure_3(results):
     """Figure 3: training accuracy of a true-label and a random-label subset and of the whole training set (left),
     and test accuracy (right), per epoch, smoothed as in the paper; lines are means over seeds, bands their range."""
@@ -44,10 +51,7 @@ def figure_3(results):
                          ("train_accuracy", "k", "all"))), (axes[1], (("test_accuracy", "C2", "test"),)))
     for ax, series in panels:
         for name, color, label in series:
-            curves = smoothed(results.sel_finite("dynamics", name))
-            epochs = np.arange(1, curves.shape[-1] + 1)
-            ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
-            ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+            _mean_and_range(ax, smoothed(results.sel_finite("dynamics", name)), color, label)
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
     axes[0].set_title("training")
@@ -67,10 +71,7 @@ def figure_4(results):
                          ("difficult_contribution", "C3", "difficult (random)"), ("all_contribution", "k", "all"))))
     for ax, lines in series:
         for name, color, label in lines:
-            curves = results.sel_finite("dynamics", name)
-            epochs = np.arange(1, curves.shape[-1] + 1)
-            ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
-            ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+            _mean_and_range(ax, results.sel_finite("dynamics", name), color, label)
         ax.set_xlabel("epoch")
     axes[0].set_ylabel("cosine similarity (Eq. 3)")
     axes[1].set_ylabel("contribution (Eq. 4)")
