@@ -109,10 +109,15 @@ VGG_LAYERS = {
 }
 
 
-def vgg(name="vgg11", num_classes=10, batch_norm=False, width=1.0):
+def vgg(name="vgg11", num_classes=10, batch_norm=False, width=1.0, output_bias=True, he_init=False):
     """VGG-11/13 for 32x32 inputs (Simonyan & Zisserman's convolutions, one linear classifier).
 
     ``width`` multiplies every layer's channels (at least 1), for narrow variants on a CPU.
+    ``he_init`` draws the weights as torchvision's VGG does (convolutions He-normal on fan-out,
+    the classifier N(0, 0.01), biases 0): without batch norm, PyTorch's default init shrinks the
+    signal at every layer and a VGG-11 stays at chance for many epochs. Without ``output_bias``
+    the classifier has no bias, so every parameter belongs to some feature map (turn-over dropout's
+    sub-networks then share nothing, :mod:`memo_utils.turn_over`).
     """
     layers, channels = [], 3
     for spec in VGG_LAYERS[name]:
@@ -125,7 +130,17 @@ def vgg(name="vgg11", num_classes=10, batch_norm=False, width=1.0):
             layers.append(nn.BatchNorm2d(spec))
         layers.append(nn.ReLU(inplace=True))
         channels = spec
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels, num_classes))
+    network = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels, num_classes, bias=output_bias))
+    if he_init:
+        for module in network.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Linear):
+                nn.init.normal_(module.weight, 0, 0.01)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+    return network
 
 
 class _BasicBlock(nn.Module):

@@ -7,9 +7,11 @@ import torch.nn.functional as F
 from . import progress
 
 
-def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                     weight_decay=0.0, adversary=None, augment=None, input_gradient=False, seed=0, callback=None):
-    """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs.
+def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15, lr_drops=None,
+                     weight_decay=0.0, adversary=None, augment=None, input_gradient=False, masks=None, seed=0,
+                     callback=None):
+    """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs, or,
+    given ``lr_drops`` (epochs), is divided by 10 at each of them (Liu et al.'s schedule).
 
     The schedule is Arpit et al.'s for their CNNs (section 2). The last incomplete minibatch
     is dropped so batch norm never sees a batch of one. Returns per-epoch training loss
@@ -19,13 +21,16 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
     mixes the loss on LASS's samples into each step. Models that regularize themselves
     (:class:`memo_utils.regularization.RegularizedAlexNet`) draw their masks and noise in ``forward``.
     ``augment(x, generator)`` transforms each minibatch (e.g. :func:`memo_utils.data.random_crop_flip`).
+    ``masks(idx)`` gives the turn-over masks of the minibatch's examples, passed to ``model(inputs, masks)``
+    (:class:`memo_utils.turn_over.Masked`).
     With ``input_gradient``, the history also holds G per epoch (Gu & Tresp 2019, section 2): the mean
     over the epoch's examples of sum_j |dL/dx_j|, each taken at the step that trains on it, where L is
     the minibatch's summed loss (without batch norm, exactly each example's own loss gradient).
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5)
+    schedule = (torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5) if lr_drops is None
+                else torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(lr_drops), gamma=0.1))
     history = {"loss": [], "accuracy": [], **({"input_gradient": []} if input_gradient else {})}
     finite = True
     batch_size = min(batch_size, len(x))
@@ -41,7 +46,7 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
             idx = order[start:start + batch_size]
             inputs = x[idx] if augment is None else augment(x[idx], generator)
             inputs.requires_grad_(input_gradient)
-            logits = model(inputs)
+            logits = model(inputs) if masks is None else model(inputs, masks(idx))
             loss = F.cross_entropy(logits, y[idx])
             if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
                 loss = adversary.loss(model, inputs, y[idx], loss)

@@ -1,9 +1,10 @@
 """Turn-over dropout (Kobayashi et al. 2020), as Liu, Lin & Jaggi use it to estimate memorization.
 
 Every training example i has a fixed mask m(i) per layer: half of the hidden units of a dense
-layer (here, the hidden layers of :class:`memo_utils.ensemble.MLPEnsemble`; the spatial variant
-of their Appendix B, half of a convolution's feature maps, awaits the chapter's CIFAR-10 figures). A step on example i trains only the sub-network that m(i) keeps; the flipped mask 1 - m(i)
-selects a sub-network that i never updates, a proxy for the network trained without i:
+layer (the hidden layers of :class:`memo_utils.ensemble.MLPEnsemble`), or half of the feature maps
+of a convolution (their Appendix B's spatial turn-over dropout, :class:`Masked`). A step on example
+i trains only the sub-network that m(i) keeps; the flipped mask 1 - m(i) selects a sub-network that
+i never updates, a proxy for the network trained without i:
 
     score(i) = L(f^{1 - m(i)}, z_i) - L(f^{m(i)}, z_i)          (their Equation 6)
 
@@ -24,6 +25,7 @@ import math
 import numbers
 
 import torch
+from torch import nn
 
 _LOW32 = 0xFFFFFFFF
 
@@ -98,10 +100,62 @@ def ensemble_masks(ensemble, seeds=0):
     return lambda idx: [m.to(ensemble.weights[0].dtype) for m in layer_masks(idx, units, seeds)]
 
 
+class Masked(nn.Module):
+    """A feed-forward ``nn.Sequential`` (a VGG) whose every ReLU output is scaled by the turn-over masks:
+    per unit after a linear layer, per whole feature map after a convolution (spatial turn-over dropout).
+
+    ``forward(x, masks)`` takes one (B, units) factor per ReLU, as :func:`layer_masks` gives them; without
+    masks it is the full network. Masking after the ReLU and before max-pooling is the same as after it.
+    The network must have no bias in its last layer (``vgg(output_bias=False)``), so that the two
+    sub-networks share no parameter: a convolution's weights and bias belong to its output map.
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        if getattr(network[-1], "bias", None) is not None:
+            raise ValueError("network's last layer has a bias; turn-over dropout needs none (the sub-networks "
+                             "would share it)")
+        self.network = network
+        self.units, width = [], None
+        for module in network:
+            width = getattr(module, "out_channels", getattr(module, "out_features", width))
+            if isinstance(module, nn.ReLU):
+                self.units.append(width)
+
+    def forward(self, x, masks=None):
+        layer = 0
+        for module in self.network:
+            x = module(x)
+            if masks is not None and isinstance(module, nn.ReLU):
+                m = masks[layer].to(x.dtype)
+                x = x * m.view(*m.shape, *(1,) * (x.dim() - m.dim()))
+                layer += 1
+        return x
+
+
+def module_masks(model, seed=0):
+    """The ``masks`` argument of :func:`memo_utils.training.train_classifier` that trains a :class:`Masked`
+    network with turn-over dropout: example i's masks on every ReLU layer."""
+    return lambda idx: layer_masks(idx, model.units, seed)
+
+
+@torch.no_grad()
+def _masked_logits(model, x, mask_ids, seed, flipped, chunk):
+    """Logits (1, N, classes) of a :class:`Masked` network's sub-networks (as an ensemble of one)."""
+    model.eval()
+    device = next(model.parameters()).device
+    mask_ids = torch.as_tensor(mask_ids, device=device)
+    out = [model(x[start:start + chunk].to(device), layer_masks(mask_ids[start:start + chunk], model.units, seed, flipped))
+           for start in range(0, len(x), chunk)]
+    return torch.cat(out)[None]
+
+
 @torch.no_grad()
 def _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk):
     """Logits (K, N, classes) of the sub-networks that the masks of ``mask_ids`` select (the muted ones if
-    ``flipped``), on inputs ``x`` (N, ...) shared by all models."""
+    ``flipped``), on inputs ``x`` (N, ...) shared by all models; a :class:`Masked` network is a K = 1 ensemble."""
+    if isinstance(ensemble, Masked):
+        return _masked_logits(ensemble, x, mask_ids, seeds, flipped, min(chunk, 1000))
     x = x.flatten(1).to(ensemble.weights[0].device)
     mask_ids = torch.as_tensor(mask_ids, device=x.device)
     per_model = not isinstance(seeds, numbers.Integral)
@@ -114,7 +168,8 @@ def _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk):
 
 
 def predictions(ensemble, x, mask_ids, seeds=0, flipped=False, chunk=4096):
-    """Class predictions (K, N) of the unmuted (or, ``flipped``, the muted) sub-networks of ``mask_ids``."""
+    """Class predictions (K, N) of the unmuted (or, ``flipped``, the muted) sub-networks of ``mask_ids``
+    (``ensemble``: an :class:`memo_utils.ensemble.MLPEnsemble` or a :class:`Masked` network, K = 1)."""
     return _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk).argmax(-1)
 
 
@@ -125,10 +180,10 @@ def scores(ensemble, x, y, mask_ids, seeds=0, chunk=4096):
     each, the training example i whose masks select the two sub-networks. ``mask_ids = arange(N)`` on the
     training set gives the memorization scores (self-influence, Equation 6).
     """
-    y = torch.as_tensor(y, device=ensemble.weights[0].device).expand(ensemble.k, -1)
     losses = []
     for flipped in (True, False):
         logits = _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk)
-        losses.append(torch.nn.functional.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
-                      .view(ensemble.k, -1))
+        labels = torch.as_tensor(y, device=logits.device).expand(len(logits), -1)
+        losses.append(torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
+                      .view(len(logits), -1))
     return losses[0] - losses[1]

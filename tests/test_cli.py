@@ -79,3 +79,18 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     profiles = (tmp_path / "profile-cpu.txt").read_text()
     assert profiles.count("\n== ") + profiles.startswith("== ") == len(report["rows"])
     assert "Self CPU time total" in profiles
+
+
+def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_results(tmp_path):
+    small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50",
+             "--part", "mlp")
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert _run("run", "easy_examples", *small, env_extra={"MEMO_RESULTS_DIR": str(one)}).returncode == 0
+    done = _run("run", "easy_examples", *small, "--jobs", "2", env_extra={"MEMO_RESULTS_DIR": str(two)})
+    assert done.returncode == 0, done.stderr
+    main_process = done.stdout.splitlines()[-4:-1]  # after the workers' own lines, before the JSON summary
+    assert all(line.startswith("easy_examples/mlp/") and ": cached on" in line for line in main_process), done.stdout
+    hashes = lambda root: sorted(json.loads(p.read_text())["arrays_sha256"] for p in root.rglob("meta.json"))
+    assert hashes(one) == hashes(two)
+    refused = _run("run", "easy_examples", *small, "--jobs", "0")
+    assert refused.returncode == 2 and refused.stderr.strip() == "error: --jobs=0 is not allowed: must be a positive integer"

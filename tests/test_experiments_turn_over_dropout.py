@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from memo_utils import cache, experiments
+from memo_utils import cache, data, experiments
 from memo_utils.chapter import Results
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import turn_over_dropout as tod
@@ -22,6 +22,12 @@ def test_smoke_run_gives_scores_accuracies_and_shown_images():
         assert cell["lowest_per_class_images"].shape == (10, tod.SHOWN_PER_CLASS, 28, 28)
     assert results.sel("validation", "loo").shape == (seeds, cfg["loo_examples"])
     assert results.sel("dynamics", "random_subset_accuracy").shape == (seeds, cfg["dynamics_epochs"])
+    assert results.sel("subsets", "accuracy").shape == (seeds, len(tod.RUNS), len(tod.SUBSETS), cfg["subsets_epochs"])
+    test_images = len(data.load("mnist", min_train=cfg["train_size"]).x_test)
+    assert results.sel("subsets", "test_scores").shape == (seeds, test_images)  # every test example is scored
+    assert results.sel("cifar", "accuracy").shape == (seeds, len(tod.RUNS), len(tod.SUBSETS), cfg["cifar_epochs"])
+    assert results.cell("cifar")["highest_per_class_images"].shape == (10, tod.SHOWN_PER_CLASS, 32, 32, 3)
+    assert results.sel("corruption", "test_accuracy", fraction=1.0).shape == (seeds, cfg["cifar_epochs"])
     assert {c.verdict for c in CHAPTER.claims(results, cfg)} == {"not at this scale"}
 
 
@@ -50,8 +56,28 @@ AGREEING = {"easy_cosine": 0.3, "difficult_cosine": 0.05, "easy_contribution": 0
             "all_contribution": 1.0}
 
 
+def _subset_curves(seeds, as_the_paper, epochs=20):
+    """Figures 5 and 6's accuracy (seed, run, subset, epoch): as the paper finds, or every effect reversed."""
+    t = np.linspace(0, 1, epochs)
+    rise = lambda start, end, speed: end - (end - start) * np.exp(-speed * t)
+    curves = {("full", "easy"): rise(0.8, 1.0, 20), ("full", "difficult"): rise(0.4, 1.0, 3),
+              ("control", "difficult"): rise(0.3, 0.6, 3), ("full", "easy_test"): rise(0.8, 0.95, 20),
+              ("full", "difficult_test"): rise(0.4, 0.6, 3), ("easy_only", "easy"): rise(0.8, 1.0, 20),
+              ("easy_only", "difficult"): rise(0.3, 0.4, 3), ("difficult_only", "difficult"): rise(0.3, 1.0, 3),
+              ("difficult_only", "easy"): rise(0.5, 0.9, 3)}
+    if not as_the_paper:
+        swap = {"easy": "difficult", "difficult": "easy", "easy_test": "difficult_test", "difficult_test": "easy_test",
+                "easy_only": "difficult_only", "difficult_only": "easy_only"}
+        curves = {(swap.get(r, r), swap.get(s, s)): c for (r, s), c in curves.items()}
+        curves[("control", "difficult")] = curves[("full", "difficult")] + 0.05  # never trained on, still better
+    accuracy = np.full((len(seeds), len(tod.RUNS), len(tod.SUBSETS), epochs), 0.9)
+    for (run, subset), curve in curves.items():
+        accuracy[:, tod.RUNS.index(run), tod.SUBSETS.index(subset)] = curve + 0.002 * np.arange(len(seeds))[:, None]
+    return accuracy
+
+
 def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.95, dynamics=_rise_and_fall,
-                  gradients=AGREEING):
+                  gradients=AGREEING, subsets_as_the_paper=True):
     """Cells with the given score generators (per seed) and a validation part whose turn-over scores relate to the
     references by ``turn_over_vs_reference(reference, seed)``."""
     meta = lambda part: {"dims": {k: list(v) for k, v in CHAPTER.part(part).dims.items()},
@@ -84,6 +110,16 @@ def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, f
               "train_accuracy": np.ones((len(seeds), len(test))),
               **{name: np.full((len(seeds), len(test)), value) + jitter for name, value in gradients.items()}}
     entries.append(("dynamics", {}, cache.Result(arrays, meta("dynamics"), True)))
+    for part in ("subsets", "cifar") if cfg["cifar"] else ("subsets",):
+        arrays = {"seed": np.array(seeds), "accuracy": _subset_curves(seeds, subsets_as_the_paper),
+                  "finite": np.ones((len(seeds), len(tod.RUNS)), bool)}
+        entries.append((part, {}, cache.Result(arrays, meta(part), True)))
+    for fraction in cfg["corrupted_fractions"] if cfg["cifar"] else ():
+        test, random = dynamics() if subsets_as_the_paper else (np.linspace(0.5, 0.9, 40), np.linspace(0.1, 0.9, 40))
+        fit = (1 - fraction) * (1 - random) + random if subsets_as_the_paper else 1 - (1 - fraction) * (1 - random)
+        arrays = {"seed": np.array(seeds), "finite": np.ones(len(seeds), bool), "train_accuracy": fit + jitter,
+                  "test_accuracy": (test if 0 < fraction < 1 else np.full(40, 0.8)) + jitter}
+        entries.append(("corruption", {"fraction": fraction}, cache.Result(arrays, meta("corruption"), True)))
     return Results(entries)
 
 
@@ -93,14 +129,21 @@ def test_claims_follow_the_numbers():
     high = lambda s, rng, n: 5 + rng.random(n)
     close = lambda reference, s: reference + 0.1 * np.random.default_rng(s).normal(size=reference.shape)
     verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close), cfg)}
+    cifar = {i for i in verdicts if i.endswith("-cifar10")}
+    cifar |= {"liu2021-more-noise-slower-fit", "liu2021-noisy-test-peaks-then-falls"}
+    assert len(cifar) == 5 and {verdicts.pop(i) for i in cifar} == {"not at this scale"}  # cpu: CIFAR-10 is off
+    assert set(verdicts.values()) == {"reproduced"}, verdicts
+    with_cifar = CHAPTER.config("cpu", cifar=True)
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(with_cifar, long_tail, high, close), with_cifar)}
     assert set(verdicts.values()) == {"reproduced"}, verdicts
     symmetric = lambda s, rng, n: rng.normal(size=n)
     unrelated = lambda reference, s: np.random.default_rng(s).normal(size=reference.shape)
     rising = lambda: (np.linspace(0.5, 0.9, 40), np.linspace(0.1, 0.9, 40))  # the test accuracy never falls
     swapped = {"easy_cosine": 0.05, "difficult_cosine": 0.3, "easy_contribution": 2.0, "difficult_contribution": 0.5,
                "all_contribution": 1.0}
-    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, symmetric, symmetric, unrelated,
-                                                                      dynamics=rising, gradients=swapped), cfg)}
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(with_cifar, symmetric, symmetric, unrelated,
+                                                                      dynamics=rising, gradients=swapped,
+                                                                      subsets_as_the_paper=False), with_cifar)}
     assert set(verdicts.values()) == {"not reproduced"}, verdicts
     never = lambda: (np.full(40, 0.8), np.full(40, 0.15))  # random labels never fitted: no memorization to see
     verdicts = {c.id: c.verdict for c in CHAPTER.claims(_fake_results(cfg, long_tail, high, close, dynamics=never), cfg)}
@@ -111,3 +154,28 @@ def test_claims_follow_the_numbers():
 
 def test_smoothing_is_a_centred_mean_that_shrinks_at_the_ends():
     np.testing.assert_allclose(tod.smoothed([[1.0, 2, 3, 4, 5, 6]], window=3), [[1.5, 2, 3, 4, 5, 5.5]])
+
+
+def test_subsets_are_the_score_extremes_and_each_run_trains_on_its_own():
+    import torch
+
+    scores = torch.tensor([[5.0, 0.1, 3.0, -1.0, 2.0, 9.0, 0.0, 4.0, 1.0, 7.0]])
+    easy, difficult = tod.split_by_score(scores, 0.2)
+    assert easy.tolist() == [[3, 6]] and difficult.tolist() == [[5, 9]]
+    subsets = {"easy": easy, "difficult": difficult}
+    keep = tod._kept(subsets, 10)[0]
+    assert keep[tod.RUNS.index("full")].all()
+    assert torch.nonzero(~keep[tod.RUNS.index("control")])[:, 0].tolist() == [5, 9]
+    assert torch.nonzero(keep[tod.RUNS.index("easy_only")])[:, 0].tolist() == [3, 6]
+    assert torch.nonzero(keep[tod.RUNS.index("difficult_only")])[:, 0].tolist() == [5, 9]
+
+
+def test_subset_claims_are_not_at_this_scale_when_the_subset_runs_did_not_fit():
+    cfg = CHAPTER.config("cpu")
+    results = _fake_results(cfg, lambda s, rng, n: rng.exponential(1.0, n) ** 2, lambda s, rng, n: 5 + rng.random(n),
+                            lambda reference, s: reference)
+    accuracy = results.cell("subsets")["accuracy"]
+    accuracy[:, tod.RUNS.index("difficult_only"), tod.SUBSETS.index("difficult")] = 0.5  # never fitted its own subset
+    verdicts = {c.id: c.verdict for c in CHAPTER.claims(results, cfg)}
+    assert verdicts["liu2021-difficult-more-informative-mnist"] == "not at this scale"
+    assert verdicts["liu2021-easy-test-higher-mnist"] == "reproduced"

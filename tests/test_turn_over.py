@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from memo_utils import turn_over
 from memo_utils.ensemble import MLPEnsemble, train_ensemble
+from memo_utils.training import train_classifier
 
 
 def test_masks_are_deterministic_balanced_and_differ_by_layer_and_seed():
@@ -189,3 +190,63 @@ def test_the_gradient_gram_of_a_one_hidden_layer_mlp_equals_per_example_gradient
         torch.testing.assert_close(cosine[0], (pairs.sum() - pairs.diagonal().sum()) / 12)
         batch = flat[4:].mean(0)
         torch.testing.assert_close(contribution[0], (flat[:4] @ batch / batch.norm()).mean())
+
+
+def _tiny_vgg(seed=0):
+    torch.manual_seed(seed)
+    net = turn_over.Masked(torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(inplace=True), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(inplace=True), torch.nn.MaxPool2d(4),
+        torch.nn.Flatten(), torch.nn.Linear(6, 3, bias=False))).double()
+    return net
+
+
+def test_a_spatial_step_on_an_example_leaves_its_muted_feature_maps_unchanged():
+    net = _tiny_vgg()
+    assert net.units == [4, 6]
+    before = [p.detach().clone() for p in net.parameters()]
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(1, 3, 8, 8, generator=g, dtype=torch.float64), torch.tensor([2])
+    train_classifier(net, x, y, epochs=3, batch_size=1, lr=0.5, momentum=0.9, masks=turn_over.module_masks(net))
+    kept = [turn_over.masks(torch.tensor([0]), u, layer)[0] for layer, u in enumerate((4, 6))]
+    (w1, b1, w2, b2, w3), (v1, c1, v2, c2, v3) = before, [p.detach() for p in net.parameters()]
+    # a muted map's filters and bias, every filter slice reading a muted map, and the classifier's muted inputs
+    assert torch.equal(w1[~kept[0]], v1[~kept[0]]) and torch.equal(b1[~kept[0]], c1[~kept[0]])
+    assert torch.equal(w2[:, ~kept[0]], v2[:, ~kept[0]]) and torch.equal(w2[~kept[1]], v2[~kept[1]])
+    assert torch.equal(b2[~kept[1]], c2[~kept[1]]) and torch.equal(w3[:, ~kept[1]], v3[:, ~kept[1]])
+    assert not torch.equal(w1, v1) and not torch.equal(w3, v3)  # the unmuted sub-network did learn
+    probe = torch.randn(5, 3, 8, 8, generator=g, dtype=torch.float64)
+    muted = turn_over.layer_masks(torch.zeros(5, dtype=torch.long), net.units, flipped=True)
+    after = net(probe, muted)
+    with torch.no_grad():
+        for p, old in zip(net.parameters(), before):
+            p.copy_(old)
+    torch.testing.assert_close(after, net(probe, muted), rtol=0, atol=0)
+
+
+def test_spatial_masks_zero_whole_feature_maps_and_scores_equal_a_per_example_loop():
+    net = _tiny_vgg(1)
+    g = torch.Generator().manual_seed(2)
+    x, y = torch.randn(7, 3, 8, 8, generator=g, dtype=torch.float64), torch.randint(3, (7,), generator=g)
+    ids = torch.arange(7) + 100
+    batched = turn_over.scores(net, x, y, ids, seeds=5, chunk=3)
+    assert batched.shape == (1, 7)
+    conv1 = net.network[:2]
+    for j in range(7):
+        losses = []
+        for flipped in (True, False):
+            m = [(~turn_over.masks(ids[j:j + 1], u, layer, 5) if flipped else turn_over.masks(ids[j:j + 1], u, layer, 5))
+                 .double()[0] * 2 for layer, u in enumerate(net.units)]
+            with torch.no_grad():
+                h = conv1(x[j:j + 1]) * m[0][:, None, None]
+                assert (h[0, m[0] == 0] == 0).all()  # a muted map is zero everywhere
+                h = torch.relu(net.network[3](net.network[2](h))) * m[1][:, None, None]
+                losses.append(F.cross_entropy(net.network[5:](h), y[j:j + 1]))
+        torch.testing.assert_close(batched[0, j], losses[0] - losses[1], rtol=1e-12, atol=1e-12)
+    predicted = turn_over.predictions(net, x, ids, 5, flipped=True)
+    assert predicted.shape == (1, 7)
+
+
+def test_a_masked_network_refuses_an_output_bias():
+    with pytest.raises(ValueError, match="last layer has a bias"):
+        turn_over.Masked(torch.nn.Sequential(torch.nn.Linear(4, 2)))

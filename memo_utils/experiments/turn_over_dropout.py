@@ -22,8 +22,11 @@ import torch
 
 from .. import data, influence, per_example, profiles, seeds, stats, turn_over
 from ..chapter import Chapter, Param, Part
-from ..claims import all_of, exceeds, from_test
+from ..claims import Claim, all_of, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
+from ..errors import ConfigError
+from ..models import conv_macs, vgg
+from ..training import train_classifier
 
 CELLS = ("uncorrupted", "corrupted")
 LONG_TAIL = 1.0  # skewness above which a distribution is "highly skewed" (a long right tail)
@@ -37,29 +40,69 @@ GRADIENT_SAMPLE = 256  # examples per set whose gradients Figure 4 compares (and
 GRADIENT_CURVES = ("easy_cosine", "difficult_cosine", "easy_contribution", "difficult_contribution",
                    "all_contribution")
 SCALED = "scaled down to fit the profile's time budget"
-SHOWN_PER_CLASS = 6  # images per class in Figure 7
+SHOWN_PER_CLASS = 6  # images per class in Figures 7 and 8
 SHOWN_PER_DECILE = 24  # images per score decile in the widget
+RUNS = ("full", "control", "easy_only", "difficult_only")  # Figures 5 and 6: what each run trains on
+RUN_NAMES = {"full": "all", "control": "all but the difficult", "easy_only": "the easy subset only",
+             "difficult_only": "the difficult subset only"}
+SUBSETS = ("easy", "difficult", "all", "easy_test", "difficult_test", "test")  # where Figures 5 and 6 measure accuracy
+EARLY = 0.1  # "from the start": the first tenth of the epochs (at least one)
+LEARNED = 0.5  # test accuracy of the full run above which the network generalizes (Figure 5b's precondition)
+FAR_MORE = 0.1  # accuracy points by which training on difficult examples must help easy ones more than the reverse
+SUBSET_ARRAYS = ("train_scores", "test_scores", "easy", "difficult", "easy_test", "difficult_test", "accuracy", "finite")
 
 PARAMS = (
-    Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores", "dynamics"),
+    Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores", "dynamics", "subsets"),
           by_profile={"smoke": 1000, "cpu": 10000}, note="cpu: the bundled 10,000 exact images"),
     Param("corrupted_fraction", profiles.fraction, 1 / 3, paper="20,000 of 60,000 labels random (Figures 2b, 3)",
           parts=("scores", "dynamics"), note="a third of the training set, drawn per seed"),
-    Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores", "dynamics"),
+    Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores", "dynamics", "subsets"),
           by_profile={"smoke": 64, "cpu": 512}, note="units of the hidden layer (even: half are kept); " + SCALED),
     Param("epochs", profiles.positive_int, 200, paper="200 (Appendix D: a few epochs suffice for the scores)",
           parts=("scores",), by_profile={"smoke": 2, "cpu": 20, "gpu": 30}, note=SCALED),
-    Param("lr", profiles.positive_float, 0.06, paper="0.06, no momentum", parts=("scores", "validation")),
-    Param("batch_size", profiles.positive_int, 256, paper="256", parts=("scores", "dynamics")),
+    Param("lr", profiles.positive_float, 0.06, paper="0.06, no momentum", parts=("scores", "validation", "subsets")),
+    Param("batch_size", profiles.positive_int, 256, paper="256",
+          parts=("scores", "dynamics", "subsets", "cifar", "corruption")),
     Param("dynamics_epochs", profiles.positive_int, 200, paper="200", parts=("dynamics",),
           by_profile={"smoke": 2, "cpu": 110, "gpu": 100}, note="Figure 3's training; " + SCALED),
     Param("dynamics_lr", profiles.positive_float, 0.01, paper="0.01 (Figure 3)", parts=("dynamics",),
           by_profile={"cpu": 0.06},
           note="cpu: the paper's main 0.06, so that random labels start to be fitted within its 110 epochs (at 0.01 "
                "they would need about six times as many)"),
-    Param("seeds", profiles.seed_list, [0, 1, 2], paper="one run", parts=("scores", "validation", "dynamics"),
+    Param("seeds", profiles.seed_list, [0, 1, 2], paper="one run",
+          parts=("scores", "validation", "dynamics", "subsets", "cifar", "corruption"),
           by_profile={"smoke": [0]},
           note="the replicates of every claim: a seed fixes the initialisation, data order, masks and random labels"),
+    Param("subset_fraction", profiles.fraction, 0.2, paper="not stated", parts=("subsets", "cifar"),
+          note="Figures 5 and 6: the easy subset is the lowest-scoring fifth of a split, the difficult one the "
+               "highest-scoring fifth"),
+    Param("score_epochs", profiles.positive_int, 200, paper="not stated for Figure 5 (200 elsewhere)",
+          parts=("subsets",), by_profile={"smoke": 1, "cpu": 10, "gpu": 20},
+          note="the turn-over network that scores training and test examples for Figures 5 and 6 (Appendix D: a "
+               "few epochs suffice); " + SCALED),
+    Param("subsets_epochs", profiles.positive_int, 200, paper="200", parts=("subsets",),
+          by_profile={"smoke": 2, "cpu": 20, "gpu": 60}, note="Figures 5 and 6's MNIST runs; " + SCALED),
+    Param("cifar", profiles.flag, True, paper="CIFAR-10 with VGG-11 (Figures 5, 6, 8 and 10)",
+          parts=("cifar", "corruption"), by_profile={"cpu": False},
+          note="cpu: left out, since its VGG-11 runs take about 15 minutes on 2 cores; its claims read \"not at "
+               "this scale\""),
+    Param("cifar_train_size", profiles.positive_int, 50000, paper="CIFAR-10 training set (50,000)",
+          parts=("cifar", "corruption"), by_profile={"smoke": 200, "cpu": 3000, "gpu": 10000},
+          note="the first images of the training set; cpu: the exact 3,000; " + SCALED),
+    Param("cifar_test_size", profiles.positive_int, 10000, paper="CIFAR-10 test set (10,000)",
+          parts=("cifar", "corruption"), by_profile={"smoke": 100, "cpu": 1000},
+          note="held-out images (cpu: the exact images 3,001-4,000 of the training set)"),
+    Param("vgg_width", profiles.positive_float, 1.0, paper="VGG-11 (1)", parts=("cifar", "corruption"),
+          by_profile={"smoke": 1 / 16, "cpu": 1 / 4}, note="multiplies every layer's channels; " + SCALED),
+    Param("cifar_epochs", profiles.positive_int, 200, paper="200, learning rate / 10 at epochs 100 and 150",
+          parts=("cifar", "corruption"), by_profile={"smoke": 2, "cpu": 15, "gpu": 30},
+          note="the learning rate is divided by 10 at half and at three quarters of the epochs; " + SCALED),
+    Param("cifar_score_epochs", profiles.positive_int, 200, paper="not stated (200 elsewhere)", parts=("cifar",),
+          by_profile={"smoke": 1, "cpu": 5, "gpu": 10}, note="the turn-over VGG-11 that scores the examples"),
+    Param("cifar_lr", profiles.positive_float, 0.01, paper="0.01, momentum 0.9", parts=("cifar", "corruption")),
+    Param("corrupted_fractions", profiles.fraction_list, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+          paper="several numbers of random labels (Figure 10's legend)", parts=("corruption",),
+          by_profile={"smoke": [0.0, 1.0], "gpu": [0.0, 0.4, 0.8]}, note="Figure 10: random labels per run"),
     Param("validation_size", profiles.positive_int, 1000, paper="(not in the paper)", parts=("validation",),
           by_profile={"smoke": 100, "cpu": 600}, note="the first MNIST training images of the validation problem"),
     Param("validation_noise", profiles.fraction, 0.2, paper="(not in the paper)", parts=("validation",),
@@ -80,8 +123,6 @@ PARAMS = (
 def _check(cfg):
     for name in ("hidden", "validation_hidden"):
         if cfg[name] % 2:
-            from ..errors import ConfigError
-
             raise ConfigError(f"{name}={cfg[name]} is not allowed: must be even (turn-over dropout keeps half)")
 
 
@@ -219,6 +260,181 @@ def _compute_dynamics(cfg, cell, inputs, device):
             **{name: np.array(values).T for name, values in curves.items()}}
 
 
+def split_by_score(scores, fraction):
+    """Indices (K, n) of the lowest- and of the highest-scoring ``fraction`` of each row of ``scores`` (K, N):
+    the easy and the difficult subsets."""
+    n = max(1, round(fraction * scores.shape[-1]))
+    order = torch.argsort(scores, dim=-1, stable=True)
+    return order[:, :n], order.flip(-1)[:, :n]
+
+
+def _subsets(train_scores, test_scores, fraction):
+    easy, difficult = split_by_score(train_scores, fraction)
+    easy_test, difficult_test = split_by_score(test_scores, fraction)
+    return {"easy": easy, "difficult": difficult, "easy_test": easy_test, "difficult_test": difficult_test}
+
+
+def _kept(subsets, n):
+    """(K, len(RUNS), N) bool: the training examples of every run of Figures 5 and 6."""
+    k = len(subsets["easy"])
+    rows = torch.arange(k, device=subsets["easy"].device)[:, None]
+    keep = torch.zeros(k, len(RUNS), n, dtype=torch.bool, device=subsets["easy"].device)
+    keep[:, RUNS.index("full")] = True
+    keep[:, RUNS.index("control")] = True
+    keep[rows, RUNS.index("control"), subsets["difficult"]] = False
+    keep[rows, RUNS.index("easy_only"), subsets["easy"]] = True
+    keep[rows, RUNS.index("difficult_only"), subsets["difficult"]] = True
+    return keep
+
+
+def _subset_accuracy(correct, correct_test, subsets):
+    """(K, len(SUBSETS)) accuracy on every subset, from per-example correctness (K, N) and (K, M)."""
+    rows = torch.arange(len(correct), device=correct.device)[:, None]
+    values = []
+    for name in SUBSETS:
+        on = correct_test if name.endswith("test") else correct
+        values.append(on.float().mean(1) if name in ("all", "test") else on[rows, subsets[name]].float().mean(1))
+    return torch.stack(values, 1)
+
+
+def _subset_arrays(train_scores, test_scores, subsets, accuracy, finite):
+    """What the subsets and cifar parts store: scores, subsets, accuracy (K, run, subset, epoch), finite (K, run)."""
+    as_numpy = lambda t: t.cpu().numpy()
+    return {"train_scores": as_numpy(train_scores).astype(np.float32),
+            "test_scores": as_numpy(test_scores).astype(np.float32),
+            **{name: as_numpy(idx) for name, idx in subsets.items()},
+            "accuracy": np.asarray(accuracy, dtype=np.float32), "finite": np.asarray(finite, dtype=bool)}
+
+
+def _compute_subsets(cfg, cell, inputs, device):
+    """Figures 5 and 6 on MNIST. Per seed, a turn-over MLP trained on the training and the test examples scores
+    both (a test example's memorization score is its self-influence had it been trained on); the lowest- and
+    highest-scoring fifths of each split are its easy and difficult subsets. Then plain MLPs, one per seed and run
+    (RUNS), trained as one ensemble on the training set only, record the accuracy of every subset per epoch."""
+    x, y = _mnist(inputs, cfg["train_size"], device)
+    mnist = inputs["mnist"]
+    (x_test,) = data.standardize(data.to_tensor(mnist.x_train[: cfg["train_size"]], device),
+                                 data.to_tensor(mnist.x_test, device))[1:]
+    x_test, y_test = x_test.flatten(1), torch.as_tensor(mnist.y_test, dtype=torch.long, device=device)
+    x_all, y_all = torch.cat([x, x_test]), torch.cat([y, y_test])
+    k, n = len(cfg["seeds"]), len(x)
+    score_seeds, run_seeds = zip(*(seeds.runs(s, 2) for s in cfg["seeds"]))
+    scorer = MLPEnsemble([784, cfg["hidden"], 10], score_seeds, device, output_bias=False)
+    score_finite = train_ensemble(scorer, x_all, y_all, order_seeds=score_seeds, epochs=cfg["score_epochs"],
+                                  batch_size=cfg["batch_size"], lr=cfg["lr"],
+                                  hidden_masks=turn_over.ensemble_masks(scorer, list(cfg["seeds"])))
+    scores = turn_over.scores(scorer, x_all, y_all, torch.arange(len(x_all), device=device), list(cfg["seeds"]))
+    subsets = _subsets(scores[:, :n], scores[:, n:], cfg["subset_fraction"])
+    # one ensemble of len(RUNS) x K models, run-major: model r * K + k is run r of seed k, from seed k's init
+    ensemble = MLPEnsemble([784, cfg["hidden"], 10], list(run_seeds) * len(RUNS), device)
+    keep = _kept(subsets, n).transpose(0, 1).flatten(0, 1)
+    repeated = {name: idx.repeat(len(RUNS), 1) for name, idx in subsets.items()}
+    accuracy = []
+
+    def record(step, ens):
+        accuracy.append(_subset_accuracy(ens.predict(x) == y, ens.predict(x_test) == y_test, repeated)
+                        .view(len(RUNS), k, len(SUBSETS)).transpose(0, 1).cpu().numpy())
+
+    steps_per_epoch = -(-n // cfg["batch_size"])
+    finite = train_ensemble(ensemble, x, y, order_seeds=list(run_seeds) * len(RUNS), epochs=cfg["subsets_epochs"],
+                            batch_size=cfg["batch_size"], lr=cfg["lr"], keep=keep, callback=record,
+                            checkpoints=[steps_per_epoch * (e + 1) for e in range(cfg["subsets_epochs"])])
+    finite = finite.view(len(RUNS), k).T & score_finite[:, None]
+    return {"seed": np.array(cfg["seeds"]),
+            **_subset_arrays(scores[:, :n], scores[:, n:], subsets, np.stack(accuracy, -1), finite.cpu().numpy())}
+
+
+def _cifar(cfg, inputs, device):
+    """The standardized CIFAR-10 training and held-out images, with their labels."""
+    cifar, n, m = inputs["cifar10"], cfg["cifar_train_size"], cfg["cifar_test_size"]
+    if len(cifar.x_test) < m:
+        raise ConfigError(f"cifar_test_size={m} is not allowed: the data source holds {len(cifar.x_test)} held-out "
+                          f"images")
+    x, x_test = data.standardize(data.to_tensor(cifar.x_train[:n], device), data.to_tensor(cifar.x_test[:m], device))
+    label = lambda values: torch.as_tensor(values, dtype=torch.long, device=device)
+    return x, label(cifar.y_train[:n]), x_test, label(cifar.y_test[:m])
+
+
+def _vgg11(cfg, seed, device, turn_over_masks=False):
+    """VGG-11 without batch norm (He-initialised from ``seed``; with turn-over masks, no output bias)."""
+    torch.manual_seed(seed)
+    network = vgg("vgg11", width=cfg["vgg_width"], he_init=True, output_bias=not turn_over_masks)
+    return (turn_over.Masked(network) if turn_over_masks else network).to(device)
+
+
+def _vgg_training(cfg, epochs):
+    """Appendix A's CIFAR-10 schedule, scaled to ``epochs``: momentum 0.9, the learning rate / 10 at half and at
+    three quarters of training (the paper's epochs 100 and 150 of 200)."""
+    return dict(epochs=epochs, lr=cfg["cifar_lr"], momentum=0.9, lr_drops=[epochs // 2, 3 * epochs // 4])
+
+
+@torch.no_grad()
+def _correct(model, x, y, chunk=1000):
+    model.eval()
+    return torch.cat([model(x[i:i + chunk]).argmax(1) == y[i:i + chunk] for i in range(0, len(x), chunk)])
+
+
+def _compute_cifar(cfg, cell, inputs, device):
+    """Figures 5 (right), 6 and 8: as :func:`_compute_subsets`, with a turn-over VGG-11 (spatial masks) as the
+    scorer and plain VGG-11s, one seed and run at a time. A run on a subset takes as many steps per epoch as the
+    full run, each on the subset's share of a minibatch, as the MNIST ensemble does."""
+    x, y, x_test, y_test = _cifar(cfg, inputs, device)
+    x_all, y_all = torch.cat([x, x_test]), torch.cat([y, y_test])
+    n, ids = len(x), torch.arange(len(x_all), device=device)
+    scores, predictions, accuracy, finite = [], {}, [], []
+    for s in cfg["seeds"]:
+        score_seed, run_seed = seeds.runs(s, 2)
+        scorer = _vgg11(cfg, score_seed, device, turn_over_masks=True)
+        _, ok = train_classifier(scorer, x_all, y_all, batch_size=cfg["batch_size"], seed=score_seed,
+                                 masks=turn_over.module_masks(scorer, s), **_vgg_training(cfg, cfg["cifar_score_epochs"]))
+        scores.append(turn_over.scores(scorer, x_all, y_all, ids, s)[0])
+        if not predictions:  # Figure 8 shows the first seed's sub-networks
+            predictions = {f"{name}_prediction": turn_over.predictions(scorer, x, ids[:n], s, flipped)[0].cpu().numpy()
+                           for name, flipped in (("unmuted", False), ("muted", True))}
+        subsets = _subsets(scores[-1][None, :n], scores[-1][None, n:], cfg["subset_fraction"])
+        keep = _kept(subsets, n)[0]
+        curves, runs_ok = [], []
+        for r in range(len(RUNS)):
+            kept = torch.nonzero(keep[r])[:, 0]
+            model, curve = _vgg11(cfg, run_seed, device), []
+            record = lambda epoch, m: curve.append(_subset_accuracy(_correct(m, x, y)[None], _correct(m, x_test, y_test)[None],
+                                                                    subsets)[0].cpu().numpy())
+            _, run_ok = train_classifier(model, x[kept], y[kept], seed=run_seed, callback=record,
+                                         batch_size=max(1, round(cfg["batch_size"] * len(kept) / n)),
+                                         **_vgg_training(cfg, cfg["cifar_epochs"]))
+            curves.append(np.stack(curve, -1))
+            runs_ok.append(run_ok and ok)
+        accuracy.append(curves)
+        finite.append(runs_ok)
+    scores = torch.stack(scores)
+    subsets = _subsets(scores[:, :n], scores[:, n:], cfg["subset_fraction"])
+    shown = shown_examples(scores[0, :n].cpu().numpy(), y.cpu().numpy())
+    images = inputs["cifar10"].x_train
+    return {"seed": np.array(cfg["seeds"]), "labels": y.cpu().numpy().astype(np.int8), **predictions, **shown,
+            **{f"{name}_images": images[index] for name, index in shown.items()},
+            **_subset_arrays(scores[:, :n], scores[:, n:], subsets, accuracy, finite)}
+
+
+def _compute_corruption(cfg, cell, inputs, device):
+    """Figure 10: per seed, a plain VGG-11 on CIFAR-10 with ``cell["fraction"]`` of the labels random; training
+    accuracy on its labels (running, over each epoch's minibatches) and test accuracy per epoch."""
+    x, y, x_test, y_test = _cifar(cfg, inputs, device)
+    train_accuracy, test_accuracy, finite = [], [], []
+    for s in cfg["seeds"]:
+        _, labels, _ = data.corrupt(x, y, kind="randY", fraction=cell["fraction"],
+                                    generator=torch.Generator().manual_seed(seeds.noise(s)))
+        run_seed = seeds.runs(s, 1)[0]
+        model, curve = _vgg11(cfg, run_seed, device), []
+        history, ok = train_classifier(model, x, labels, batch_size=cfg["batch_size"], seed=run_seed,
+                                       callback=lambda epoch, m: curve.append(float(_correct(m, x_test, y_test).float().mean())),
+                                       **_vgg_training(cfg, cfg["cifar_epochs"]))
+        train_accuracy.append(history["accuracy"])
+        test_accuracy.append(curve)
+        finite.append(ok)
+    return {"seed": np.array(cfg["seeds"]), "train_accuracy": np.array(train_accuracy),
+            "test_accuracy": np.array(test_accuracy), "finite": np.array(finite)}
+
+
 def smoothed(curves, window=SMOOTHING):
     """A centred sliding mean over epochs (the window shrinks at the ends), as the paper smooths Figure 3."""
     curves = np.asarray(curves, dtype=float)
@@ -238,6 +454,32 @@ def _validation_work(cfg, cell):
     return len(cfg["seeds"]) * models * cfg["validation_epochs"] * cfg["validation_size"] * 784 * cfg["validation_hidden"] * 3
 
 
+def _vgg_macs(cfg):
+    return conv_macs(vgg("vgg11", width=cfg["vgg_width"]))
+
+
+def _subsets_work(cfg, cell):
+    n, scored = cfg["train_size"], cfg["train_size"] + 10000
+    per_example = 784 * cfg["hidden"]
+    return len(cfg["seeds"]) * per_example * (3 * cfg["score_epochs"] * scored
+                                              + cfg["subsets_epochs"] * len(RUNS) * (3 * n + scored))
+
+
+def _cifar_work(cfg, cell):
+    n, m = cfg["cifar_train_size"], cfg["cifar_test_size"]
+    kept = 1 + (1 - cfg["subset_fraction"]) + 2 * cfg["subset_fraction"]  # the four runs' shares of the training set
+    return len(cfg["seeds"]) * _vgg_macs(cfg) * (4 * cfg["cifar_score_epochs"] * (n + m)
+                                                 + cfg["cifar_epochs"] * (3 * kept * n + len(RUNS) * (n + m)))
+
+
+def _corruption_work(cfg, cell):
+    return len(cfg["seeds"]) * _vgg_macs(cfg) * cfg["cifar_epochs"] * (3 * cfg["cifar_train_size"] + cfg["cifar_test_size"])
+
+
+def _cifar_sizes(cfg):
+    return {"cifar10": cfg["cifar_train_size"]}
+
+
 PARTS = (
     Part("scores", version=1, compute=_compute_scores, cells=lambda cfg: [{"labels": c} for c in CELLS],
          datasets=lambda cfg: {"mnist": cfg["train_size"]}, work=_scores_work,
@@ -249,6 +491,13 @@ PARTS = (
          work=lambda cfg, cell: len(cfg["seeds"]) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
          dims={name: ("seed",) for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
                                             "test_accuracy", "finite") + GRADIENT_CURVES}),
+    Part("subsets", version=1, compute=_compute_subsets, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+         work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
+    Part("cifar", version=1, compute=_compute_cifar, cells=lambda cfg: [{}] if cfg["cifar"] else [],
+         datasets=_cifar_sizes, work=_cifar_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
+    Part("corruption", version=1, compute=_compute_corruption, datasets=_cifar_sizes, work=_corruption_work,
+         cells=lambda cfg: [{"fraction": f} for f in cfg["corrupted_fractions"]] if cfg["cifar"] else [],
+         dims={name: ("seed",) for name in ("train_accuracy", "test_accuracy", "finite")}),
 )
 
 
@@ -299,7 +548,116 @@ def claims(results, cfg):
             precondition="a small problem where the reference is exact or nearly so (see the settings)", **common))
     out.append(_peak_claim(results, cfg, common))
     out += _gradient_claims(results, cfg, common)
+    for part, dataset in (("subsets", "MNIST, MLP"), ("cifar", "CIFAR-10, VGG-11")):
+        out += _subset_claims(results, cfg, common, part, dataset)
+    out += _corruption_claims(results, cfg, common)
     return out
+
+
+def _corruption_claims(results, cfg, common):
+    """Appendix E (Figure 10): more random labels make the fit slower; with some random labels (not all), the test
+    accuracy peaks and then falls."""
+    rows = [dict(id="liu2021-more-noise-slower-fit", figure="Fig. 10",
+                 statement="The more random labels, the slower the network fits its training set.",
+                 effect="mean over epochs of the training accuracy with fewer random labels minus with more, for each "
+                        "pair of neighbouring shares; the smallest", threshold="95% intervals above 0"),
+            dict(id="liu2021-noisy-test-peaks-then-falls", figure="Fig. 10",
+                 statement="When some labels are random, the test accuracy first peaks and then falls.",
+                 effect=f"the {SMOOTHING}-epoch smoothed test accuracy at its peak minus at the end, for each share of "
+                        f"random labels between 0 and 1; the smallest", threshold="95% intervals above 0")]
+    fractions = sorted(cfg["corrupted_fractions"])
+    noisy = [f for f in fractions if 0 < f < 1]
+    if not cfg["cifar"] or len(fractions) < 2 or not noisy:
+        return [_not_run({**row, **common, "data": "CIFAR-10, VGG-11"}) for row in rows]
+    curve = lambda name, f: results.sel_finite("corruption", name, fraction=f)
+    gaps = [np.nanmean(curve("train_accuracy", a) - curve("train_accuracy", b), -1) for a, b in zip(fractions, fractions[1:])]
+    test = {f: smoothed(curve("test_accuracy", f)) for f in noisy}
+    drops = [np.nanmax(test[f], -1) - test[f][:, -1] for f in noisy]
+    clean_fit = float(np.min(curve("train_accuracy", fractions[0])[:, -1]))
+    memorized = float(min(np.min(curve("train_accuracy", f)[:, -1]) for f in noisy))
+    final = lambda name: ", ".join(f"{f:.0%}: {np.nanmean(curve(name, f)[:, -1]):.3f}" for f in fractions)
+    data_label = ", ".join(results.data_labels()["corruption"]) + " (VGG-11)"
+    return [
+        from_test(all_of(*map(exceeds, gaps)), **rows[0], data=data_label,
+                  measured=f"final training accuracy by share of random labels: {final('train_accuracy')}",
+                  precondition=f"the run with the fewest random labels fitted them: final training accuracy >= "
+                               f"{FITTED:.0%} (lowest {clean_fit:.3f})", at_scale=clean_fit >= FITTED, **common),
+        from_test(all_of(*map(exceeds, drops)), **rows[1], data=data_label,
+                  measured="smoothed test accuracy, peak / end: " + ", ".join(
+                      f"{f:.0%}: {np.nanmean(np.nanmax(test[f], -1)):.3f} / {np.nanmean(test[f][:, -1]):.3f}" for f in noisy),
+                  precondition=f"memorization progressed: final training accuracy >= {MEMORIZING:.0%} with every share "
+                               f"of random labels between 0 and 1 (lowest {memorized:.3f})",
+                  at_scale=memorized >= MEMORIZING, **common),
+    ]
+
+
+def subset_accuracy(results, part, run, subset):
+    """Accuracy (seed, epoch) of ``run`` (RUNS) on ``subset`` (SUBSETS); nan for a diverged run."""
+    return results.sel_finite(part, "accuracy")[:, RUNS.index(run), SUBSETS.index(subset)]
+
+
+def _subset_claims(results, cfg, common, part, dataset):
+    """Figures 5 and 6: easy examples are learned faster, difficult ones from the start; easy test examples reach
+    a higher accuracy; training on difficult examples helps easy ones far more than the reverse."""
+    key = "mnist" if part == "subsets" else "cifar10"
+    fig5, fig6 = ("Fig. 5a" if part == "subsets" else "Fig. 5c"), "Fig. 6"
+    rows = [
+        dict(id=f"liu2021-easy-faster-difficult-from-start-{key}", figure=fig5,
+             statement="Easy examples are learned faster than difficult ones, but difficult ones improve from the start, "
+                       "not only through what the easy ones teach.",
+             effect=f"the smaller of: the mean over epochs of the easy minus the difficult subset's training accuracy; "
+                    f"and, over the first {EARLY:.0%} of the epochs, the difficult subset's training accuracy minus that "
+                    f"of the control run trained without it", threshold="95% intervals above 0"),
+        dict(id=f"liu2021-easy-test-higher-{key}", figure="Fig. 5b" if part == "subsets" else "Fig. 5d",
+             statement="Easy test examples reach a higher test accuracy than difficult ones.",
+             effect="final accuracy on the easy minus the difficult test subset", threshold="95% interval above 0"),
+        dict(id=f"liu2021-difficult-more-informative-{key}", figure=fig6,
+             statement="Training on difficult examples helps easy ones far more than training on easy examples helps "
+                       "difficult ones.",
+             effect="final accuracy on the easy subset of the run trained on the difficult subset only, minus that on "
+                    "the difficult subset of the run trained on the easy subset only",
+             threshold=f"95% interval above {FAR_MORE:g}"),
+    ]
+    if part == "cifar" and not cfg["cifar"]:
+        return [_not_run({**row, **common, "data": dataset}) for row in rows]
+    data_label = ", ".join(results.data_labels()[part]) + f" ({dataset})"
+    acc = lambda run, subset: subset_accuracy(results, part, run, subset)
+    early = max(1, round(EARLY * acc("full", "easy").shape[-1]))
+    faster = np.nanmean(acc("full", "easy") - acc("full", "difficult"), -1)
+    from_start = np.nanmean(acc("full", "difficult")[:, :early] - acc("control", "difficult")[:, :early], -1)
+    final = lambda run, subset: acc(run, subset)[:, -1]
+    fitted_easy = float(np.min(final("full", "easy")))
+    fits = float(min(np.min(final("easy_only", "easy")), np.min(final("difficult_only", "difficult"))))
+    learned = float(np.min(final("full", "test")))
+    mean = lambda values: f"{np.nanmean(values):.3f}"
+    tests = [all_of(exceeds(faster), exceeds(from_start)),
+             exceeds(final("full", "easy_test") - final("full", "difficult_test")),
+             exceeds(final("difficult_only", "easy") - final("easy_only", "difficult"), FAR_MORE)]
+    measured = [
+        f"training accuracy after epoch 1, easy / difficult: {mean(acc('full', 'easy')[:, 0])} / "
+        f"{mean(acc('full', 'difficult')[:, 0])}; at the end: {mean(final('full', 'easy'))} / "
+        f"{mean(final('full', 'difficult'))}; difficult subset over the first {early} epoch(s), trained on / left out: "
+        f"{mean(acc('full', 'difficult')[:, :early])} / {mean(acc('control', 'difficult')[:, :early])}",
+        f"final test accuracy, easy / difficult / all: {mean(final('full', 'easy_test'))} / "
+        f"{mean(final('full', 'difficult_test'))} / {mean(final('full', 'test'))}",
+        f"trained on the difficult subset: easy {mean(final('difficult_only', 'easy'))}, difficult "
+        f"{mean(final('difficult_only', 'difficult'))}; trained on the easy subset: easy "
+        f"{mean(final('easy_only', 'easy'))}, difficult {mean(final('easy_only', 'difficult'))}",
+    ]
+    preconditions = [
+        (f"the full run fitted the easy subset: final training accuracy >= {FITTED:.0%} (lowest {fitted_easy:.3f})",
+         fitted_easy >= FITTED),
+        (f"the full run generalizes: final test accuracy >= {LEARNED:.0%} (lowest {learned:.3f})", learned >= LEARNED),
+        (f"each subset run fitted its own subset: final training accuracy >= {FITTED:.0%} (lowest {fits:.3f})",
+         fits >= FITTED),
+    ]
+    return [from_test(test, **row, measured=text, precondition=condition, at_scale=ok, data=data_label, **common)
+            for test, row, text, (condition, ok) in zip(tests, rows, measured, preconditions)]
+
+
+def _not_run(fields):
+    return Claim(**fields, measured="not run in this configuration (cifar is off)", passed=False, at_scale=False,
+                 precondition="cifar is on, as it is at the smoke, gpu and paper profiles")
 
 
 def _peak_claim(results, cfg, common):

@@ -1,4 +1,4 @@
-"""Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2, 7 and 9, and the validation)."""
+"""Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2-10, and the validation)."""
 from __future__ import annotations
 
 import numpy as np
@@ -80,13 +80,19 @@ def figure_4(results):
     return fig
 
 
-def figure_extremes(results, highest=False):
-    """Figure 7: the lowest- (or highest-) scoring training images of every class of uncorrupted MNIST
-    (first seed), titled label / unmuted prediction / muted prediction."""
-    cell = results.cell("scores", labels="uncorrupted")
+def figure_extremes(results, highest=False, dataset="mnist"):
+    """Figures 7 (``dataset="mnist"``) and 8 (``"cifar10"``): the lowest- (or highest-) scoring training images
+    of every class (first seed), titled label / unmuted prediction / muted prediction."""
+    if dataset != "mnist" and "cifar" not in _subset_parts(results):
+        return _not_run("CIFAR-10 scores")
+    if dataset == "mnist":
+        cell = results.cell("scores", labels="uncorrupted")
+        labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
+    else:
+        cell = results.cell("cifar")
+        labels, unmuted, muted = (cell[k] for k in ("labels", "unmuted_prediction", "muted_prediction"))
     name = "highest_per_class" if highest else "lowest_per_class"
     index, images = cell[name], cell[f"{name}_images"]
-    labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
     per_class = index.shape[1]
     fig, axes = figure(ncols=per_class, nrows=10, width=0.95, height=1.05)
     for (digit, column), ax in zip(np.ndindex(index.shape), axes):
@@ -146,4 +152,94 @@ def figure_score_band(results, band=9):
         ax.imshow(image, cmap="gray_r")
         ax.set_title(f"{labels[i]}: {scores[i]:.2f}", fontsize=8, pad=2)
     fig.suptitle(f"scores in decile {band + 1} of 10 (label: score)")
+    return fig
+
+
+SUBSET_STYLE = {"easy": ("C0", "easy"), "difficult": ("C3", "difficult"), "all": ("k", "all")}
+DATASET_NAMES = {"subsets": "MNIST, MLP", "cifar": "CIFAR-10, VGG-11"}
+
+
+def _subset_parts(results):
+    """The parts of Figures 5 and 6 that were run (CIFAR-10 is left out at the cpu profile)."""
+    present = {part for part, _, _ in results.entries}
+    return [part for part in ("subsets", "cifar") if part in present]
+
+
+def _subset_rows(results, columns, width=3.6, height=3.0):
+    parts = _subset_parts(results)
+    fig, axes = figure(ncols=columns, nrows=len(parts), width=width, height=height)
+    return fig, parts, axes.reshape(len(parts), columns)
+
+
+def figure_5(results):
+    """Figure 5: training accuracy (left) and test accuracy (right) of the easy, difficult and whole subsets, per
+    epoch, for each dataset run; dotted: the difficult subset in the control run, trained without it. Lines are
+    means over seeds, bands their range."""
+    from ..experiments.turn_over_dropout import subset_accuracy
+
+    fig, parts, axes = _subset_rows(results, 2)
+    for part, (train_ax, test_ax) in zip(parts, axes):
+        for subset, (color, label) in SUBSET_STYLE.items():
+            _mean_and_range(train_ax, subset_accuracy(results, part, "full", subset), color, label)
+            test = "test" if subset == "all" else f"{subset}_test"
+            _mean_and_range(test_ax, subset_accuracy(results, part, "full", test), color, label)
+        control = np.nanmean(subset_accuracy(results, part, "control", "difficult"), 0)
+        train_ax.plot(np.arange(1, len(control) + 1), control, color="C3", ls=":", label="difficult, left out (control)")
+        for ax, split in ((train_ax, "training"), (test_ax, "test")):
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(f"{split} accuracy")
+            ax.set_title(f"{DATASET_NAMES[part]}: {split}")
+    legend_outside(axes[-1, 0], where="below")
+    fig.suptitle(f"subsets by memorization score; {_subset_data(results, parts)}")
+    return fig
+
+
+def figure_6(results):
+    """Figure 6: accuracy on the easy and the difficult training subset of a network trained on the easy subset
+    only (left) and on the difficult subset only (right), per epoch; means over seeds, bands their range."""
+    from ..experiments.turn_over_dropout import subset_accuracy
+
+    fig, parts, axes = _subset_rows(results, 2)
+    for part, row in zip(parts, axes):
+        for ax, run, title in zip(row, ("easy_only", "difficult_only"), ("trained on easy only",
+                                                                       "trained on difficult only")):
+            for subset in ("easy", "difficult"):
+                color, label = SUBSET_STYLE[subset]
+                _mean_and_range(ax, subset_accuracy(results, part, run, subset), color, label)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("accuracy")
+            ax.set_title(f"{DATASET_NAMES[part].split(',')[0]}: {title}")
+    legend_outside(axes[-1, 1], where="below")
+    fig.suptitle(_subset_data(results, parts))
+    return fig
+
+
+def _subset_data(results, parts):
+    return ", ".join(sorted({label for part in parts for label in results.data_labels()[part]}))
+
+
+def figure_10(results):
+    """Figure 10: training accuracy on the (partly random) labels and test accuracy of VGG-11 per epoch, one
+    colour per share of random labels; means over seeds, bands their range."""
+    fractions = sorted(cell["fraction"] for part, cell, _ in results.entries if part == "corruption")
+    if not fractions:
+        return _not_run("Figure 10")
+    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    for i, fraction in enumerate(fractions):
+        for ax, name in zip(axes, ("train_accuracy", "test_accuracy")):
+            _mean_and_range(ax, results.sel_finite("corruption", name, fraction=fraction), f"C{i}", f"{fraction:.0%}")
+    for ax, split in zip(axes, ("training", "test")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{split} accuracy")
+    legend_outside(axes[1], title="random labels")
+    fig.suptitle(f"VGG-11, {', '.join(results.data_labels()['corruption'])}")
+    return fig
+
+
+def _not_run(what):
+    """A placeholder that says why a figure is empty (CIFAR-10 is left out at the cpu profile)."""
+    fig, (ax,) = figure(width=6.0, height=1.0)
+    ax.text(0.5, 0.5, f"{what}: not run at this profile (cifar is off); set cifar=True or use the gpu profile",
+            ha="center", va="center")
+    ax.axis("off")
     return fig
