@@ -84,8 +84,12 @@ def _compute_in_workers(chapter, cfg, args):
         codes = list(pool.map(lambda cid: subprocess.run([*base, f"--part={cid}"]).returncode, todo))
     failed = [cid for cid, code in zip(todo, codes) if code]
     if failed:
-        raise ConfigError(f"--jobs: cells {', '.join(failed)} failed (their errors are printed above)")
+        raise CellsFailed(f"--jobs: cells {', '.join(failed)} failed (their errors are printed above)")
     return len(todo)
+
+
+class CellsFailed(RuntimeError):
+    """A worker of ``run --jobs`` failed: exit code 1, since it is no configuration error."""
 
 
 def _parts(args):
@@ -149,6 +153,9 @@ def main(argv=None):
     except (ConfigError, DataUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except CellsFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -115,6 +115,9 @@ class Masked(nn.Module):
         if getattr(network[-1], "bias", None) is not None:
             raise ValueError("network's last layer has a bias; turn-over dropout needs none (the sub-networks "
                              "would share it)")
+        if any(isinstance(m, nn.modules.batchnorm._NormBase) for m in network.modules()):
+            raise ValueError("network has batch norm; turn-over dropout needs none (its running statistics would "
+                             "carry every example into both sub-networks)")
         self.network = network
         self.units, width = [], None
         for module in network:

@@ -179,3 +179,23 @@ def test_subset_claims_are_not_at_this_scale_when_the_subset_runs_did_not_fit():
     verdicts = {c.id: c.verdict for c in CHAPTER.claims(results, cfg)}
     assert verdicts["liu2021-difficult-more-informative-mnist"] == "not at this scale"
     assert verdicts["liu2021-easy-test-higher-mnist"] == "reproduced"
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"subset_fraction": 0.6}, "subset_fraction=0.6 is not allowed: must be in (0, 0.5]"),
+    ({"vgg_width": 0.3}, "vgg_width=0.3 is not allowed: every VGG-11 layer must have an even number of channels"),
+    ({"corrupted_fractions": [0.5, 0.0]}, "corrupted_fractions=[0.5, 0.0] is not allowed: list distinct shares"),
+])
+def test_settings_that_would_break_a_figure_are_refused_with_one_line(override, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
+                       .replace("]", r"\]")):
+        CHAPTER.config("gpu", **override)
+
+
+def test_the_peak_claim_needs_a_run_without_random_labels():
+    cfg = CHAPTER.config("cpu", cifar=True, corrupted_fractions=[0.2, 0.4])
+    claims = {c.id: c for c in CHAPTER.claims(_fake_results(cfg, lambda s, rng, n: rng.exponential(1.0, n) ** 2,
+                                                             lambda s, rng, n: 5 + rng.random(n),
+                                                             lambda reference, s: reference), cfg)}
+    assert claims["liu2021-noisy-test-peaks-then-falls"].verdict == "not at this scale"
+    assert "corrupted_fractions holds 0" in claims["liu2021-noisy-test-peaks-then-falls"].precondition

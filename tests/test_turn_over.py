@@ -250,3 +250,9 @@ def test_spatial_masks_zero_whole_feature_maps_and_scores_equal_a_per_example_lo
 def test_a_masked_network_refuses_an_output_bias():
     with pytest.raises(ValueError, match="last layer has a bias"):
         turn_over.Masked(torch.nn.Sequential(torch.nn.Linear(4, 2)))
+
+
+def test_a_masked_network_refuses_batch_norm():
+    with pytest.raises(ValueError, match="batch norm"):
+        turn_over.Masked(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                             torch.nn.Flatten(), torch.nn.LazyLinear(2, bias=False)))

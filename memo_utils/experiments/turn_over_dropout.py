@@ -17,6 +17,8 @@ samples of both subsets (Figure 4, :func:`memo_utils.per_example.cosine_similari
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -25,8 +27,8 @@ from ..chapter import Chapter, Param, Part
 from ..claims import Claim, all_of, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..errors import ConfigError
-from ..models import conv_macs, vgg
-from ..training import train_classifier
+from ..models import VGG_LAYERS, conv_macs, vgg
+from ..training import accuracy, train_classifier
 
 CELLS = ("uncorrupted", "corrupted")
 LONG_TAIL = 1.0  # skewness above which a distribution is "highly skewed" (a long right tail)
@@ -49,6 +51,7 @@ SUBSETS = ("easy", "difficult", "all", "easy_test", "difficult_test", "test")  #
 EARLY = 0.1  # "from the start": the first tenth of the epochs (at least one)
 LEARNED = 0.5  # test accuracy of the full run above which the network generalizes (Figure 5b's precondition)
 FAR_MORE = 0.1  # accuracy points by which training on difficult examples must help easy ones more than the reverse
+DATASET_NAMES = {"subsets": "MNIST, MLP", "cifar": "CIFAR-10, VGG-11"}  # the parts of Figures 5 and 6
 SUBSET_ARRAYS = ("train_scores", "test_scores", "easy", "difficult", "easy_test", "difficult_test", "accuracy", "finite")
 
 PARAMS = (
@@ -124,6 +127,16 @@ def _check(cfg):
     for name in ("hidden", "validation_hidden"):
         if cfg[name] % 2:
             raise ConfigError(f"{name}={cfg[name]} is not allowed: must be even (turn-over dropout keeps half)")
+    if not 0 < cfg["subset_fraction"] <= 0.5:
+        raise ConfigError(f"subset_fraction={cfg['subset_fraction']} is not allowed: must be in (0, 0.5], so that the "
+                          f"easy and the difficult subsets do not overlap")
+    channels = [max(1, round(c * cfg["vgg_width"])) for c in VGG_LAYERS["vgg11"] if c != "M"]
+    if cfg["cifar"] and any(c % 2 or c < 2 for c in channels):
+        raise ConfigError(f"vgg_width={cfg['vgg_width']} is not allowed: every VGG-11 layer must have an even number "
+                          f"of channels for turn-over dropout (it gives {channels}); 1/16, 1/8, 1/4, 1/2 or 1 do")
+    if list(cfg["corrupted_fractions"]) != sorted(set(cfg["corrupted_fractions"])):
+        raise ConfigError(f"corrupted_fractions={cfg['corrupted_fractions']} is not allowed: list distinct shares in "
+                          f"increasing order")
 
 
 def _mnist(inputs, n, device):
@@ -381,7 +394,7 @@ def _compute_cifar(cfg, cell, inputs, device):
     x, y, x_test, y_test = _cifar(cfg, inputs, device)
     x_all, y_all = torch.cat([x, x_test]), torch.cat([y, y_test])
     n, ids = len(x), torch.arange(len(x_all), device=device)
-    scores, predictions, accuracy, finite = [], {}, [], []
+    scores, predictions, curves_per_seed, finite, per_seed_subsets = [], {}, [], [], []
     for s in cfg["seeds"]:
         score_seed, run_seed = seeds.runs(s, 2)
         scorer = _vgg11(cfg, score_seed, device, turn_over_masks=True)
@@ -392,6 +405,7 @@ def _compute_cifar(cfg, cell, inputs, device):
             predictions = {f"{name}_prediction": turn_over.predictions(scorer, x, ids[:n], s, flipped)[0].cpu().numpy()
                            for name, flipped in (("unmuted", False), ("muted", True))}
         subsets = _subsets(scores[-1][None, :n], scores[-1][None, n:], cfg["subset_fraction"])
+        per_seed_subsets.append(subsets)
         keep = _kept(subsets, n)[0]
         curves, runs_ok = [], []
         for r in range(len(RUNS)):
@@ -404,15 +418,15 @@ def _compute_cifar(cfg, cell, inputs, device):
                                          **_vgg_training(cfg, cfg["cifar_epochs"]))
             curves.append(np.stack(curve, -1))
             runs_ok.append(run_ok and ok)
-        accuracy.append(curves)
+        curves_per_seed.append(curves)
         finite.append(runs_ok)
     scores = torch.stack(scores)
-    subsets = _subsets(scores[:, :n], scores[:, n:], cfg["subset_fraction"])
+    subsets = {name: torch.cat([s[name] for s in per_seed_subsets]) for name in per_seed_subsets[0]}
     shown = shown_examples(scores[0, :n].cpu().numpy(), y.cpu().numpy())
     images = inputs["cifar10"].x_train
     return {"seed": np.array(cfg["seeds"]), "labels": y.cpu().numpy().astype(np.int8), **predictions, **shown,
             **{f"{name}_images": images[index] for name, index in shown.items()},
-            **_subset_arrays(scores[:, :n], scores[:, n:], subsets, accuracy, finite)}
+            **_subset_arrays(scores[:, :n], scores[:, n:], subsets, curves_per_seed, finite)}
 
 
 def _compute_corruption(cfg, cell, inputs, device):
@@ -426,7 +440,7 @@ def _compute_corruption(cfg, cell, inputs, device):
         run_seed = seeds.runs(s, 1)[0]
         model, curve = _vgg11(cfg, run_seed, device), []
         history, ok = train_classifier(model, x, labels, batch_size=cfg["batch_size"], seed=run_seed,
-                                       callback=lambda epoch, m: curve.append(float(_correct(m, x_test, y_test).float().mean())),
+                                       callback=lambda epoch, m: curve.append(accuracy(m, x_test, y_test)),
                                        **_vgg_training(cfg, cfg["cifar_epochs"]))
         train_accuracy.append(history["accuracy"])
         test_accuracy.append(curve)
@@ -454,8 +468,13 @@ def _validation_work(cfg, cell):
     return len(cfg["seeds"]) * models * cfg["validation_epochs"] * cfg["validation_size"] * 784 * cfg["validation_hidden"] * 3
 
 
+@lru_cache(maxsize=None)
+def _vgg_macs_at(width):
+    return conv_macs(vgg("vgg11", width=width))
+
+
 def _vgg_macs(cfg):
-    return conv_macs(vgg("vgg11", width=cfg["vgg_width"]))
+    return _vgg_macs_at(cfg["vgg_width"])
 
 
 def _subsets_work(cfg, cell):
@@ -495,7 +514,7 @@ PARTS = (
          work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
     Part("cifar", version=1, compute=_compute_cifar, cells=lambda cfg: [{}] if cfg["cifar"] else [],
          datasets=_cifar_sizes, work=_cifar_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
-    Part("corruption", version=1, compute=_compute_corruption, datasets=_cifar_sizes, work=_corruption_work,
+    Part("corruption", version=2, compute=_compute_corruption, datasets=_cifar_sizes, work=_corruption_work,
          cells=lambda cfg: [{"fraction": f} for f in cfg["corrupted_fractions"]] if cfg["cifar"] else [],
          dims={name: ("seed",) for name in ("train_accuracy", "test_accuracy", "finite")}),
 )
@@ -548,7 +567,7 @@ def claims(results, cfg):
             precondition="a small problem where the reference is exact or nearly so (see the settings)", **common))
     out.append(_peak_claim(results, cfg, common))
     out += _gradient_claims(results, cfg, common)
-    for part, dataset in (("subsets", "MNIST, MLP"), ("cifar", "CIFAR-10, VGG-11")):
+    for part, dataset in DATASET_NAMES.items():
         out += _subset_claims(results, cfg, common, part, dataset)
     out += _corruption_claims(results, cfg, common)
     return out
@@ -563,16 +582,21 @@ def _corruption_claims(results, cfg, common):
                         "pair of neighbouring shares; the smallest", threshold="95% intervals above 0"),
             dict(id="liu2021-noisy-test-peaks-then-falls", figure="Fig. 10",
                  statement="When some labels are random, the test accuracy first peaks and then falls.",
-                 effect=f"the {SMOOTHING}-epoch smoothed test accuracy at its peak minus at the end, for each share of "
-                        f"random labels between 0 and 1; the smallest", threshold="95% intervals above 0")]
-    fractions = sorted(cfg["corrupted_fractions"])
+                 effect=f"the {SMOOTHING}-epoch smoothed test accuracy's fall from its peak to the end, minus that of "
+                        f"the run without random labels (a peak of noise alone), for each share of random labels "
+                        f"between 0 and 1; the smallest", threshold="95% intervals above 0")]
+    fractions = cfg["corrupted_fractions"]
     noisy = [f for f in fractions if 0 < f < 1]
-    if not cfg["cifar"] or len(fractions) < 2 or not noisy:
+    if not cfg["cifar"]:
         return [_not_run({**row, **common, "data": "CIFAR-10, VGG-11"}) for row in rows]
+    if not noisy or fractions[0] != 0:
+        return [_not_run({**row, **common, "data": "CIFAR-10, VGG-11"}, why=f"corrupted_fractions={fractions}",
+                         needs="corrupted_fractions holds 0 and a share strictly between 0 and 1") for row in rows]
     curve = lambda name, f: results.sel_finite("corruption", name, fraction=f)
     gaps = [np.nanmean(curve("train_accuracy", a) - curve("train_accuracy", b), -1) for a, b in zip(fractions, fractions[1:])]
-    test = {f: smoothed(curve("test_accuracy", f)) for f in noisy}
-    drops = [np.nanmax(test[f], -1) - test[f][:, -1] for f in noisy]
+    test = {f: smoothed(curve("test_accuracy", f)) for f in [0.0] + noisy}
+    fall = lambda f: np.nanmax(test[f], -1) - test[f][:, -1]
+    drops = [fall(f) - fall(0.0) for f in noisy]
     clean_fit = float(np.min(curve("train_accuracy", fractions[0])[:, -1]))
     memorized = float(min(np.min(curve("train_accuracy", f)[:, -1]) for f in noisy))
     final = lambda name: ", ".join(f"{f:.0%}: {np.nanmean(curve(name, f)[:, -1]):.3f}" for f in fractions)
@@ -584,7 +608,8 @@ def _corruption_claims(results, cfg, common):
                                f"{FITTED:.0%} (lowest {clean_fit:.3f})", at_scale=clean_fit >= FITTED, **common),
         from_test(all_of(*map(exceeds, drops)), **rows[1], data=data_label,
                   measured="smoothed test accuracy, peak / end: " + ", ".join(
-                      f"{f:.0%}: {np.nanmean(np.nanmax(test[f], -1)):.3f} / {np.nanmean(test[f][:, -1]):.3f}" for f in noisy),
+                      f"{f:.0%}: {np.nanmean(np.nanmax(test[f], -1)):.3f} / {np.nanmean(test[f][:, -1]):.3f}"
+                      for f in [0.0] + noisy),
                   precondition=f"memorization progressed: final training accuracy >= {MEMORIZING:.0%} with every share "
                                f"of random labels between 0 and 1 (lowest {memorized:.3f})",
                   at_scale=memorized >= MEMORIZING, **common),
@@ -655,9 +680,9 @@ def _subset_claims(results, cfg, common, part, dataset):
             for test, row, text, (condition, ok) in zip(tests, rows, measured, preconditions)]
 
 
-def _not_run(fields):
-    return Claim(**fields, measured="not run in this configuration (cifar is off)", passed=False, at_scale=False,
-                 precondition="cifar is on, as it is at the smoke, gpu and paper profiles")
+def _not_run(fields, why="cifar is off", needs="cifar is on, as it is at the smoke, gpu and paper profiles"):
+    return Claim(**fields, measured=f"not run in this configuration ({why})", passed=False, at_scale=False,
+                 precondition=needs)
 
 
 def _peak_claim(results, cfg, common):

@@ -84,7 +84,7 @@ def figure_extremes(results, highest=False, dataset="mnist"):
     """Figures 7 (``dataset="mnist"``) and 8 (``"cifar10"``): the lowest- (or highest-) scoring training images
     of every class (first seed), titled label / unmuted prediction / muted prediction."""
     if dataset != "mnist" and "cifar" not in _subset_parts(results):
-        return _not_run("CIFAR-10 scores")
+        return _placeholder("CIFAR-10 scores")
     if dataset == "mnist":
         cell = results.cell("scores", labels="uncorrupted")
         labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
@@ -156,7 +156,6 @@ def figure_score_band(results, band=9):
 
 
 SUBSET_STYLE = {"easy": ("C0", "easy"), "difficult": ("C3", "difficult"), "all": ("k", "all")}
-DATASET_NAMES = {"subsets": "MNIST, MLP", "cifar": "CIFAR-10, VGG-11"}
 
 
 def _subset_parts(results):
@@ -173,9 +172,9 @@ def _subset_rows(results, columns, width=3.6, height=3.0):
 
 def figure_5(results):
     """Figure 5: training accuracy (left) and test accuracy (right) of the easy, difficult and whole subsets, per
-    epoch, for each dataset run; dotted: the difficult subset in the control run, trained without it. Lines are
-    means over seeds, bands their range."""
-    from ..experiments.turn_over_dropout import subset_accuracy
+    epoch, for each dataset run; dotted: the difficult subsets in the control run, trained without the difficult
+    training subset. Lines are means over seeds, bands their range."""
+    from ..experiments.turn_over_dropout import DATASET_NAMES, subset_accuracy
 
     fig, parts, axes = _subset_rows(results, 2)
     for part, (train_ax, test_ax) in zip(parts, axes):
@@ -183,8 +182,9 @@ def figure_5(results):
             _mean_and_range(train_ax, subset_accuracy(results, part, "full", subset), color, label)
             test = "test" if subset == "all" else f"{subset}_test"
             _mean_and_range(test_ax, subset_accuracy(results, part, "full", test), color, label)
-        control = np.nanmean(subset_accuracy(results, part, "control", "difficult"), 0)
-        train_ax.plot(np.arange(1, len(control) + 1), control, color="C3", ls=":", label="difficult, left out (control)")
+        for ax, subset in ((train_ax, "difficult"), (test_ax, "difficult_test")):
+            control = np.nanmean(subset_accuracy(results, part, "control", subset), 0)
+            ax.plot(np.arange(1, len(control) + 1), control, color="C3", ls=":", label="difficult, control run")
         for ax, split in ((train_ax, "training"), (test_ax, "test")):
             ax.set_xlabel("epoch")
             ax.set_ylabel(f"{split} accuracy")
@@ -197,7 +197,7 @@ def figure_5(results):
 def figure_6(results):
     """Figure 6: accuracy on the easy and the difficult training subset of a network trained on the easy subset
     only (left) and on the difficult subset only (right), per epoch; means over seeds, bands their range."""
-    from ..experiments.turn_over_dropout import subset_accuracy
+    from ..experiments.turn_over_dropout import DATASET_NAMES, subset_accuracy
 
     fig, parts, axes = _subset_rows(results, 2)
     for part, row in zip(parts, axes):
@@ -223,7 +223,7 @@ def figure_10(results):
     colour per share of random labels; means over seeds, bands their range."""
     fractions = sorted(cell["fraction"] for part, cell, _ in results.entries if part == "corruption")
     if not fractions:
-        return _not_run("Figure 10")
+        return _placeholder("Figure 10")
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
     for i, fraction in enumerate(fractions):
         for ax, name in zip(axes, ("train_accuracy", "test_accuracy")):
@@ -236,7 +236,7 @@ def figure_10(results):
     return fig
 
 
-def _not_run(what):
+def _placeholder(what):
     """A placeholder that says why a figure is empty (CIFAR-10 is left out at the cpu profile)."""
     fig, (ax,) = figure(width=6.0, height=1.0)
     ax.text(0.5, 0.5, f"{what}: not run at this profile (cifar is off); set cifar=True or use the gpu profile",
