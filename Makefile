@@ -30,11 +30,11 @@ bench: venv
 		$(PY) -m memo_utils bench --quick; \
 	fi
 
-# JupyterLab on book/: open the address it prints, then a chapter with right-click,
-# Open With > Jupytext Notebook. As root (containers) it needs --allow-root.
+# JupyterLab on working copies of book/ in lab/ (git-ignored; LAB_RESET=1 refreshes them from book/):
+# open the address it prints, then double-click a chapter. Runs write into lab/results/ only.
 LAB_ARGS ?=
 lab: venv
-	$(VENV)/bin/jupyter lab --no-browser --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+	$(PY) scripts/lab.py $(if $(LAB_RESET),--reset) $(LAB_ARGS)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml

@@ -45,9 +45,20 @@ _CORE_META = frozenset({"experiment", "version", "config", "package_version", "t
 
 
 def results_dir():
-    """``$MEMO_RESULTS_DIR``, else ``results/`` at the repository root."""
+    """Where results are written: ``$MEMO_RESULTS_DIR``, else ``results/`` at the repository root."""
     env = os.environ.get("MEMO_RESULTS_DIR")
     return Path(env) if env else Path(__file__).resolve().parents[1] / "results"
+
+
+def _read_dirs():
+    """Where results are looked up: ``results_dir()``, then ``$MEMO_RESULTS_BASE`` if set, a folder that is only
+    read (``make lab`` reads the committed ``results/`` and writes a reader's runs into an ignored folder, so
+    that no tweak changes a tracked file)."""
+    base = os.environ.get("MEMO_RESULTS_BASE")
+    dirs = [results_dir()]
+    if base and Path(base).resolve() != dirs[0].resolve():
+        dirs.append(Path(base))
+    return dirs
 
 
 def config_key(experiment, version, config):
@@ -152,8 +163,12 @@ def _tmp_prefix(name):
 def lookup(experiment, version, config):
     """The valid cache entry for ``config``, or None; never computes."""
     config = _as_json(config)
-    entry = results_dir() / experiment / config_key(experiment, version, config)
-    return _read_settled(entry, experiment, version, config)
+    key = config_key(experiment, version, config)
+    for folder in _read_dirs():
+        hit = _read_settled(folder / experiment / key, experiment, version, config)
+        if hit is not None:
+            return hit
+    return None
 
 
 def matching(experiment, version, accept):
@@ -162,9 +177,11 @@ def matching(experiment, version, accept):
     For reading results whose full key cannot be built here, for example committed GPU
     results whose data archive this machine does not have.
     """
-    folder = results_dir() / experiment
-    found = []
-    for entry in sorted(folder.iterdir()) if folder.is_dir() else []:
+    found, seen = [], set()
+    folders = [d / experiment for d in _read_dirs()]
+    for entry in [e for f in folders if f.is_dir() for e in sorted(f.iterdir())]:
+        if entry.name in seen:  # the written folder's entry shadows the base's
+            continue
         try:
             config = json.loads((entry / "meta.json").read_text())["config"]
         except (OSError, ValueError, KeyError, TypeError):
@@ -173,6 +190,7 @@ def matching(experiment, version, accept):
             hit = _read(entry, experiment, version, config)
             if hit is not None:
                 found.append(hit)
+                seen.add(entry.name)
     return found
 
 
@@ -191,7 +209,7 @@ def cached(experiment, version, config, compute, *, device="cpu", recompute=Fals
         raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
     entry = results_dir() / experiment / config_key(experiment, version, config)
     if not recompute:
-        hit = _read_settled(entry, experiment, version, config)
+        hit = lookup(experiment, version, config)
         if hit is not None:
             return hit
     start = time.perf_counter()

@@ -223,3 +223,19 @@ def test_concurrent_writers_of_one_key_neither_fail_nor_tear_the_entry(isolated_
     final = cache.lookup("exp", 1, {"a": 1})
     assert final is not None and final["x"][0] in range(writers) and len(set(final["x"].tolist())) == 1
     assert _leftovers(isolated_results) == []
+
+
+def test_a_read_only_base_serves_its_entries_and_new_ones_go_to_the_written_folder(tmp_path, monkeypatch):
+    base, written = tmp_path / "committed", tmp_path / "mine"
+    monkeypatch.setenv("MEMO_RESULTS_DIR", str(base))
+    calls = []
+    cache.cached("exp", 1, {"a": 1}, _compute(calls))
+    before = sorted(str(p.relative_to(base)) for p in base.rglob("*") if not p.name.endswith(".lock"))
+    monkeypatch.setenv("MEMO_RESULTS_DIR", str(written))
+    monkeypatch.setenv("MEMO_RESULTS_BASE", str(base))
+    assert cache.cached("exp", 1, {"a": 1}, _compute(calls)).from_cache and len(calls) == 1
+    assert len(cache.matching("exp", 1, lambda config: True)) == 1
+    assert not cache.cached("exp", 1, {"a": 2}, _compute(calls)).from_cache and len(calls) == 2
+    assert _entry(written, {"a": 2}).is_dir() and not _entry(base, {"a": 2}).exists()
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*") if not p.name.endswith(".lock")) == before
+    assert len(cache.matching("exp", 1, lambda config: True)) == 2

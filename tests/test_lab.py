@@ -1,0 +1,136 @@
+"""JupyterLab as a reader uses it (`make lab`), driven in headless Chromium: every chapter opens as a notebook from
+its working copy, runs without an error, renders MyST, and its widget redraws the figure; a papermill-executed
+notebook shows its saved widget once trusted; and nothing tracked in the checkout changes."""
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from browser import browser, chromium_path, operate_figure_choice
+from conftest import ROOT
+from memo_utils import experiments
+
+sys.path.insert(0, str(ROOT / "scripts"))
+import lab  # noqa: E402
+
+pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)")
+
+ALL_DONE_JS = """(cells) => {
+  const shown = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  const prompts = [...shown.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
+  return prompts.length === cells && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+}"""
+ERRORS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+  .map(e => e.textContent).filter(t => /Error|Traceback/.test(t)).map(t => t.slice(0, 300))"""
+
+
+def _git_status():
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab_server(tmp_path_factory):
+    """JupyterLab as `make lab` starts it, on working copies in a temporary folder and a free port; stopped by
+    its PID afterwards."""
+    folder = tmp_path_factory.mktemp("lab") / "lab"
+    lab.working_copies(folder)
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(lab.environment(folder), OMP_NUM_THREADS="1")
+    log = open(folder.parent / "server.log", "w")
+    server = subprocess.Popen(lab.command([f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                                           f"--IdentityProvider.token={token}"], folder),
+                              env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(240):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}", token, folder
+    finally:
+        os.kill(server.pid, 15)
+        server.wait(30)
+        log.close()
+
+
+def _open(b, url, token, name):
+    page = b.new_page(viewport={"width": 1400, "height": 1000})
+    errors, outside = [], []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: outside.append(r.url) if r.url.startswith("http") and not r.url.startswith(url) else None)
+    page.route("http*://**", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
+    page.goto(f"{url}/lab/tree/{name}?reset&token={token}", wait_until="load")  # reset: only this one is open
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    return page, errors, outside
+
+
+def _run_all(page, name, timeout_s=120):
+    """Run → Run All Cells, then wait until every code cell of the page has its execution count."""
+    import jupytext
+
+    cells = sum(c.cell_type == "code" for c in jupytext.read(ROOT / "book" / name).cells)
+    # a Run All sent while the kernel still starts can be lost: wait until the status bar says it is idle
+    page.wait_for_function("() => document.body.innerText.includes('(ipykernel) | Idle')", timeout=120_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(ALL_DONE_JS, cells):
+        if time.monotonic() > deadline:
+            (ROOT / "test-artifacts").mkdir(exist_ok=True)
+            page.screenshot(path=str(ROOT / "test-artifacts" / f"lab-{name}.png"))
+            pytest.fail(f"{name}: Run All did not finish in {timeout_s} s (screenshot in test-artifacts/)")
+        page.wait_for_timeout(500)
+
+
+def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_server):
+    url, token, folder = lab_server
+    before = _git_status()
+    with browser() as b:
+        for name in experiments.CHAPTERS:
+            page, errors, outside = _open(b, url, token, f"{name}.md")
+            _run_all(page, f"{name}.md")
+            assert page.evaluate(ERRORS_JS) == [], name
+            text = page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
+            assert ":::{note}" not in text and "{cite}" not in text, f"{name}: MyST shown as source"
+            assert page.locator(".jp-Notebook .myst-admonition").count() >= 1, f"{name}: the run note is no admonition"
+            boxes = page.locator(".memo-figure-choice").all()
+            assert boxes, f"{name}: no widget"
+            assert all(operate_figure_choice(page, box)["changed"] for box in boxes), name
+            assert errors == [] and outside == [], (name, errors, outside)
+            page.close()
+    assert (folder / "results").is_dir()  # the runs' claims went into the working folder
+    assert _git_status() == before  # no source, claims or timing file of the checkout changed
+
+
+def test_a_papermill_executed_notebook_shows_its_saved_widget_once_trusted(lab_server, tmp_path, monkeypatch):
+    """papermill saves the widget state; JupyterLab renders saved widgets in trusted notebooks only."""
+    url, token, folder = lab_server
+    import jupytext
+    import papermill
+
+    source = tmp_path / "easy_examples.ipynb"
+    jupytext.write(jupytext.read(ROOT / "book" / "easy_examples.md"), source)
+    executed = folder / "easy_examples.executed.ipynb"
+    for name in ("MEMO_RESULTS_DIR", "MEMO_RESULTS_BASE"):  # as a reader's papermill run from lab/ would
+        monkeypatch.setenv(name, lab.environment(folder)[name])
+    papermill.execute_notebook(str(source), str(executed), parameters={"profile": "cpu"}, kernel_name="python3",
+                               progress_bar=False, cwd=str(folder))
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(executed)], check=True, capture_output=True)
+    with browser() as b:
+        page, errors, _ = _open(b, url, token, executed.name)
+        page.wait_for_selector(".memo-figure-choice", timeout=60_000)  # no cell was run here
+        assert "VBox(children" not in page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
+        assert operate_figure_choice(page, page.locator(".memo-figure-choice").first)["changed"]
+        page.close()
