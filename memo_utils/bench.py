@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from . import devices
-from .ensemble import MLPEnsemble, train_ensemble, train_reference
+from .ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
 from .models import SmallAlexNet, mlp_module, vgg
 from .per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
 from .stacked import train_classifiers
@@ -90,6 +90,11 @@ def _peak_memory(device):
     return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
 
 
+def _reserved_memory(device):
+    """What the caching allocator held at most: the memory a run really took from the GPU."""
+    return torch.cuda.max_memory_reserved(device) / 2**30 if device.type == "cuda" else None
+
+
 def _reset_memory(device):
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -97,8 +102,10 @@ def _reset_memory(device):
 
 
 def mlp_flops_per_example(sizes):
-    """Forward + backward of a dense MLP: 6 flops per weight per example."""
-    return 6 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    """Forward + backward of a dense MLP: 6 flops per weight per example (forward, input gradient, weight
+    gradient), 4 in the first layer, whose input gradient is not needed."""
+    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 4 * weights[0] + 6 * sum(weights[1:])
 
 
 def bench_mlp(device, quick):
@@ -124,7 +131,8 @@ def bench_mlp(device, quick):
     def row(variant, k, seconds, **extra):
         per_step = seconds / steps
         rows.append({"case": "mlp", "variant": variant, "k": k, "seconds_per_model_epoch": per_step * steps_per_epoch / k,
-                     "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device), **extra})
+                     "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device),
+                     "reserved_gib": _reserved_memory(device), **extra})
 
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
@@ -155,6 +163,14 @@ def bench_mlp(device, quick):
                                                          for a, b in zip(ensemble.parameters(), eager_params))
             torch.set_float32_matmul_precision(default_precision)
             row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, **extra)
+            del ensemble
+        _reset_memory(device)
+        fused = MLPEnsemble(sizes, init_seeds=range(k), device=device)
+        seconds = _timed(lambda: train_fused(fused, x[sub], y[sub], order_seeds=range(k), **train), device, 3,
+                         f"mlp: K={k} fused SGD step")
+        row("batched ensemble, fused SGD step (eager, float32)", k, seconds,
+            max_abs_diff_vs_eager=max(float((a - b).abs().max()) for a, b in zip(fused.parameters(), eager_params)))
+        del fused, eager_params
     return _add_speedups(rows, "seconds_per_model_epoch")
 
 

@@ -14,7 +14,7 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from . import progress, seeds
+from . import progress, seeds, sensitivity
 from .graphs import GraphedStep, graph_mode
 from .models import init_mlp
 
@@ -147,6 +147,65 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
                 callback(count, ensemble)
     shown.close()
     ensemble.step_mode = full_step.mode
+    return finite
+
+
+@torch.no_grad()
+def fused_sgd_step(ensemble, x, y, lr, momentum=0.0, velocity=None, hidden_masks=None, kept=None):
+    """One SGD step of every model on its minibatch x (K, B, d), y (K, B), with no gradient materialised.
+
+    The closed-form ReLU-MLP backward of :mod:`memo_utils.sensitivity` runs from the top layer down;
+    each layer's delta for the layer below is formed first, then its weights are updated in place by
+    one ``baddbmm`` (W <- W - lr h^T delta), or, with momentum, the velocity by one ``baddbmm``
+    (v <- m v + h^T delta, as ``torch.optim.SGD``) and W <- W - lr v. Autograd's path writes each
+    weight's gradient, then reads it and writes a temporary lr * g before the update; here the update
+    reads and writes the weight once (issue: the MLP step is memory-bound). ``velocity``: one buffer per
+    ``ensemble.parameters()`` entry when momentum is used. ``hidden_masks`` and ``kept`` (K, B) as in
+    :func:`train_ensemble`. Returns the per-model loss (K,), for the finiteness check.
+    """
+    params = [t for pair in zip(ensemble.weights, ensemble.biases) for t in pair]
+    inputs, masks, logits = sensitivity.forward_cache(params, x, hidden_masks)
+    log_p = torch.log_softmax(logits, -1)
+    picked = log_p.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    delta = log_p.exp()
+    delta.scatter_add_(-1, y.unsqueeze(-1), -torch.ones_like(picked).unsqueeze(-1))
+    weight = (torch.full_like(picked, 1.0 / y.shape[-1]) if kept is None
+              else kept.to(picked.dtype) / kept.sum(1, keepdim=True).clamp_min(1).to(picked.dtype))
+    delta.mul_(weight.unsqueeze(-1))
+    for i, d in sensitivity.layer_deltas(ensemble.weights, masks, delta):
+        h, w, b = inputs[i].transpose(1, 2), ensemble.weights[i], ensemble.biases[i]
+        train_bias = i < len(ensemble.weights) - 1 or ensemble.output_bias
+        if velocity is None:  # W <- W - lr h^T delta, in one baddbmm
+            w.baddbmm_(h, d, alpha=-lr)
+            if train_bias:
+                b.sub_(d.sum(1, keepdim=True), alpha=lr)
+        else:
+            velocity[2 * i].baddbmm_(h, d, beta=momentum)
+            w.sub_(velocity[2 * i], alpha=lr)
+            if train_bias:
+                velocity[2 * i + 1].mul_(momentum).add_(d.sum(1, keepdim=True))
+                b.sub_(velocity[2 * i + 1], alpha=lr)
+    return -(picked * weight).sum(1)
+
+
+def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0, keep=None, hidden_masks=None):
+    """:func:`train_ensemble`'s schedule (shared inputs, labels (N,) or (K, N)) with every step taken by
+    :func:`fused_sgd_step`, eagerly. A candidate engine: the benchmark compares it with
+    :func:`train_ensemble`, which the chapters keep using until a GPU measurement says the fused step
+    is faster. Returns which models kept a finite loss."""
+    device = ensemble.weights[0].device
+    x, y = x.flatten(1).to(device), y.to(device).expand(ensemble.k, -1)
+    rows = torch.arange(ensemble.k, device=device)[:, None]
+    velocity = [torch.zeros_like(p) for p in ensemble.parameters()] if momentum else None
+    finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
+    for epoch in range(epochs):
+        order = data_orders(order_seeds, len(x), epoch).to(device)
+        for start in range(0, len(x), batch_size):
+            idx = order[:, start:start + batch_size]
+            loss = fused_sgd_step(ensemble, x[idx], y[rows, idx], lr, momentum, velocity,
+                                  None if hidden_masks is None else hidden_masks(idx),
+                                  None if keep is None else keep.to(device)[rows, idx])
+            finite &= torch.isfinite(loss)
     return finite
 
 

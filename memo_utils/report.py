@@ -147,6 +147,36 @@ def bench_reports(folder):
     return sorted(reports, key=lambda r: (r["device"] == "cpu" or r.get("quick", False), r["device"]))
 
 
+# The GPU engine's targets (issue 19): (what, benchmark case prefix, the row's measure, the target), the measure
+# being the best speed-up over the case's first row, or the best TFLOP/s.
+BENCH_TARGETS = (
+    ("batched MLP, batch 100: per model-epoch against the plain loop", "mlp", "speedup", 6.0),
+    ("VGG-11: against the plain eager loop", "vgg11", "speedup", 3.0),
+    ("per-example gradients: against a per-example loop", "per-example", "speedup", 20.0),
+    ("MLP at batch >= 1,000: TFLOP/s", "mlp, batch 1000", "tflops", 250.0),
+)
+
+
+def bench_targets_markdown(reports):
+    """Each target of the GPU engine beside its value in the first GPU benchmark committed, or "pending a
+    device" (a CPU quick check measures nothing about a GPU)."""
+    gpu = next((r for r in reports if r["device"] != "cpu" and not r.get("quick")), None)
+    lines = ["| target | wanted | measured |", "|---|---|---|"]
+    for what, case, measure, wanted in BENCH_TARGETS:
+        unit = "x" if measure == "speedup" else " TFLOP/s"
+        rows = [] if gpu is None else [r for r in gpu["rows"] if (r["case"] == case or r["case"].startswith(case + " "))
+                                       and r.get(measure)]
+        if gpu is None:
+            measured = "pending a device"
+        elif not rows:
+            measured = f"no such row in the {gpu['device']} run"
+        else:
+            best = max(r[measure] for r in rows)
+            measured = f"{best:.3g}{unit} ({'met' if best >= wanted else 'missed'}, {gpu['device']})"
+        lines.append(f"| {what} | >= {wanted:g}{unit} | {measured} |")
+    return "\n".join(lines)
+
+
 def bench_markdown(report):
     """One benchmark report: where and when it ran, then its table (``bench.format_table``)."""
     from . import bench

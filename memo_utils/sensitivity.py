@@ -64,6 +64,31 @@ def class_losses(params, x, y):
 _param_grad = grad(batch_loss)
 
 
+def forward_cache(params, x, hidden_masks=None):
+    """A ReLU MLP's forward pass, keeping what backpropagation needs: the input of every layer, the factor
+    dh/dz of every hidden layer (its ReLU mask, times ``hidden_masks[i]`` when given: turn-over dropout),
+    and the logits. Biases broadcast over the examples (shape (..., n_out) or (..., 1, n_out))."""
+    weights, biases = params[0::2], params[1::2]
+    inputs, masks, h = [x], [], x
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = h @ w + (b if b.dim() == w.dim() else b.unsqueeze(-2))
+        if i < len(weights) - 1:
+            masks.append(z > 0 if hidden_masks is None else (z > 0) * hidden_masks[i])
+            h = z * masks[-1]
+            inputs.append(h)
+    return inputs, masks, z
+
+
+def layer_deltas(weights, masks, delta):
+    """Backpropagation from the top layer down: yields (i, dL/dz_i) for every layer i, given ``delta`` = dL/dz
+    of the last. dL/dz_{i-1} = (dL/dz_i W_i^T) * mask_{i-1} is computed before layer i is yielded, so the
+    caller may update W_i in place (the fused SGD step of :func:`memo_utils.ensemble.fused_sgd_step`)."""
+    for i in range(len(weights) - 1, -1, -1):
+        below = (delta @ weights[i].transpose(-1, -2)) * masks[i - 1] if i > 0 else None
+        yield i, delta
+        delta = below
+
+
 def _backprop(params, x, y):
     """Forward and backward pass of the mean cross-entropy, keeping what the R-pass needs.
 
@@ -71,22 +96,14 @@ def _backprop(params, x, y):
     Returns the parameter gradients and a cache: the input of every layer, the ReLU masks,
     the softmax probabilities and the deltas dL/dz of every layer's pre-activation.
     """
-    weights, biases = params[0::2], params[1::2]
-    inputs, masks, h = [x], [], x
-    for i, (w, b) in enumerate(zip(weights, biases)):
-        z = h @ w + b.unsqueeze(-2)
-        if i < len(weights) - 1:
-            masks.append(z > 0)
-            h = z * masks[-1]
-            inputs.append(h)
+    weights = params[0::2]
+    inputs, masks, z = forward_cache(params, x)
     probabilities = torch.softmax(z, dim=-1)
     delta = (probabilities - F.one_hot(y, probabilities.shape[-1]).to(probabilities.dtype)) / y.shape[-1]
     deltas, grads = [None] * len(weights), [None] * len(params)
-    for i in range(len(weights) - 1, -1, -1):
+    for i, delta in layer_deltas(weights, masks, delta):
         deltas[i] = delta
         grads[2 * i], grads[2 * i + 1] = inputs[i].transpose(-1, -2) @ delta, delta.sum(-2)
-        if i > 0:
-            delta = (delta @ weights[i].transpose(-1, -2)) * masks[i - 1]
     return tuple(grads), (inputs, masks, probabilities, deltas)
 
 

@@ -26,3 +26,15 @@ def test_wall_times_are_kept_per_profile_so_one_never_rewrites_another(isolated_
     recorded = costs.recorded_wall_times()
     assert recorded["cpu"]["easy_examples"]["papermill"]["seconds"] == 100.0
     assert recorded["smoke"]["easy_examples"]["papermill"]["seconds"] == 5.0
+
+
+def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_missed_with_one():
+    from memo_utils import report
+
+    cpu = {"device": "cpu", "quick": True, "rows": [{"case": "mlp", "speedup": 50.0}]}
+    assert report.bench_targets_markdown([cpu]).count("pending a device") == len(report.BENCH_TARGETS)
+    gpu = {"device": "NVIDIA H100", "rows": [{"case": "mlp", "speedup": 1.0}, {"case": "mlp", "speedup": 7.5},
+                                             {"case": "vgg11", "speedup": 2.0}]}
+    lines = report.bench_targets_markdown([cpu, gpu]).splitlines()
+    assert "7.5x (met, NVIDIA H100)" in lines[2] and "2x (missed, NVIDIA H100)" in lines[3]
+    assert "no such row" in lines[4]

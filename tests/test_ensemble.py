@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_reference
+from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
 from memo_utils.models import mlp_module
 
 SIZES = [12, 16, 8, 3]
@@ -136,3 +136,41 @@ def test_per_model_inputs_equal_separate_runs_on_each_input_set():
             torch.testing.assert_close(mine, theirs.detach(), rtol=1e-10, atol=1e-12)
     assert ensemble.predict(inputs).shape == (2, len(y))
     torch.testing.assert_close(ensemble.predict(inputs)[0], ensemble.predict(x.double())[0])
+
+
+@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"momentum": 0.9, "keep": True},
+                                     {"turn_over": True}, {"output_bias": False, "momentum": 0.5}])
+def test_the_fused_sgd_step_equals_autograd_and_sgd_in_float64(options):
+    """Per-model labels, several epochs with a smaller last batch; with momentum, per-example keep masks,
+    turn-over masks, and an untrained output bias."""
+    from memo_utils import turn_over
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(37, 12, generator=g, dtype=torch.float64)
+    y = torch.randint(4, (3, 37), generator=g)
+    make = lambda: MLPEnsemble([12, 10, 8, 4], [5, 6, 7], dtype=torch.float64,
+                               output_bias=options.get("output_bias", True))
+    keep = torch.rand(3, 37, generator=g) > 0.3 if options.get("keep") else None
+    train = dict(order_seeds=[1, 2, 3], epochs=3, batch_size=8, lr=0.1, momentum=options.get("momentum", 0.0), keep=keep)
+    reference, fused = make(), make()
+    masks = lambda ens: turn_over.ensemble_masks(ens, [0, 1, 2]) if options.get("turn_over") else None
+    ok_reference = train_ensemble(reference, x, y, graphs=False, hidden_masks=masks(reference), **train)
+    ok_fused = train_fused(fused, x, y, hidden_masks=masks(fused), **train)
+    assert ok_reference.all() and ok_fused.all()
+    for a, b in zip(reference.weights + reference.biases, fused.weights + fused.biases):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-10)
+    assert not torch.equal(reference.weights[0], make().weights[0])  # it trained
+
+
+def test_the_fused_step_keeps_a_diverged_model_apart():
+    g = torch.Generator().manual_seed(4)
+    x, y = torch.randn(20, 6, generator=g, dtype=torch.float64), torch.randint(3, (2, 20), generator=g)
+    reference, fused = (MLPEnsemble([6, 5, 3], [1, 2], dtype=torch.float64) for _ in range(2))
+    for ens in (reference, fused):
+        ens.weights[0][1, 0, 0] = float("nan")
+    train = dict(order_seeds=[1, 2], epochs=2, batch_size=5, lr=0.1, momentum=0.9)
+    train_ensemble(reference, x, y, graphs=False, **train)
+    finite = train_fused(fused, x, y, **train)
+    assert finite.tolist() == [True, False]
+    torch.testing.assert_close(fused.weights[0][0], reference.weights[0][0], rtol=0, atol=1e-10)
+    assert torch.isnan(fused.weights[1][1]).all()
