@@ -34,7 +34,7 @@ bench: venv
 # open the address it prints, then double-click a chapter. Runs write into lab/results/ only.
 LAB_ARGS ?=
 lab: venv
-	$(PY) scripts/lab.py $(if $(LAB_RESET),--reset) $(LAB_ARGS)
+	$(PY) scripts/lab.py $(if $(filter 1,$(LAB_RESET)),--reset) $(LAB_ARGS)
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml

@@ -50,6 +50,15 @@ def results_dir():
     return Path(env) if env else Path(__file__).resolve().parents[1] / "results"
 
 
+def read_path(relative):
+    """The first existing ``relative`` file among the folders results are read from (see :func:`_read_dirs`),
+    or where it would be written: claims and timings read through ``make lab``'s base as cache entries do."""
+    for folder in _read_dirs():
+        if (folder / relative).exists():
+            return folder / relative
+    return results_dir() / relative
+
+
 def _read_dirs():
     """Where results are looked up: ``results_dir()``, then ``$MEMO_RESULTS_BASE`` if set, a folder that is only
     read (``make lab`` reads the committed ``results/`` and writes a reader's runs into an ignored folder, so
@@ -164,11 +173,11 @@ def lookup(experiment, version, config):
     """The valid cache entry for ``config``, or None; never computes."""
     config = _as_json(config)
     key = config_key(experiment, version, config)
-    for folder in _read_dirs():
-        hit = _read_settled(folder / experiment / key, experiment, version, config)
-        if hit is not None:
-            return hit
-    return None
+    written, *bases = _read_dirs()
+    hit = _read_settled(written / experiment / key, experiment, version, config)
+    for base in bases:  # only read: no lock file is made there (nothing writes to it)
+        hit = hit or _read(base / experiment / key, experiment, version, config)
+    return hit
 
 
 def matching(experiment, version, accept):

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from .cache import results_dir, write_json_atomic
+from .cache import read_path, results_dir, write_json_atomic
 from .profiles import PROFILES
 from .stats import mean_interval
 
@@ -140,7 +141,7 @@ def load_largest(chapters):
     out = []
     for chapter in chapters:
         for profile in reversed(PROFILES):
-            path = _path(chapter, profile)
+            path = read_path(Path("claims") / chapter / f"{profile}.json")
             if path.exists():
                 out += json.loads(path.read_text())
                 break

@@ -7,6 +7,7 @@ two profiles. It exists only once every ``gpu`` cell computed on a GPU is in the
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from . import cache, devices, experiments
 from .profiles import PROFILES
@@ -82,7 +83,7 @@ def recorded_wall_times():
     out = {}
     for profile in PROFILES:
         try:
-            out[profile] = json.loads(_timings_path(profile).read_text())
+            out[profile] = json.loads(cache.read_path(Path("timings") / f"{profile}.json").read_text())
         except (OSError, ValueError):
             pass
     return out

@@ -196,6 +196,7 @@ def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum
     device = ensemble.weights[0].device
     x, y = x.flatten(1).to(device), y.to(device).expand(ensemble.k, -1)
     rows = torch.arange(ensemble.k, device=device)[:, None]
+    keep = None if keep is None else keep.to(device)
     velocity = [torch.zeros_like(p) for p in ensemble.parameters()] if momentum else None
     finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
     for epoch in range(epochs):
@@ -204,7 +205,7 @@ def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum
             idx = order[:, start:start + batch_size]
             loss = fused_sgd_step(ensemble, x[idx], y[rows, idx], lr, momentum, velocity,
                                   None if hidden_masks is None else hidden_masks(idx),
-                                  None if keep is None else keep.to(device)[rows, idx])
+                                  None if keep is None else keep[rows, idx])
             finite &= torch.isfinite(loss)
     return finite
 

@@ -1,7 +1,7 @@
 """`make lab`: JupyterLab on working copies of the book's pages, so that a reader's tweaks never touch the sources.
 
-Each page of book/ is copied into lab/ (git-ignored) unless lab/ already holds it, so edits made there survive
-the next `make lab`; `make lab LAB_RESET=1` replaces every copy with the source's current version. A double click
+Each page of book/ is copied into lab/ (git-ignored). A copy the reader edited survives the next `make lab`; an
+unedited one follows its source; `make lab LAB_RESET=1` replaces every copy with the source's current version. A double click
 opens a page as a notebook (Jupytext Notebook is made the default viewer of Markdown files in lab/'s own
 settings), and its kernel starts without a question. Runs read the committed results/ and write new cache entries and claims into lab/results/, so that no
 tracked file changes, whatever a reader runs.
@@ -10,6 +10,7 @@ tracked file changes, whatever a reader runs.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -28,19 +29,33 @@ SETTINGS = {"@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
 
 
 def working_copies(lab=LAB, reset=False):
-    """Copy book/*.md into ``lab`` (only the missing ones, or all with ``reset``); returns the copied names."""
+    """Copy book/*.md into ``lab``: missing copies, and copies the reader has not edited whose source has changed
+    (``lab/.copied.json`` records what each copy was made from); with ``reset``, every copy. Returns the names
+    copied, and those kept although their source changed (edited by the reader)."""
     lab.mkdir(parents=True, exist_ok=True)
-    copied = []
+    record_path = lab / ".copied.json"
+    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()
+    copied, kept = [], []
     for page in sorted((ROOT / "book").glob("*.md")):
-        target = lab / page.name
-        if reset or not target.exists():
+        target, source = lab / page.name, digest(page)
+        unedited = target.exists() and digest(target) == record.get(page.name)
+        if reset or not target.exists() or (unedited and source != record.get(page.name)):
             shutil.copyfile(page, target)
+            record[page.name] = source
             copied.append(page.name)
-    for name, settings in SETTINGS.items():
+        elif source != record.get(page.name) and digest(target) != source:
+            kept.append(page.name)
+    record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    for name, settings in SETTINGS.items():  # merged into the reader's own settings, never replacing them
         path = lab / ".settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=1) + "\n")
-    return copied
+        try:
+            current = json.loads(path.read_text())
+        except (OSError, ValueError):
+            current = {}
+        path.write_text(json.dumps({**current, **settings}, indent=1) + "\n")
+    return copied, kept
 
 
 def environment(lab=LAB):
@@ -57,9 +72,11 @@ def command(options, lab=LAB):
 def main(argv):
     reset = "--reset" in argv
     options = [a for a in argv if a != "--reset"]
-    copied = working_copies(reset=reset)
-    print(f"lab/: working copies of book/ ({', '.join(copied) if copied else 'none new; yours are kept'}); "
-          f"runs write into lab/results/")
+    copied, kept = working_copies(reset=reset)
+    print(f"lab/: working copies of book/; copied now: {', '.join(copied) or 'none'}; runs write into lab/results/")
+    if kept:
+        print(f"lab/: your edited {', '.join(kept)} kept although book/ changed since; make lab LAB_RESET=1 "
+              f"replaces every copy")
     os.execve(sys.executable, command(options), environment())
 
 

@@ -230,12 +230,28 @@ def test_a_read_only_base_serves_its_entries_and_new_ones_go_to_the_written_fold
     monkeypatch.setenv("MEMO_RESULTS_DIR", str(base))
     calls = []
     cache.cached("exp", 1, {"a": 1}, _compute(calls))
-    before = sorted(str(p.relative_to(base)) for p in base.rglob("*") if not p.name.endswith(".lock"))
+    before = sorted(str(p.relative_to(base)) for p in base.rglob("*"))
     monkeypatch.setenv("MEMO_RESULTS_DIR", str(written))
     monkeypatch.setenv("MEMO_RESULTS_BASE", str(base))
     assert cache.cached("exp", 1, {"a": 1}, _compute(calls)).from_cache and len(calls) == 1
     assert len(cache.matching("exp", 1, lambda config: True)) == 1
     assert not cache.cached("exp", 1, {"a": 2}, _compute(calls)).from_cache and len(calls) == 2
     assert _entry(written, {"a": 2}).is_dir() and not _entry(base, {"a": 2}).exists()
-    assert sorted(str(p.relative_to(base)) for p in base.rglob("*") if not p.name.endswith(".lock")) == before
+    assert sorted(str(p.relative_to(base)) for p in base.rglob("*")) == before  # not even a lock file
     assert len(cache.matching("exp", 1, lambda config: True)) == 2
+
+
+def test_claims_and_timings_are_read_through_the_base_and_written_to_the_written_folder(tmp_path, monkeypatch):
+    from memo_utils import claims, costs
+
+    base, written = tmp_path / "committed", tmp_path / "mine"
+    monkeypatch.setenv("MEMO_RESULTS_DIR", str(base))
+    claim = claims.Claim(id="x", paper="p", figure="f", statement="s", measured="m", passed=True, profile="cpu", data="d")
+    claims.save("ch", "cpu", [claim])
+    costs.record_wall_time("cpu", "ch", 12.0, "how")
+    monkeypatch.setenv("MEMO_RESULTS_DIR", str(written))
+    monkeypatch.setenv("MEMO_RESULTS_BASE", str(base))
+    assert [c["id"] for c in claims.load_largest(["ch"])] == ["x"]
+    assert costs.recorded_wall_times()["cpu"]["ch"]["how"]["seconds"] == 12.0
+    claims.save("ch", "smoke", [claim])
+    assert (written / "claims" / "ch" / "smoke.json").exists() and not (base / "claims" / "ch" / "smoke.json").exists()

@@ -68,12 +68,13 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     done = _run("bench", "--quick", "--profile", "--out", str(out))
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
-    cases = {row["case"].split(" ")[0] for row in report["rows"]}
+    cases = {row["case"].split(" ")[0].rstrip(",") for row in report["rows"]}
     assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}
     for case in {row["case"] for row in report["rows"]}:  # the first row of a case is its reference
         rows = [row for row in report["rows"] if row["case"] == case]
         assert rows[0]["speedup"] == 1.0 and all(0 < row["speedup"] < 1000 for row in rows), rows
     assert report["quick"] is True and report["torch"]
+    assert any(row["case"].startswith("mlp, batch ") and row["tflops"] > 0 for row in report["rows"])
     compared = [row for row in report["rows"] if "max_abs_diff_vs_eager" in row]
     graphed = [row for row in compared if "graph" in row["variant"]]  # emulated on the CPU: exactly equal
     assert len(graphed) == 3 and all(row["max_abs_diff_vs_eager"] == 0 for row in graphed)

@@ -33,8 +33,10 @@ def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_miss
 
     cpu = {"device": "cpu", "quick": True, "rows": [{"case": "mlp", "speedup": 50.0}]}
     assert report.bench_targets_markdown([cpu]).count("pending a device") == len(report.BENCH_TARGETS)
-    gpu = {"device": "NVIDIA H100", "rows": [{"case": "mlp", "speedup": 1.0}, {"case": "mlp", "speedup": 7.5},
-                                             {"case": "vgg11", "speedup": 2.0}]}
+    gpu = {"device": "NVIDIA H100", "rows": [{"case": "mlp", "variant": "loop", "speedup": 1.0},
+                                             {"case": "mlp", "variant": "float32", "speedup": 7.5},
+                                             {"case": "mlp", "variant": "bf16 autocast", "speedup": 9.0},
+                                             {"case": "vgg11", "variant": "stacked", "speedup": 2.0}]}
     lines = report.bench_targets_markdown([cpu, gpu]).splitlines()
     assert "7.5x (met, NVIDIA H100)" in lines[2] and "2x (missed, NVIDIA H100)" in lines[3]
     assert "no such row" in lines[4]

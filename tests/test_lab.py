@@ -1,8 +1,10 @@
 """JupyterLab as a reader uses it (`make lab`), driven in headless Chromium: every chapter opens as a notebook from
 its working copy, runs without an error, renders MyST, and its widget redraws the figure; a papermill-executed
 notebook shows its saved widget once trusted; and nothing tracked in the checkout changes."""
+import importlib.util
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -12,10 +14,11 @@ import pytest
 
 from browser import browser, chromium_path, operate_figure_choice
 from conftest import ROOT
-from memo_utils import experiments
+from memo_utils import experiments, profiles
 
-sys.path.insert(0, str(ROOT / "scripts"))
-import lab  # noqa: E402
+_spec = importlib.util.spec_from_file_location("lab", ROOT / "scripts" / "lab.py")
+lab = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lab)
 
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)")
 
@@ -43,25 +46,36 @@ def _free_port():
 def lab_server(tmp_path_factory):
     """JupyterLab as `make lab` starts it, on working copies in a temporary folder and a free port; stopped by
     its PID afterwards."""
-    folder = tmp_path_factory.mktemp("lab") / "lab"
+    home = tmp_path_factory.mktemp("lab")
+    folder = home / "lab"
     lab.working_copies(folder)
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(lab.environment(folder), OMP_NUM_THREADS="1")
-    log = open(folder.parent / "server.log", "w")
-    server = subprocess.Popen(lab.command([f"--port={port}", "--ServerApp.ip=127.0.0.1",
+    jupyter = {f"JUPYTER_{kind}_DIR": str(home / f"jupyter-{kind.lower()}") for kind in ("DATA", "CONFIG", "RUNTIME")}
+    env = dict(lab.environment(folder), OMP_NUM_THREADS="1", **jupyter)  # the reader's own Jupyter state stays apart
+    log_path = home / "server.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen(lab.command([f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
                                            f"--IdentityProvider.token={token}"], folder),
-                              env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+                              env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         for _ in range(240):
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited with {server.returncode}:\n{log_path.read_text()[-3000:]}")
             try:
                 socket.create_connection(("127.0.0.1", port), 0.5).close()
                 break
             except OSError:
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}", token, folder
-    finally:
-        os.kill(server.pid, 15)
-        server.wait(30)
+        else:
+            pytest.fail(f"JupyterLab did not listen on port {port} in 2 minutes:\n{log_path.read_text()[-3000:]}")
+        yield f"http://127.0.0.1:{port}", token, folder, env
+    finally:  # the server and its kernels, by the server's PID (its process group)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(10)
         log.close()
 
 
@@ -87,6 +101,8 @@ def _run_all(page, name, timeout_s=120):
     page.get_by_text("Run All Cells", exact=True).click()
     deadline = time.monotonic() + timeout_s
     while not page.evaluate(ALL_DONE_JS, cells):
+        errors = page.evaluate(ERRORS_JS)  # a failing cell stops Run All: say so now, not at the timeout
+        assert errors == [], f"{name}: {errors}"
         if time.monotonic() > deadline:
             (ROOT / "test-artifacts").mkdir(exist_ok=True)
             page.screenshot(path=str(ROOT / "test-artifacts" / f"lab-{name}.png"))
@@ -95,7 +111,7 @@ def _run_all(page, name, timeout_s=120):
 
 
 def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_server):
-    url, token, folder = lab_server
+    url, token, folder, _ = lab_server
     before = _git_status()
     with browser() as b:
         for name in experiments.CHAPTERS:
@@ -110,13 +126,14 @@ def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_serv
             assert all(operate_figure_choice(page, box)["changed"] for box in boxes), name
             assert errors == [] and outside == [], (name, errors, outside)
             page.close()
-    assert (folder / "results").is_dir()  # the runs' claims went into the working folder
+            saved = folder / "results" / "claims" / name / f"{profiles.default_profile()}.json"
+            assert saved.exists(), f"{name}: its claims did not go into the working folder's results"
     assert _git_status() == before  # no source, claims or timing file of the checkout changed
 
 
 def test_a_papermill_executed_notebook_shows_its_saved_widget_once_trusted(lab_server, tmp_path, monkeypatch):
     """papermill saves the widget state; JupyterLab renders saved widgets in trusted notebooks only."""
-    url, token, folder = lab_server
+    url, token, folder, env = lab_server
     import jupytext
     import papermill
 
@@ -127,10 +144,11 @@ def test_a_papermill_executed_notebook_shows_its_saved_widget_once_trusted(lab_s
         monkeypatch.setenv(name, lab.environment(folder)[name])
     papermill.execute_notebook(str(source), str(executed), parameters={"profile": "cpu"}, kernel_name="python3",
                                progress_bar=False, cwd=str(folder))
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(executed)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(executed)], check=True, capture_output=True, env=env)
     with browser() as b:
-        page, errors, _ = _open(b, url, token, executed.name)
+        page, errors, outside = _open(b, url, token, executed.name)
         page.wait_for_selector(".memo-figure-choice", timeout=60_000)  # no cell was run here
         assert "VBox(children" not in page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
         assert operate_figure_choice(page, page.locator(".memo-figure-choice").first)["changed"]
+        assert errors == [] and outside == [], (errors, outside)
         page.close()
