@@ -141,6 +141,9 @@ def main(argv=None):
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
+    bench.add_argument("--cases", default=None, metavar="A,B",
+                       help="only these cases (mlp, vgg11, small-alexnet, per-example, unrolled); the report keeps "
+                            "the other cases' rows from an earlier run on the same device")
     bench.add_argument("--profile", action="store_true",
                        help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt")
     args = parser.parse_args(argv)
@@ -148,7 +151,8 @@ def main(argv=None):
         if args.command == "bench":
             from .bench import main as bench_main
             devices.configure_threads(devices.default_device())
-            return bench_main(out=args.out, quick=args.quick, profile=args.profile)
+            return bench_main(out=args.out, quick=args.quick, profile=args.profile,
+                              cases=args.cases.split(",") if args.cases else None)
         return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)
     except (ConfigError, DataUnavailableError) as error:
         print(f"error: {error}", file=sys.stderr)

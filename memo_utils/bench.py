@@ -316,32 +316,51 @@ def bench_unrolled_sensitivity(device, quick):
     return _add_speedups(rows, "seconds_per_step")
 
 
-def main(out=None, quick=False, profile=False):
-    """Run every case; write the JSON report to ``out`` (default: ``default_output``, full runs only).
+CASES = {"mlp": bench_mlp, "vgg11": bench_vgg, "small-alexnet": bench_small_alexnet, "per-example": bench_per_example,
+         "unrolled": bench_unrolled_sensitivity}
+
+
+def main(out=None, quick=False, profile=False, cases=None):
+    """Run every case (or those named in ``cases``); write the JSON report to ``out`` (default:
+    ``default_output``, full runs only). With ``cases``, the rows of the other cases already in ``out``
+    from the same device are kept, so that a benchmark split over several device calls (each under
+    its time limit) ends in one report.
 
     ``profile``: also profile each variant once and write the reports beside ``out``
-    (``profile-<device>.txt``), or print them when there is no ``out``.
+    (``profile-<device>.txt``, or ``profile-<device>-<cases>.txt``), or print them when there is no ``out``.
     """
+    from .errors import ConfigError
+
+    unknown = sorted(set(cases or ()) - set(CASES))
+    if unknown:
+        raise ConfigError(f"cases={','.join(unknown)} is not allowed: choose among {', '.join(CASES)}")
     global _profiles
     _profiles = [] if profile else None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     header = {"device": devices.name(device) if device.type == "cuda" else "cpu",
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "quick": quick}
+    selected = list(cases or CASES)
     rows = []
-    for bench in (bench_mlp, bench_vgg, bench_small_alexnet, bench_per_example, bench_unrolled_sensitivity):
-        for row in bench(device, quick):
+    for name in selected:
+        for row in CASES[name](device, quick):
+            row["bench"] = name
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(format_table(rows))
     out = out or (None if quick else default_output(header["device"]))
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
+        if cases and Path(out).exists():
+            earlier = json.loads(Path(out).read_text())
+            if earlier.get("device") == header["device"] and earlier.get("quick") == quick:
+                rows = [r for r in earlier["rows"] if r.get("bench") not in selected] + rows
         Path(out).write_text(json.dumps({**header, "rows": rows}, indent=1) + "\n")
     if profile:
         report = "\n\n".join(f"== {label}\n{text}" for label, text in _profiles)
         if out:
-            Path(out).with_name(Path(out).stem.replace("results-", "profile-") + ".txt").write_text(report + "\n")
+            suffix = f"-{'-'.join(selected)}" if cases else ""
+            Path(out).with_name(Path(out).stem.replace("results-", "profile-") + suffix + ".txt").write_text(report + "\n")
         else:
             print(report)
         _profiles = None

@@ -10,8 +10,9 @@
 # There:        scripts/gpu_session.sh easy_examples loss_sensitivity bench
 #     installs the carried wheels, then runs each step in order (a step is a chapter name,
 #     run with `--profile gpu`; CHAPTER/PART, only that part or cell, when a chapter does not fit
-#     one 10-minute call; or `bench`). results/ and bench/ fill as on any machine; with
-#     $OUT set they are packed into $OUT/gpu-results.tgz after every step, so a call that
+#     one 10-minute call; `bench`; or bench:CASE,CASE, part of the benchmark, so that it fits the calls:
+#     bench:mlp,per-example in one call, bench:vgg11,small-alexnet,unrolled in the next, one report).
+#     results/ and bench/ fill as on any machine; with $OUT set they are packed into $OUT/gpu-results.tgz after every step, so a call that
 #     runs out of time still brings back what finished. Back here: tar xzf gpu-results.tgz,
 #     then commit results/ and bench/ and run `make book PROFILE=gpu`.
 set -euo pipefail
@@ -36,6 +37,8 @@ for step in "$@"; do
     start=$SECONDS
     if [[ "$step" == bench ]]; then
         $PY -m memo_utils bench --profile
+    elif [[ "$step" == bench:* ]]; then  # bench:mlp,per-example then bench:vgg11,small-alexnet,unrolled
+        $PY -m memo_utils bench --profile --cases "${step#bench:}"
     elif [[ "$step" == */* ]]; then  # CHAPTER/PART or CHAPTER/PART/CELL: one part or cell, to fit a call
         $PY -m memo_utils run "${step%%/*}" --profile gpu --data-dir data_carry --part "${step#*/}"
     else

@@ -98,3 +98,16 @@ def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_resul
     assert hashes(one) == hashes(two)
     refused = _run("run", "easy_examples", *small, "--jobs", "0")
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --jobs=0 is not allowed: must be a positive integer"
+
+
+def test_a_benchmark_split_over_two_calls_ends_in_one_report(tmp_path):
+    out = tmp_path / "results-cpu.json"
+    assert _run("bench", "--quick", "--cases", "unrolled", "--out", str(out)).returncode == 0
+    assert _run("bench", "--quick", "--cases", "per-example", "--out", str(out)).returncode == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert {row["bench"] for row in rows} == {"unrolled", "per-example"}
+    assert _run("bench", "--quick", "--cases", "unrolled", "--out", str(out)).returncode == 0  # replaced, not doubled
+    again = json.loads(out.read_text())["rows"]
+    assert len(again) == len(rows) and {row["bench"] for row in again} == {"unrolled", "per-example"}
+    refused = _run("bench", "--quick", "--cases", "resnet")
+    assert refused.returncode == 2 and refused.stderr.strip().startswith("error: cases=resnet is not allowed")
