@@ -129,10 +129,7 @@ def bench_mlp(device, quick):
     train = dict(epochs=1, batch_size=batch, lr=0.01)
 
     def row(variant, k, seconds, **extra):
-        per_step = seconds / steps
-        rows.append({"case": "mlp", "variant": variant, "k": k, "seconds_per_model_epoch": per_step * steps_per_epoch / k,
-                     "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device),
-                     "reserved_gib": _reserved_memory(device), **extra})
+        rows.append(_mlp_row(device, "mlp", variant, k, seconds / steps, steps_per_epoch, flops_per_step, **extra))
 
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
@@ -193,14 +190,17 @@ def _mlp_large_batch(device, quick, sizes, x, y):
         seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), epochs=1, batch_size=batch,
                                                 lr=0.01), device, 3, f"mlp batch {batch}: K={k}, matmul precision {precision}")
         torch.set_float32_matmul_precision(default_precision)
-        per_step = seconds / steps
-        rows.append({"case": f"mlp, batch {batch}", "variant": f"batched ensemble, float32, {ensemble.step_mode}"
-                     + (", TF32 matmuls" if precision == "high" else ""), "k": k,
-                     "seconds_per_model_epoch": per_step * (len(x) // batch) / k,
-                     "tflops": k * flops_per_step / per_step / 1e12, "peak_gib": _peak_memory(device),
-                     "reserved_gib": _reserved_memory(device)})
+        variant = f"batched ensemble, float32, {ensemble.step_mode}" + (", TF32 matmuls" if precision == "high" else "")
+        rows.append(_mlp_row(device, f"mlp, batch {batch}", variant, k, seconds / steps, len(x) // batch, flops_per_step))
         del ensemble
     return rows
+
+
+def _mlp_row(device, case, variant, k, seconds_per_step, steps_per_epoch, flops_per_step, **extra):
+    """One MLP benchmark row: seconds per model-epoch, TFLOP/s, and the memory the run took."""
+    return {"case": case, "variant": variant, "k": k, "seconds_per_model_epoch": seconds_per_step * steps_per_epoch / k,
+            "tflops": k * flops_per_step / seconds_per_step / 1e12, "peak_gib": _peak_memory(device),
+            "reserved_gib": _reserved_memory(device), **extra}
 
 
 def bench_vgg(device, quick):

@@ -40,6 +40,15 @@ def _mean_and_range(ax, curves, color, label):
     ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
 
 
+def _dynamics_panels(results, panels, transform=lambda curves: curves):
+    """Curves of the dynamics part, ``panels``: (axes, ((array name, colour, label), ...)), as means over seeds
+    with bands of their range (after ``transform``, e.g. smoothing), against the epoch."""
+    for ax, series in panels:
+        for name, color, label in series:
+            _mean_and_range(ax, transform(results.sel_finite("dynamics", name)), color, label)
+        ax.set_xlabel("epoch")
+
+
 def figure_3(results):
     """Figure 3: training accuracy of a true-label and a random-label subset and of the whole training set (left),
     and test accuracy (right), per epoch, smoothed as in the paper; lines are means over seeds, bands their range."""
@@ -49,10 +58,8 @@ def figure_3(results):
     panels = ((axes[0], (("true_subset_accuracy", "C0", "true-label subset"), ("random_subset_accuracy", "C3",
                                                                                  "random-label subset"),
                          ("train_accuracy", "k", "all"))), (axes[1], (("test_accuracy", "C2", "test"),)))
-    for ax, series in panels:
-        for name, color, label in series:
-            _mean_and_range(ax, smoothed(results.sel_finite("dynamics", name)), color, label)
-        ax.set_xlabel("epoch")
+    _dynamics_panels(results, panels, smoothed)
+    for ax, _ in panels:
         ax.set_ylabel("accuracy")
     axes[0].set_title("training")
     axes[1].set_title("test")
@@ -69,10 +76,7 @@ def figure_4(results):
     series = ((axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
               (axes[1], (("easy_contribution", "C0", "easy (true labels)"),
                          ("difficult_contribution", "C3", "difficult (random)"), ("all_contribution", "k", "all"))))
-    for ax, lines in series:
-        for name, color, label in lines:
-            _mean_and_range(ax, results.sel_finite("dynamics", name), color, label)
-        ax.set_xlabel("epoch")
+    _dynamics_panels(results, series)
     axes[0].set_ylabel("cosine similarity (Eq. 3)")
     axes[1].set_ylabel("contribution (Eq. 4)")
     legend_outside(axes[1], where="below")
