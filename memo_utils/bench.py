@@ -4,14 +4,20 @@
     python -m memo_utils bench --quick                         (tiny sizes: checks the code path on a CPU)
 
 Cases: (1) MLP 784-4096-4096-10, batch 100, SGD: reference loop vs batched ensembles (K = 8,
-32, 128; float32 and bf16 autocast); (2) VGG-11 on CIFAR-10-sized data, batch 128: the plain
-eager float32 loop vs channels-last + bf16 autocast (+ torch.compile on CUDA) and vs K = 4, 8
-seeds stacked under vmap (grouped convolutions), and the same for the two small AlexNets of the
-easy-examples chapter; (3) per-example gradients of an MNIST MLP,
-batch 256: torch.func (and BackPACK, if installed) vs a per-example loop; (4) one backward step through unrolled SGD for the
-loss-sensitivity chapter: closed-form R-pass vs torch.func. Timings are medians of repeated measurements
-after warm-up; peak GPU memory is recorded per case. Prints one JSON line per measurement
-and a table of ratios. Timings are never used in pass/fail tests.
+32, 128; float32, CUDA graphs, TF32, bf16 autocast, the fused SGD step), and at batch 1,000;
+(2) VGG-11 on CIFAR-10-sized data, batch 128: the plain eager float32 loop vs channels-last +
+bf16 autocast (+ torch.compile on CUDA) and vs K seeds stacked under vmap (grouped
+convolutions), eagerly and with the whole step as one CUDA graph, and the same for the two
+small AlexNets of the easy-examples chapter; (3) per-example gradients of an MNIST MLP, batch
+256: torch.func (and BackPACK, if installed) vs a per-example loop; (4) one backward step
+through unrolled SGD for the loss-sensitivity chapter: closed-form R-pass vs torch.func.
+
+Every run first measures the device's ceilings (a device-to-device copy, a large GEMM per
+precision) and places each row with a known flop count on the roofline (``add_roofline``).
+Training rows are timed in steady state, after warm-up and graph capture; other rows as medians
+of repeated calls after a warm-up call. Peak and reserved GPU memory are recorded per row, and
+with ``--profile`` each row's time split (device busy; GEMM, convolution, elementwise). Prints
+one JSON line per measurement and a table. Timings are never used in pass/fail tests.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ import torch
 
 from . import devices
 from .ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
-from .models import SmallAlexNet, mlp_module, vgg
+from .models import SmallAlexNet, conv_macs, mlp_module, vgg
 from .per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
 from .stacked import train_classifiers
 from .training import train_classifier
@@ -38,9 +44,10 @@ def _sync(device):
 
 
 _profiles = None  # when main(profile=True): one (label, report) per timed variant
+_split = {}  # the last profiled variant's time split, taken by the row built next (see _take_split)
 
 
-def _timed(fn, device, repeats, label):
+def _timed(fn, device, repeats, label, profile=True):
     """Median wall time of ``fn()`` over ``repeats`` runs, after one warm-up run (and a profile, if asked)."""
     fn()
     _sync(device)
@@ -50,33 +57,71 @@ def _timed(fn, device, repeats, label):
         fn()
         _sync(device)
         times.append(time.perf_counter() - start)
-    if _profiles is not None:
-        _profiles.append((label, _profile(fn, device)))
+    if _profiles is not None and profile:
+        text, _split["profile"] = _profile(fn, device)
+        _profiles.append((label, text))
     return statistics.median(times)
 
 
-def _profile(fn, device):
-    """One more run of ``fn`` under torch.profiler: how busy the device was, and the top operators.
+def _take_split():
+    """{"profile": time split} of the variant profiled last, for its row (empty when not profiling)."""
+    return {"profile": _split.pop("profile")} if "profile" in _split else {}
 
-    Busy fraction = time inside device kernels / wall time; far below 1 means the run waits on
-    launches or the host (the evidence to give when a speed-up target is missed).
+
+def kernel_kind(name):
+    """"convolution", "gemm" or "elementwise" (everything else: pointwise, reductions, copies, indexing)
+    for a CUDA kernel's or an aten operator's name."""
+    name = name.lower()
+    if any(w in name for w in ("conv", "cudnn", "fprop", "dgrad", "wgrad")):
+        return "convolution"
+    if any(w in name for w in ("gemm", "cublas", "cutlass", "xmma", "matmul")) or name in (
+            "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addbmm", "aten::_addmm_activation"):
+        return "gemm"
+    return "elementwise"
+
+
+def time_split(events, wall, on_device):
+    """How a profiled run spent its time: ``busy`` = time inside device kernels (on a CPU: inside
+    operators) / wall time, and each kernel kind's share of that time (:func:`kernel_kind`).
+
+    A busy fraction far below 1 means the run waits on launches or the host; a large elementwise share
+    means memory-bound glue around the GEMMs (the evidence to give when a target is missed). On CUDA
+    only device events (kernels, copies) count; on a CPU, every operator's self time.
     """
+    from torch.autograd import DeviceType
+
+    times = {}
+    for e in events:
+        if on_device and getattr(e, "device_type", None) != DeviceType.CUDA:
+            continue
+        spent = getattr(e, "self_device_time_total", 0) if on_device else e.self_cpu_time_total
+        if spent > 0:
+            kind = kernel_kind(e.key)
+            times[kind] = times.get(kind, 0.0) + spent / 1e6
+    total = sum(times.values())
+    return {"busy": total / wall, **{kind: times.get(kind, 0.0) / total if total else 0.0
+                                     for kind in ("gemm", "convolution", "elementwise")}}
+
+
+def _profile(fn, device):
+    """One more run of ``fn`` under torch.profiler: its time split (:func:`time_split`) and, as text,
+    that split and the top operators."""
     from torch.profiler import ProfilerActivity, profile
 
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    on_device = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_device else [])
     start = time.perf_counter()
     with profile(activities=activities) as prof:
         fn()
         _sync(device)
     wall = time.perf_counter() - start
     events = prof.key_averages()
-    lines = [f"wall {wall:.4f} s"]
-    sort_by = "self_cpu_time_total"
-    if device.type == "cuda":
-        kernel_us = sum(getattr(e, "self_device_time_total", 0) for e in events)
-        lines.append(f"device busy {kernel_us / 1e6:.4f} s = {kernel_us / 1e6 / wall:.0%} of wall")
-        sort_by = "self_device_time_total"
-    return "\n".join(lines + [events.table(sort_by=sort_by, row_limit=12)])
+    split = time_split(events, wall, on_device)
+    where = "device kernels" if on_device else "operators (host)"
+    lines = [f"wall {wall:.4f} s; busy in {where} {split['busy']:.0%} of wall; of that: GEMM {split['gemm']:.0%}, "
+             f"convolution {split['convolution']:.0%}, elementwise and other {split['elementwise']:.0%}"]
+    sort_by = "self_device_time_total" if on_device else "self_cpu_time_total"
+    return "\n".join(lines + [events.table(sort_by=sort_by, row_limit=12)]), split
 
 
 def _add_speedups(rows, seconds_key):
@@ -101,6 +146,89 @@ def _reset_memory(device):
         torch.cuda.reset_peak_memory_stats(device)
 
 
+# Nominal peaks from the vendors' data sheets (dense, no sparsity): HBM GB/s and TFLOP/s per precision.
+# Matched, in this order, on the device's name; any other device is judged against the ceilings measured
+# in the same run (``ceilings``).
+SPEC_PEAKS = (
+    ("h200", "NVIDIA H200 data sheet", {"gbps": 4800, "float32": 67, "TF32": 495, "bf16": 989}),
+    ("h100 nvl", "NVIDIA H100 NVL data sheet", {"gbps": 3900, "float32": 60, "TF32": 418, "bf16": 835}),
+    ("h100 pcie", "NVIDIA H100 PCIe data sheet", {"gbps": 2000, "float32": 51, "TF32": 378, "bf16": 756}),
+    ("h100", "NVIDIA H100 SXM5 data sheet", {"gbps": 3350, "float32": 67, "TF32": 495, "bf16": 989}),
+)
+
+
+def ceilings(device, quick):
+    """What this device reaches in this run: a device-to-device copy (GB/s, bytes read plus written) and a
+    large square GEMM per precision (TFLOP/s), the measured counterparts of the data sheet's peaks."""
+    n = 2**16 if quick else 2**28  # float32 elements: 1 GiB
+    src = torch.rand(n, device=device)
+    dst = torch.empty_like(src)
+    measured = {"copy_gbps": 2 * 4 * n / _timed(lambda: dst.copy_(src), device, 5, "copy", profile=False) / 1e9,
+                "gemm_tflops": {}}
+    del src, dst
+    m = 256 if quick else 8192
+    a, b = torch.randn(m, m, device=device), torch.randn(m, m, device=device)
+    precisions = [("float32", "highest", None)]
+    if device.type == "cuda":
+        precisions += [("TF32", "high", None), ("bf16", "highest", torch.bfloat16)]
+    default_precision = torch.get_float32_matmul_precision()
+    for name, precision, dtype in precisions:
+        torch.set_float32_matmul_precision(precision)
+        left, right = (a, b) if dtype is None else (a.to(dtype), b.to(dtype))
+        seconds = _timed(lambda: left @ right, device, 5, "gemm", profile=False)
+        measured["gemm_tflops"][name] = 2 * m**3 / seconds / 1e12
+    torch.set_float32_matmul_precision(default_precision)
+    return measured
+
+
+def peaks(device_name, measured):
+    """The roofline's ceilings: the data sheet's for a known device, else the ``measured`` ones."""
+    for key, source, values in SPEC_PEAKS:
+        if key in device_name.lower():
+            return {"source": source, **values}
+    return {"source": "the ceilings measured in this run", "gbps": measured["copy_gbps"], **measured["gemm_tflops"]}
+
+
+def add_roofline(row, peak):
+    """Place a row with ``tflops`` and ``precision`` on the roofline of ``peak`` (:func:`peaks`).
+
+    With ``gbps`` (a row whose bytes are modelled): its arithmetic intensity decides whether it is
+    ``bound`` by memory or compute, and ``roofline_pct`` is its TFLOP/s over the attainable
+    min(peak, intensity x bandwidth), i.e. the share of the bandwidth used for a memory-bound row and of
+    the peak for a compute-bound one. Without ``gbps`` (the CNNs): ``peak_pct`` only.
+    """
+    peak_tflops = peak.get(row.get("precision"))
+    if peak_tflops is None or "tflops" not in row:
+        return row
+    row["peak_pct"] = 100 * row["tflops"] / peak_tflops
+    if row.get("gbps"):
+        intensity = row["tflops"] * 1e12 / (row["gbps"] * 1e9)  # flop per byte
+        memory_roof = intensity * peak["gbps"] / 1e3  # TFLOP/s
+        row["flop_per_byte"] = intensity
+        row["bound"] = "memory" if memory_roof < peak_tflops else "compute"
+        row["roofline_pct"] = 100 * row["tflops"] / min(peak_tflops, memory_roof)
+    return row
+
+
+# fp32 weight traffic of one SGD step without momentum, bytes per parameter that gets an input gradient
+# (an upper layer): every tensor read or written once per use, caches ignored.
+STEP_BYTES_PER_PARAMETER = {
+    "fused": 16,            # forward reads W (4); input gradient reads W (4); the update GEMM reads and writes W (8)
+    "torch.optim.SGD": 24,  # forward 4, input gradient 4; autograd writes g (4); p += -lr g reads p, g, writes p (12)
+    "autograd": 32,         # as above, but p.sub_(lr * g): g read, temporary written (8), p and temporary read, p written (12)
+}
+
+
+def mlp_step_bytes(sizes, batch, kind):
+    """Bytes one model's SGD step moves at least (``STEP_BYTES_PER_PARAMETER``), the activations included:
+    the input read, each layer's output written and read forward and its gradient written and read
+    backward. First-layer weights and biases get no input-gradient read (4 bytes fewer)."""
+    weights = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    params = sum(weights) + sum(sizes[1:])
+    activations = 4 * batch * (sizes[0] + 4 * sum(sizes[1:]))
+    return STEP_BYTES_PER_PARAMETER[kind] * params - 4 * (weights[0] + sum(sizes[1:])) + activations
+
+
 def mlp_flops_per_example(sizes):
     """Forward + backward of a dense MLP: 6 flops per weight per example (forward, input gradient, weight
     gradient), 4 in the first layer, whose input gradient is not needed."""
@@ -108,99 +236,131 @@ def mlp_flops_per_example(sizes):
     return 4 * weights[0] + 6 * sum(weights[1:])
 
 
-def bench_mlp(device, quick):
-    """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, TF32, bf16).
+WARMUP_STEPS = 5  # a graphed step's 3 eager warm-up steps, its capture and a first replay, then steady state
 
-    On CUDA the graphed float32 ensemble is also checked against the eager one of the same K
-    (largest parameter difference after the same timed calls, which repeat the same steps
-    from the same start), so the speed-up is not bought with a different result.
-    float32 matmuls are full precision (PyTorch's default) except in the "TF32" rows; no
-    chapter uses TF32 or bf16 (see the cost page).
+
+def _steady(run, device, label):
+    """Median seconds between the marks ``run(mark)`` makes: ``mark()`` after the warm-up (and graph capture,
+    and compilation), then after each of three equal stretches of steps, so only steady-state steps are timed.
+    Profiled (if asked) over one more ``run``, warm-up included."""
+    marks = []
+
+    def mark(*_):
+        _sync(device)
+        marks.append(time.perf_counter())
+    run(mark)
+    if _profiles is not None:
+        text, _split["profile"] = _profile(lambda: run(lambda *_: None), device)
+        _profiles.append((label, text))
+    return statistics.median(b - a for a, b in zip(marks, marks[1:]))
+
+
+def _max_abs_diff(tensors, reference):
+    return max(float((a.cpu() - b).abs().max()) for a, b in zip(tensors, reference))
+
+
+def bench_mlp(device, quick):
+    """MLP 784-4096-4096-10, batch 100: the plain loop vs batched ensembles (eager, CUDA graph, TF32, bf16, fused).
+
+    Each ensemble variant trains once, ``WARMUP_STEPS`` + 3 x ``interval`` steps from the same start, and
+    is timed over the last three stretches (``_steady``). The graphed and fused float32 ensembles are
+    checked against the eager one of the same K (largest parameter difference after the same steps),
+    so the speed-up is not bought with a different result. float32 matmuls are full precision
+    (PyTorch's default) except in the "TF32" rows; no chapter uses TF32 or bf16 (see the cost page).
     """
     hidden = 64 if quick else 4096
     sizes = [784, hidden, hidden, 10]
-    n, batch, steps = (2000, 100, 5) if quick else (60000, 100, 200)
+    n, batch, interval = (2400, 100, 2) if quick else (60000, 100, 65)
     x = torch.rand(n, 784, device=device)
     y = torch.randint(10, (n,), device=device)
-    steps_per_epoch = n // batch
     flops_per_step = mlp_flops_per_example(sizes) * batch
+    steps = WARMUP_STEPS + 3 * interval
+    sub = slice(0, steps * batch)
     rows = []
-    sub = slice(0, steps * batch)  # time `steps` minibatches, scale to one epoch
-    train = dict(epochs=1, batch_size=batch, lr=0.01)
 
-    def row(variant, k, seconds, **extra):
-        rows.append(_mlp_row(device, "mlp", variant, k, seconds / steps, steps_per_epoch, flops_per_step, **extra))
+    def row(variant, k, seconds_per_step, step, precision, **extra):
+        rows.append(_mlp_row(device, "mlp", variant, k, seconds_per_step, n // batch, flops_per_step,
+                             step, precision, sizes, batch, **extra))
 
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
-    row("reference loop", 1, _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, **train), device, 3,
-                                    "mlp: reference loop"))
+    reference = _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, epochs=1, batch_size=batch, lr=0.01),
+                       device, 3, "mlp: reference loop")
+    row("reference loop", 1, reference / steps, "torch.optim.SGD", "float32")
+    del model
     variants = [("float32", None, False, "highest")]
     if device.type == "cuda":
         variants += [("float32", None, True, "highest"), ("TF32 matmuls", None, True, "high"),
                      ("bf16 autocast", torch.bfloat16, True, "highest")]
     else:  # the graph's buffer semantics, emulated: checks the comparison path (its difference must be 0)
         variants += [("float32", None, "emulate", "highest"), ("bf16 autocast", torch.bfloat16, False, "highest")]
-    default_precision = torch.get_float32_matmul_precision()
     for k in ((2, 4) if quick else (8, 32, 128)):
         eager_params = None
         for name, autocast, graphs, precision in variants:
-            _reset_memory(device)
-            torch.set_float32_matmul_precision(precision)
-            ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
-            seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), autocast_dtype=autocast,
-                                                    graphs=graphs, **train), device, 3,
-                             f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}")
+            ensemble, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, precision,
+                                                    f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}",
+                                                    autocast_dtype=autocast, graphs=graphs)
             extra = {}
             if autocast is None and precision == "highest":  # the float32 rows: eager first, then graphed
                 if not graphs:  # kept on the host, so that later rows' peak memory does not count it
                     eager_params = [t.cpu() for t in ensemble.parameters()]
                 else:
-                    extra["max_abs_diff_vs_eager"] = max(float((a.cpu() - b).abs().max())
-                                                         for a, b in zip(ensemble.parameters(), eager_params))
-            torch.set_float32_matmul_precision(default_precision)
-            row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, **extra)
+                    extra["max_abs_diff_vs_eager"] = _max_abs_diff(ensemble.parameters(), eager_params)
+            # bf16: autocast's casts make the traffic depend on kernel choices, so its bytes are not modelled
+            row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, None if autocast else "autograd",
+                "bf16" if autocast else {"highest": "float32", "high": "TF32"}[precision], **extra)
             del ensemble
-        _reset_memory(device)
-        fused = MLPEnsemble(sizes, init_seeds=range(k), device=device)
-        seconds = _timed(lambda: train_fused(fused, x[sub], y[sub], order_seeds=range(k), **train), device, 3,
-                         f"mlp: K={k} fused SGD step")
-        row("batched ensemble, fused SGD step (eager, float32)", k, seconds,
-            max_abs_diff_vs_eager=max(float((a.cpu() - b).abs().max()) for a, b in zip(fused.parameters(), eager_params)))
+        fused, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, "highest",
+                                             f"mlp: K={k} fused SGD step", fused=True)
+        row("batched ensemble, fused SGD step (eager, float32)", k, seconds, "fused", "float32",
+            max_abs_diff_vs_eager=_max_abs_diff(fused.parameters(), eager_params))
         del fused, eager_params
     # another workload (10x fewer steps per epoch): its speed-ups are against its own first row
     return _add_speedups(rows, "seconds_per_model_epoch") + _add_speedups(_mlp_large_batch(device, quick, sizes, x, y),
                                                                           "seconds_per_model_epoch")
 
 
+def _train_mlp_ensemble(device, sizes, k, x, y, batch, interval, precision, label, fused=False, **options):
+    """A fresh K-model ensemble trained on (x, y) under a matmul ``precision`` (with ``train_fused`` if
+    ``fused``), and its steady seconds per step (``_steady``)."""
+    _reset_memory(device)
+    default_precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
+    checkpoints = [WARMUP_STEPS + i * interval for i in range(4)]
+    train = train_fused if fused else train_ensemble
+    seconds = _steady(lambda mark: train(ensemble, x, y, order_seeds=range(k), epochs=1, batch_size=batch, lr=0.01,
+                                         checkpoints=checkpoints, callback=mark, **options), device, label)
+    torch.set_float32_matmul_precision(default_precision)
+    return ensemble, seconds / interval
+
+
 def _mlp_large_batch(device, quick, sizes, x, y):
     """The same MLP at batch 1,000, where the step can be compute-bound: the batched ensemble's float32 step
     (TF32 matmuls too on CUDA), at the largest K."""
-    batch, steps = (200, 5) if quick else (1000, 30)
+    batch, interval = (200, 2) if quick else (1000, 10)
     k = 4 if quick else 32
-    sub = slice(0, steps * batch)
-    flops_per_step = mlp_flops_per_example(sizes) * batch
+    sub = slice(0, (WARMUP_STEPS + 3 * interval) * batch)
     rows = []
-    precisions = ["highest", "high"] if device.type == "cuda" else ["highest"]
-    default_precision = torch.get_float32_matmul_precision()
-    for precision in precisions:
-        _reset_memory(device)
-        torch.set_float32_matmul_precision(precision)
-        ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
-        seconds = _timed(lambda: train_ensemble(ensemble, x[sub], y[sub], order_seeds=range(k), epochs=1, batch_size=batch,
-                                                lr=0.01), device, 3, f"mlp batch {batch}: K={k}, matmul precision {precision}")
-        torch.set_float32_matmul_precision(default_precision)
+    for precision in ["highest", "high"] if device.type == "cuda" else ["highest"]:
+        ensemble, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, precision,
+                                                f"mlp batch {batch}: K={k}, matmul precision {precision}")
         variant = f"batched ensemble, float32, {ensemble.step_mode}" + (", TF32 matmuls" if precision == "high" else "")
-        rows.append(_mlp_row(device, f"mlp, batch {batch}", variant, k, seconds / steps, len(x) // batch, flops_per_step))
+        rows.append(_mlp_row(device, f"mlp, batch {batch}", variant, k, seconds, len(x) // batch,
+                             mlp_flops_per_example(sizes) * batch, "autograd",
+                             "TF32" if precision == "high" else "float32", sizes, batch))
         del ensemble
     return rows
 
 
-def _mlp_row(device, case, variant, k, seconds_per_step, steps_per_epoch, flops_per_step, **extra):
-    """One MLP benchmark row: seconds per model-epoch, TFLOP/s, and the memory the run took."""
+def _mlp_row(device, case, variant, k, seconds_per_step, steps_per_epoch, flops_per_step, step, precision, sizes,
+             batch, **extra):
+    """One MLP benchmark row: seconds per model-epoch, TFLOP/s, GB/s at the modelled traffic of its ``step``
+    kind (``mlp_step_bytes``; None: not modelled), and the memory the run took."""
+    gbps = None if step is None else k * mlp_step_bytes(sizes, batch, step) / seconds_per_step / 1e9
     return {"case": case, "variant": variant, "k": k, "seconds_per_model_epoch": seconds_per_step * steps_per_epoch / k,
-            "tflops": k * flops_per_step / seconds_per_step / 1e12, "peak_gib": _peak_memory(device),
-            "reserved_gib": _reserved_memory(device), **extra}
+            "tflops": k * flops_per_step / seconds_per_step / 1e12, "precision": precision, "gbps": gbps,
+            "peak_gib": _peak_memory(device), "reserved_gib": _reserved_memory(device), **extra, **_take_split()}
 
 
 def bench_vgg(device, quick):
@@ -214,13 +374,27 @@ def bench_small_alexnet(device, quick):
     return _bench_cnn(device, quick, f"small AlexNet, width {width}", lambda: SmallAlexNet(width=width), ks=(2,))
 
 
+def cnn_flops_per_example(model):
+    """Forward + backward of a CNN: 6 flops per multiply-accumulate (forward, input gradient, weight
+    gradient), 4 in the first convolution, whose input gradient is not needed."""
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
+    return 6 * conv_macs(model) - 2 * conv_macs(torch.nn.Sequential(first))
+
+
 def _bench_cnn(device, quick, case, make, ks):
-    batch, steps = (8, 2) if quick else (128, 30)
+    """The plain single-model loop vs channels-last + bf16 (+ torch.compile on CUDA), and K models stacked
+    under vmap, eagerly and with the whole step as one CUDA graph (its parameters compared with the eager
+    stacked run's). Every variant trains 4 epochs of ``steps`` minibatches and is timed over the last
+    three (``_steady``); cuDNN autotuning (``cudnn.benchmark``) is on in every variant but the reference.
+    On CUDA float32 convolutions run in TF32, PyTorch's default (``cudnn.allow_tf32``)."""
+    batch, steps = (8, 4) if quick else (128, 30)
     n = batch * steps
     x = torch.randn(n, 3, 32, 32, device=device)
     y = torch.randint(10, (n,), device=device)
-    train = dict(epochs=1, batch_size=batch, lr=0.01)
-    rows = []
+    train = dict(epochs=4, batch_size=batch, lr=0.01)
+    flops_per_example = cnn_flops_per_example(make())
+    float32 = "TF32" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "float32"
+    graphs = True if device.type == "cuda" else "emulate"
 
     def single(autocast, channels_last, compiled):
         model = make().to(device)
@@ -229,30 +403,44 @@ def _bench_cnn(device, quick, case, make, ks):
             model = model.to(memory_format=torch.channels_last)
         model = torch.compile(model) if compiled else model
 
-        def run():
+        def run(mark):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                train_classifier(model, xs, y, **train)
-        return run
+                train_classifier(model, xs, y, callback=mark, **train)
+        return run, None
 
-    def stacked(k, autocast):
+    def stacked(k, autocast, graphed):
         models = [make().to(device) for _ in range(k)]
-        return lambda: train_classifiers(models, x, y, seeds=range(k),
-                                         autocast_dtype=torch.bfloat16 if autocast else None, **train)
+        return (lambda mark: train_classifiers(models, x, y, seeds=range(k), autocast_dtype=torch.bfloat16 if autocast
+                                               else None, graphs=graphed, callback=mark, **train)), models
 
-    variants = [("reference: train_classifier, eager float32", 1, single(False, False, False)),
-                ("channels-last + bf16 autocast", 1, single(True, True, False))]
+    # (name, K, precision, make the run): each variant's models are made just before it runs, from the same seed
+    variants = [("reference: train_classifier, eager float32", 1, float32, lambda: single(False, False, False)),
+                ("channels-last + bf16 autocast", 1, "bf16", lambda: single(True, True, False))]
     if device.type == "cuda" and not quick:
-        variants.append(("channels-last + bf16 + torch.compile", 1, single(True, True, True)))
+        variants.append(("channels-last + bf16 + torch.compile", 1, "bf16", lambda: single(True, True, True)))
+    variants.append(("stacked (vmap), float32, whole step as a CUDA graph", 1, float32, lambda: stacked(1, False, graphs)))
     for k in ks:
-        variants += [("stacked (vmap), float32", k, stacked(k, False)),
-                     ("stacked (vmap), bf16 autocast", k, stacked(k, True))]
-    for name, k, fn in variants:
+        variants += [("stacked (vmap), float32", k, float32, lambda k=k: stacked(k, False, False)),
+                     ("stacked (vmap), float32, whole step as a CUDA graph", k, float32, lambda k=k: stacked(k, False, graphs)),
+                     ("stacked (vmap), bf16 autocast", k, "bf16", lambda k=k: stacked(k, True, False))]
+    rows, eager = [], {}
+    for i, (name, k, precision, make_run) in enumerate(variants):
         _reset_memory(device)
+        torch.backends.cudnn.benchmark = i > 0
         torch.manual_seed(0)
-        seconds = _timed(fn, device, 3, f"{case}: {name}, K={k}")
-        rows.append({"case": case, "variant": name, "k": k,
-                     "seconds_per_model_epoch": seconds / k / steps * (50000 // batch),
-                     "peak_gib": _peak_memory(device)})
+        run, models = make_run()
+        seconds = _steady(run, device, f"{case}: {name}, K={k}") / steps
+        torch.backends.cudnn.benchmark = False
+        extra = {}
+        if name == "stacked (vmap), float32":
+            eager[k] = [p.detach().cpu() for m in models for p in m.parameters()]
+        elif "graph" in name and k in eager:
+            extra["max_abs_diff_vs_eager"] = _max_abs_diff([p for m in models for p in m.parameters()], eager[k])
+        rows.append({"case": case, "variant": name + (" (emulated)" if graphs == "emulate" and "graph" in name else ""),
+                     "k": k, "seconds_per_model_epoch": seconds / k * (50000 // batch),
+                     "tflops": k * flops_per_example * batch / seconds / 1e12, "precision": precision,
+                     "peak_gib": _peak_memory(device), "reserved_gib": _reserved_memory(device), **extra, **_take_split()})
+        del run, models
     return _add_speedups(rows, "seconds_per_model_epoch")
 
 
@@ -270,7 +458,7 @@ def bench_per_example(device, quick):
         _reset_memory(device)
         seconds = _timed(lambda: fn(model, x, y), device, 3, f"per-example grads: {name}")
         rows.append({"case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})", "variant": name,
-                     "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device)})
+                     "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device), **_take_split()})
     return _add_speedups(rows, "seconds_per_batch")
 
 
@@ -312,7 +500,7 @@ def bench_unrolled_sensitivity(device, quick):
         extra = {"max_abs_diff_vs_eager": float((outputs[second_order, graphs] - outputs[second_order, False]).abs().max())} \
             if graphs else {}
         rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
-                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra})
+                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra, **_take_split()})
     return _add_speedups(rows, "seconds_per_step")
 
 
@@ -340,11 +528,16 @@ def main(out=None, quick=False, profile=False, cases=None):
     header = {"device": devices.name(device) if device.type == "cuda" else "cpu",
               "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "quick": quick}
+    measured = ceilings(device, quick)
+    peak = peaks(header["device"], measured)
+    header.update(ceilings=measured, peaks=peak)
+    print(json.dumps({"ceilings": measured, "peaks": peak}), flush=True)
     selected = list(cases or CASES)
     rows = []
     for name in selected:
         for row in CASES[name](device, quick):
             row["bench"] = name
+            add_roofline(row, peak)
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(format_table(rows))
@@ -369,13 +562,20 @@ def main(out=None, quick=False, profile=False, cases=None):
 
 def format_table(rows):
     """A markdown table of the benchmark rows (also used by the book's cost page)."""
-    lines = ["| case | variant | K | seconds | TFLOP/s | speed-up | peak GiB | max abs diff vs eager |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | variant | K | seconds | speed-up | TFLOP/s | GB/s | bound: % of roofline | % of peak "
+             "| busy; GEMM / conv / elementwise | peak / reserved GiB | max abs diff vs eager |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    number = lambda value, spec: "" if value is None else format(value, spec)
     for r in rows:
         seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch", r.get("seconds_per_step")))
-        tflops = f"{r['tflops']:.1f}" if "tflops" in r else ""
-        peak = f"{r['peak_gib']:.1f}" if r.get("peak_gib") is not None else ""
-        diff = f"{r['max_abs_diff_vs_eager']:.1e}" if "max_abs_diff_vs_eager" in r else ""
-        lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {tflops} | {r['speedup']:.1f}x | {peak} "
-                     f"| {diff} |")
+        roofline = f"{r['bound']}: {r['roofline_pct']:.0f}%" if "roofline_pct" in r else ""
+        split = r.get("profile")
+        split = (f"{split['busy']:.0%}; {split['gemm']:.0%} / {split['convolution']:.0%} / {split['elementwise']:.0%}"
+                 if split else "")
+        memory = f"{r['peak_gib']:.1f} / {r['reserved_gib']:.1f}" if r.get("reserved_gib") is not None else \
+            number(r.get("peak_gib"), ".1f")
+        lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {r['speedup']:.1f}x "
+                     f"| {number(r.get('tflops'), '.1f')} | {number(r.get('gbps'), '.0f')} | {roofline} "
+                     f"| {number(r.get('peak_pct'), '.0f')} | {split} | {memory} "
+                     f"| {number(r.get('max_abs_diff_vs_eager'), '.1e')} |")
     return "\n".join(lines)

@@ -188,17 +188,19 @@ def fused_sgd_step(ensemble, x, y, lr, momentum=0.0, velocity=None, hidden_masks
     return -(picked * weight).sum(1)
 
 
-def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0, keep=None, hidden_masks=None):
-    """:func:`train_ensemble`'s schedule (shared inputs, labels (N,) or (K, N)) with every step taken by
-    :func:`fused_sgd_step`, eagerly. A candidate engine: the benchmark compares it with
-    :func:`train_ensemble`, which the chapters keep using until a GPU measurement says the fused step
-    is faster. Returns which models kept a finite loss."""
+def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0, keep=None, hidden_masks=None,
+                checkpoints=(), callback=None):
+    """:func:`train_ensemble`'s schedule (shared inputs, labels (N,) or (K, N); ``callback(step, ensemble)``
+    after each step in ``checkpoints``) with every step taken by :func:`fused_sgd_step`, eagerly. A
+    candidate engine: the benchmark compares it with :func:`train_ensemble`, which the chapters keep
+    using until a GPU measurement says the fused step is faster. Returns which models kept a finite loss."""
     device = ensemble.weights[0].device
     x, y = x.flatten(1).to(device), y.to(device).expand(ensemble.k, -1)
     rows = torch.arange(ensemble.k, device=device)[:, None]
     keep = None if keep is None else keep.to(device)
     velocity = [torch.zeros_like(p) for p in ensemble.parameters()] if momentum else None
     finite = torch.ones(ensemble.k, dtype=torch.bool, device=device)
+    checkpoints, count = set(checkpoints), 0
     for epoch in range(epochs):
         order = data_orders(order_seeds, len(x), epoch).to(device)
         for start in range(0, len(x), batch_size):
@@ -207,6 +209,9 @@ def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum
                                   None if hidden_masks is None else hidden_masks(idx),
                                   None if keep is None else keep[rows, idx])
             finite &= torch.isfinite(loss)
+            count += 1
+            if count in checkpoints and callback is not None:
+                callback(count, ensemble)
     return finite
 
 

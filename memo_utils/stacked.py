@@ -12,6 +12,7 @@ interchangeable and the benchmark can compare them on the same workload.
 from __future__ import annotations
 
 import copy
+import functools
 from contextlib import nullcontext
 
 import torch
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
 from . import progress
+from .graphs import GraphedStep, graph_mode
 
 
 class StackedModels:
@@ -52,7 +54,7 @@ class StackedModels:
 
 
 def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                      weight_decay=0.0, adversary=None, autocast_dtype=None, callback=None):
+                      weight_decay=0.0, adversary=None, autocast_dtype=None, graphs=False, callback=None):
     """Train ``models`` at once; model k as ``train_classifier(models[k], x, y[k], seed=seeds[k],
     weight_decay=weight_decay[k])``.
 
@@ -66,11 +68,19 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     adversarial training). Models that draw their own dropout masks and noise (``draw_randomness``, see
     :mod:`memo_utils.regularization`) draw them before each step, so each sees what it would
     alone. ``callback(epoch, models)`` runs after each epoch, the state written back.
+    ``graphs`` (:mod:`memo_utils.graphs`; True: on CUDA) replays each step, forward, backward and update,
+    as one CUDA graph, captured anew when the learning rate halves; not with an adversary or models that
+    draw their own randomness (their steps call the host). The chapters leave it off (see the cost page).
     """
     stacked = StackedModels(models)
     k, n = stacked.k, len(x)
     if len(seeds) != k:
         raise ValueError(f"seeds has {len(seeds)} entries; must have one per model ({k})")
+    draws = hasattr(models[0], "draw_randomness")
+    mode = graph_mode(graphs, x.device)
+    if mode != "eager" and (adversary is not None or draws):
+        raise ValueError(f"graphs={graphs!r} is not allowed with an adversary or models that draw their own "
+                         "randomness: use graphs=False")
     y = y.expand(k, -1) if y.ndim == 1 else y
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     params = list(stacked.params.values())
@@ -79,37 +89,48 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     batch_size = min(batch_size, n)
     histories = [{"loss": [], "accuracy": []} for _ in range(k)]
     finite = torch.ones(k, dtype=torch.bool, device=x.device)
-    amp = torch.autocast(x.device.type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
+    # no autocast weight cache: a CUDA graph must not keep casts from its capture
+    amp = (lambda: torch.autocast(x.device.type, dtype=autocast_dtype, cache_enabled=False)) if autocast_dtype \
+        else nullcontext
     decay = torch.as_tensor(weight_decay, dtype=params[0].dtype, device=x.device).expand(k)
     decaying = bool(decay.any())
-    draws = hasattr(models[0], "draw_randomness")
+    loss_sum = torch.zeros(k, device=x.device)  # allocated once: a graphed step adds into the same tensors
+    correct = torch.zeros(k, device=x.device)
+
+    def step(idx, step_lr):
+        labels = y[rows, idx]
+        randomness = lambda: [torch.stack(site).to(x.device, x.dtype) for site in zip(
+            *(m.draw_randomness(batch_size, x.shape[1:]) for m in models))] if draws else []
+        extra = randomness()
+        with amp():
+            logits = stacked(x[idx], *extra).float() if autocast_dtype else stacked(x[idx], *extra)
+        loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
+        if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
+            loss = adversary.stacked_loss(stacked, models, x[idx], labels, loss, randomness)
+        grads = torch.autograd.grad(loss.sum(), params)
+        with torch.no_grad():
+            if decaying:  # as torch.optim.SGD: the gradient plus weight_decay * p, before momentum
+                grads = [g + decay.view(-1, *[1] * (p.ndim - 1)) * p for p, g in zip(params, grads)]
+            torch._foreach_mul_(velocity, momentum)  # v = m v + g; p -= lr v, each as one multi-tensor kernel
+            torch._foreach_add_(velocity, grads)
+            torch._foreach_add_(params, velocity, alpha=-step_lr)
+            loss_sum.add_(loss * batch_size)
+            correct.add_((logits.argmax(-1) == labels).sum(1))
+        return ()
+
+    run_step = None  # captured anew for each learning rate (a graph bakes it in)
     shown = progress.bar(epochs, f"{k} stacked {type(models[0]).__name__}s, epochs")
     for epoch in range(epochs):
         stacked.train()
         step_lr = lr * 0.5 ** (epoch // lr_halving_every)
+        if run_step is None or run_step.fn.keywords["step_lr"] != step_lr:
+            run_step = GraphedStep(functools.partial(step, step_lr=step_lr), mode)
         order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(x.device)
-        loss_sum = torch.zeros(k, device=x.device)
-        correct = torch.zeros(k, device=x.device)
+        loss_sum.zero_()
+        correct.zero_()
         seen = 0
         for start in range(0, n - batch_size + 1, batch_size):
-            idx = order[:, start:start + batch_size]
-            labels = y[rows, idx]
-            randomness = lambda: [torch.stack(site).to(x.device, x.dtype) for site in zip(
-                *(m.draw_randomness(batch_size, x.shape[1:]) for m in models))] if draws else []
-            extra = randomness()
-            with amp:
-                logits = stacked(x[idx], *extra).float() if autocast_dtype else stacked(x[idx], *extra)
-            loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
-            if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
-                loss = adversary.stacked_loss(stacked, models, x[idx], labels, loss, randomness)
-            grads = torch.autograd.grad(loss.sum(), params)
-            with torch.no_grad():
-                for p, v, g in zip(params, velocity, grads):
-                    if decaying:  # as torch.optim.SGD: the gradient plus weight_decay * p, before momentum
-                        g = g + decay.view(-1, *[1] * (p.ndim - 1)) * p
-                    p.sub_(v.mul_(momentum).add_(g), alpha=step_lr)
-                loss_sum += loss * batch_size
-                correct += (logits.argmax(-1) == labels).sum(1)
+            run_step(order[:, start:start + batch_size])
             seen += batch_size
         finite &= torch.isfinite(loss_sum)
         for h, l, c in zip(histories, loss_sum.tolist(), correct.tolist()):

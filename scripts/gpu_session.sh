@@ -11,7 +11,12 @@
 #     installs the carried wheels, then runs each step in order (a step is a chapter name,
 #     run with `--profile gpu`; CHAPTER/PART, only that part or cell, when a chapter does not fit
 #     one 10-minute call; `bench`; or bench:CASE,CASE, part of the benchmark, so that it fits the calls:
-#     bench:mlp,per-example in one call, bench:vgg11,small-alexnet,unrolled in the next, one report).
+#     bench:mlp,per-example in one call, bench:vgg11,small-alexnet,unrolled in the next, one report;
+#     each benchmark call first measures the device-to-device copy GB/s and GEMM TFLOP/s, and profiles
+#     every row).
+# A device session, one call each (10 minutes at most): bench:mlp,per-example; bench:vgg11,small-alexnet,unrolled;
+#     then easy_examples, loss_sensitivity, capacity, critical_sample_ratio, regularization, dissection, and
+#     turn_over_dropout part by part (scores, validation, dynamics, subsets, cifar, corruption).
 #     results/ and bench/ fill as on any machine; with $OUT set they are packed into $OUT/gpu-results.tgz after every step, so a call that
 #     runs out of time still brings back what finished. Back here: tar xzf gpu-results.tgz,
 #     then commit results/ and bench/ and run `make book PROFILE=gpu`.

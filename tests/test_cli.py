@@ -77,12 +77,17 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     assert any(row["case"].startswith("mlp, batch ") and row["tflops"] > 0 for row in report["rows"])
     compared = [row for row in report["rows"] if "max_abs_diff_vs_eager" in row]
     graphed = [row for row in compared if "graph" in row["variant"]]  # emulated on the CPU: exactly equal
-    assert len(graphed) == 3 and all(row["max_abs_diff_vs_eager"] == 0 for row in graphed)
+    assert len(graphed) == 5 and all(row["max_abs_diff_vs_eager"] == 0 for row in graphed)  # MLP 2, CNN 2, unrolled 1
     fused = [row for row in compared if "fused" in row["variant"]]  # another summation order: rounding only
     assert len(fused) == 2 and all(row["max_abs_diff_vs_eager"] < 1e-4 for row in fused)
     profiles = (tmp_path / "profile-cpu.txt").read_text()
     assert profiles.count("\n== ") + profiles.startswith("== ") == len(report["rows"])
     assert "Self CPU time total" in profiles
+    assert all(0 < row["profile"]["busy"] for row in report["rows"])  # every row carries its time split
+    assert report["ceilings"]["copy_gbps"] > 0 and report["peaks"]["source"] == "the ceilings measured in this run"
+    modelled = [row for row in report["rows"] if row.get("gbps")]  # the MLP rows but bf16: placed on the roofline
+    assert len(modelled) == 8 and all(row["bound"] in ("memory", "compute") and row["roofline_pct"] > 0
+                                      for row in modelled)
 
 
 def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_results(tmp_path):

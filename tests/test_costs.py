@@ -33,10 +33,15 @@ def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_miss
 
     cpu = {"device": "cpu", "quick": True, "rows": [{"case": "mlp", "speedup": 50.0}]}
     assert report.bench_targets_markdown([cpu]).count("pending a device") == len(report.BENCH_TARGETS)
-    gpu = {"device": "NVIDIA H100", "rows": [{"case": "mlp", "variant": "loop", "speedup": 1.0},
-                                             {"case": "mlp", "variant": "float32", "speedup": 7.5},
-                                             {"case": "mlp", "variant": "bf16 autocast", "speedup": 9.0},
-                                             {"case": "vgg11", "variant": "stacked", "speedup": 2.0}]}
+    split = {"busy": 0.4, "gemm": 0.3, "convolution": 0.0, "elementwise": 0.7}
+    gpu = {"device": "NVIDIA H100", "rows": [
+        {"case": "mlp", "variant": "reference loop", "speedup": 1.0, "roofline_pct": 99.0},
+        {"case": "mlp", "variant": "batched ensemble, float32", "speedup": 7.5, "roofline_pct": 60.0, "profile": split},
+        {"case": "mlp", "variant": "batched ensemble, bf16 autocast", "speedup": 9.0},
+        {"case": "vgg11", "variant": "stacked", "speedup": 2.0, "profile": split}]}
     lines = report.bench_targets_markdown([cpu, gpu]).splitlines()
-    assert "7.5x (met, NVIDIA H100)" in lines[2] and "2x (missed, NVIDIA H100)" in lines[3]
-    assert "no such row" in lines[4]
+    assert "7.5x (met, NVIDIA H100)" in lines[2]
+    # the reference loop's share of the roofline is not the batched MLP's; a missed target says where the time went
+    assert "60% (missed, NVIDIA H100; device busy 40%, of that GEMM 30%" in lines[3]
+    assert "2x (missed, NVIDIA H100; device busy 40%" in lines[4]
+    assert "no such row" in lines[5]

@@ -1,6 +1,7 @@
 """The easy-examples experiment: its verdicts follow the numbers, and it runs at the smoke profile."""
 import numpy as np
 import pytest
+import torch
 
 from memo_utils import cache, experiments
 from memo_utils.chapter import Results
@@ -109,3 +110,17 @@ def test_a_cnn_result_on_the_jpeg_copy_carries_its_label():
     results = CHAPTER.run(cfg, device="cpu", data_dir=SHARED_DATA, parts=["cnn"])
     assert [c for p, c, _ in results] == [{"seed": 0}]
     assert results.data_labels()["cnn"] == ["CIFAR-10 (JPEG copy)"]
+
+
+def test_the_initial_mlps_are_drawn_once_and_every_dataset_gets_its_own_copy():
+    from memo_utils.ensemble import MLPEnsemble
+
+    sizes, run_seeds = (784, 16, 16, 10), (5, 6, 7)
+    first = easy_examples._initial_ensemble(sizes, run_seeds, "cpu")
+    fresh = MLPEnsemble(list(sizes), run_seeds)
+    assert all(torch.equal(a, b) for a, b in zip(first.parameters(), fresh.parameters()))
+    for p in first.parameters():  # training one dataset's copy in place ...
+        p.add_(1.0)
+    second = easy_examples._initial_ensemble(sizes, run_seeds, "cpu")  # ... leaves the next one's start untouched
+    assert all(torch.equal(a, b) for a, b in zip(second.parameters(), fresh.parameters()))
+    assert easy_examples._initial_mlps.cache_info().hits >= 1

@@ -59,3 +59,29 @@ def test_seeds_must_match_the_models():
     with pytest.raises(ValueError, match="seeds"):
         train_classifiers([SmallAlexNet(width=4)], torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
                           seeds=[0, 1], epochs=1, batch_size=2, lr=0.1)
+
+
+def test_a_graphed_step_gives_bit_identical_training_through_a_learning_rate_halving():
+    """The graph's buffer semantics, emulated on the CPU (static inputs, in-place accumulators), with one
+    capture per learning rate: the same parameters, losses and accuracies to the last bit."""
+    x, labels = _images(48)
+    x = x.float()
+    kw = dict(seeds=[3, 7], epochs=3, batch_size=8, lr=0.05, lr_halving_every=2, autocast_dtype=torch.bfloat16)
+    torch.manual_seed(0)
+    eager = [SmallAlexNet(width=4) for _ in range(2)]
+    graphed = copy.deepcopy(eager)
+    eager_runs = train_classifiers(eager, x, labels, **kw)
+    graphed_runs = train_classifiers(graphed, x, labels, graphs="emulate", **kw)
+    assert graphed_runs == eager_runs
+    for mine, theirs in zip(graphed, eager):
+        for a, b in zip(mine.state_dict().values(), theirs.state_dict().values()):
+            assert torch.equal(a, b)
+
+
+def test_graphs_are_refused_where_a_step_calls_the_host():
+    from memo_utils.regularization import RegularizedAlexNet
+
+    models = [RegularizedAlexNet(width=4, dropout=0.5) for _ in range(2)]
+    with pytest.raises(ValueError, match="graphs='emulate' is not allowed with an adversary or models that draw"):
+        train_classifiers(models, torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long), seeds=[0, 1],
+                          epochs=1, batch_size=2, lr=0.1, graphs="emulate")
