@@ -14,8 +14,9 @@ through unrolled SGD for the loss-sensitivity chapter: closed-form R-pass vs tor
 
 Every run first measures the device's ceilings (a device-to-device copy, a large GEMM per
 precision) and places each row with a known flop count on the roofline (``add_roofline``).
-Training rows are timed in steady state, after warm-up and graph capture; other rows as medians
-of repeated calls after a warm-up call. Peak and reserved GPU memory are recorded per row, and
+The optimized training paths are timed in steady state, after warm-up, graph capture and
+compilation (``_steady``); the MLP reference loop and the other cases as medians of repeated
+calls after a warm-up call. Peak and reserved GPU memory are recorded per row, and
 with ``--profile`` each row's time split (device busy; GEMM, convolution, elementwise). Prints
 one JSON line per measurement and a table. Timings are never used in pass/fail tests.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import json
+import re
 import statistics
 import time
 from pathlib import Path
@@ -72,9 +74,9 @@ def kernel_kind(name):
     """"convolution", "gemm" or "elementwise" (everything else: pointwise, reductions, copies, indexing)
     for a CUDA kernel's or an aten operator's name."""
     name = name.lower()
-    if any(w in name for w in ("conv", "cudnn", "fprop", "dgrad", "wgrad")):
+    if any(w in name for w in ("convolution", "convolve", "conv2d", "fprop", "dgrad", "wgrad", "winograd")):
         return "convolution"
-    if any(w in name for w in ("gemm", "cublas", "cutlass", "xmma", "matmul")) or name in (
+    if any(w in name for w in ("gemm", "gemv", "nvjet", "cublas", "cutlass", "xmma", "matmul")) or name in (
             "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addbmm", "aten::_addmm_activation"):
         return "gemm"
     return "elementwise"
@@ -106,16 +108,36 @@ def time_split(events, wall, on_device):
 def _profile(fn, device):
     """One more run of ``fn`` under torch.profiler: its time split (:func:`time_split`) and, as text,
     that split and the top operators."""
-    from torch.profiler import ProfilerActivity, profile
+    profiler = _Profiler(device)
+    profiler.start()
+    fn()
+    return profiler.stop()
 
-    on_device = device.type == "cuda"
-    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_device else [])
-    start = time.perf_counter()
-    with profile(activities=activities) as prof:
-        fn()
-        _sync(device)
-    wall = time.perf_counter() - start
-    events = prof.key_averages()
+
+class _Profiler:
+    """torch.profiler between ``start()`` and ``stop()`` (which returns the report text and time split), so
+    that a run can be profiled over its steady-state steps only."""
+
+    def __init__(self, device):
+        from torch.profiler import ProfilerActivity, profile
+
+        self.device, self.on_device = device, device.type == "cuda"
+        self._profile = profile(activities=[ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.on_device else []))
+
+    def start(self):
+        _sync(self.device)
+        self._profile.start()
+        self._start = time.perf_counter()
+
+    def stop(self):
+        _sync(self.device)
+        wall = time.perf_counter() - self._start
+        self._profile.stop()
+        return _profile_report(self._profile.key_averages(), wall, self.on_device)
+
+
+def _profile_report(events, wall, on_device):
+    """The profile's text (time split, then the top operators by self time) and its time split."""
     split = time_split(events, wall, on_device)
     where = "device kernels" if on_device else "operators (host)"
     lines = [f"wall {wall:.4f} s; busy in {where} {split['busy']:.0%} of wall; of that: GEMM {split['gemm']:.0%}, "
@@ -150,10 +172,11 @@ def _reset_memory(device):
 # Matched, in this order, on the device's name; any other device is judged against the ceilings measured
 # in the same run (``ceilings``).
 SPEC_PEAKS = (
-    ("h200", "NVIDIA H200 data sheet", {"gbps": 4800, "float32": 67, "TF32": 495, "bf16": 989}),
-    ("h100 nvl", "NVIDIA H100 NVL data sheet", {"gbps": 3900, "float32": 60, "TF32": 418, "bf16": 835}),
-    ("h100 pcie", "NVIDIA H100 PCIe data sheet", {"gbps": 2000, "float32": 51, "TF32": 378, "bf16": 756}),
-    ("h100", "NVIDIA H100 SXM5 data sheet", {"gbps": 3350, "float32": 67, "TF32": 495, "bf16": 989}),
+    (r"\bh200 nvl\b", "NVIDIA H200 NVL data sheet", {"gbps": 4800, "float32": 60, "TF32": 418, "bf16": 835}),
+    (r"\bh200\b", "NVIDIA H200 SXM data sheet", {"gbps": 4800, "float32": 67, "TF32": 495, "bf16": 989}),
+    (r"\bh100 nvl\b", "NVIDIA H100 NVL data sheet", {"gbps": 3900, "float32": 60, "TF32": 418, "bf16": 835}),
+    (r"\bh100 pcie\b", "NVIDIA H100 PCIe data sheet", {"gbps": 2000, "float32": 51, "TF32": 378, "bf16": 756}),
+    (r"\bh100\b", "NVIDIA H100 SXM5 data sheet", {"gbps": 3350, "float32": 67, "TF32": 495, "bf16": 989}),
 )
 
 
@@ -183,20 +206,23 @@ def ceilings(device, quick):
 
 def peaks(device_name, measured):
     """The roofline's ceilings: the data sheet's for a known device, else the ``measured`` ones."""
-    for key, source, values in SPEC_PEAKS:
-        if key in device_name.lower():
+    for pattern, source, values in SPEC_PEAKS:
+        if re.search(pattern, device_name.lower()):
             return {"source": source, **values}
     return {"source": "the ceilings measured in this run", "gbps": measured["copy_gbps"], **measured["gemm_tflops"]}
 
 
-def add_roofline(row, peak):
+def add_roofline(row, peak, copy_gbps=None):
     """Place a row with ``tflops`` and ``precision`` on the roofline of ``peak`` (:func:`peaks`).
 
     With ``gbps`` (a row whose bytes are modelled): its arithmetic intensity decides whether it is
     ``bound`` by memory or compute, and ``roofline_pct`` is its TFLOP/s over the attainable
     min(peak, intensity x bandwidth), i.e. the share of the bandwidth used for a memory-bound row and of
-    the peak for a compute-bound one. Without ``gbps`` (the CNNs): ``peak_pct`` only.
+    the peak for a compute-bound one; ``copy_pct``: its GB/s over the ``copy_gbps`` measured in the same
+    run (what a plain copy reaches, below the data sheet). Without ``gbps`` (the CNNs): ``peak_pct`` only.
     """
+    if row.get("gbps") and copy_gbps:
+        row["copy_pct"] = 100 * row["gbps"] / copy_gbps
     peak_tflops = peak.get(row.get("precision"))
     if peak_tflops is None or "tflops" not in row:
         return row
@@ -242,7 +268,7 @@ WARMUP_STEPS = 5  # a graphed step's 3 eager warm-up steps, its capture and a fi
 def _steady(run, device, label):
     """Median seconds between the marks ``run(mark)`` makes: ``mark()`` after the warm-up (and graph capture,
     and compilation), then after each of three equal stretches of steps, so only steady-state steps are timed.
-    Profiled (if asked) over one more ``run``, warm-up included."""
+    Profiled (if asked) over the same stretches of one more ``run``."""
     marks = []
 
     def mark(*_):
@@ -250,8 +276,16 @@ def _steady(run, device, label):
         marks.append(time.perf_counter())
     run(mark)
     if _profiles is not None:
-        text, _split["profile"] = _profile(lambda: run(lambda *_: None), device)
-        _profiles.append((label, text))
+        profiler, seen = _Profiler(device), []
+
+        def profile_mark(*_):  # the profiler runs from the first mark to the last
+            seen.append(None)
+            if len(seen) == 1:
+                profiler.start()
+            elif len(seen) == len(marks):
+                text, _split["profile"] = profiler.stop()
+                _profiles.append((label, text))
+        run(profile_mark)
     return statistics.median(b - a for a, b in zip(marks, marks[1:]))
 
 
@@ -374,11 +408,16 @@ def bench_small_alexnet(device, quick):
     return _bench_cnn(device, quick, f"small AlexNet, width {width}", lambda: SmallAlexNet(width=width), ks=(2,))
 
 
-def cnn_flops_per_example(model):
+def cnn_flops_per_example(model, image_shape=(3, 32, 32)):
     """Forward + backward of a CNN: 6 flops per multiply-accumulate (forward, input gradient, weight
-    gradient), 4 in the first convolution, whose input gradient is not needed."""
+    gradient), 4 in the first convolution, whose input gradient is not needed (its multiply-accumulates
+    counted on the input it sees inside the model: the small AlexNet crops)."""
     first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
-    return 6 * conv_macs(model) - 2 * conv_macs(torch.nn.Sequential(first))
+    seen = []
+    hook = first.register_forward_hook(lambda module, inputs, output: seen.append(output[0].numel() * module.weight[0].numel()))
+    total = conv_macs(model, image_shape)
+    hook.remove()
+    return 6 * total - 2 * seen[0]
 
 
 def _bench_cnn(device, quick, case, make, ks):
@@ -424,13 +463,14 @@ def _bench_cnn(device, quick, case, make, ks):
                      ("stacked (vmap), float32, whole step as a CUDA graph", k, float32, lambda k=k: stacked(k, False, graphs)),
                      ("stacked (vmap), bf16 autocast", k, "bf16", lambda k=k: stacked(k, True, False))]
     rows, eager = [], {}
+    autotuning = torch.backends.cudnn.benchmark
     for i, (name, k, precision, make_run) in enumerate(variants):
         _reset_memory(device)
-        torch.backends.cudnn.benchmark = i > 0
+        torch.backends.cudnn.benchmark = i > 0  # the reference keeps PyTorch's default (off)
         torch.manual_seed(0)
         run, models = make_run()
         seconds = _steady(run, device, f"{case}: {name}, K={k}") / steps
-        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.benchmark = autotuning
         extra = {}
         if name == "stacked (vmap), float32":
             eager[k] = [p.detach().cpu() for m in models for p in m.parameters()]
@@ -537,7 +577,7 @@ def main(out=None, quick=False, profile=False, cases=None):
     for name in selected:
         for row in CASES[name](device, quick):
             row["bench"] = name
-            add_roofline(row, peak)
+            add_roofline(row, peak, measured["copy_gbps"])
             print(json.dumps(row), flush=True)
             rows.append(row)
     print(format_table(rows))
@@ -569,6 +609,7 @@ def format_table(rows):
     for r in rows:
         seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch", r.get("seconds_per_step")))
         roofline = f"{r['bound']}: {r['roofline_pct']:.0f}%" if "roofline_pct" in r else ""
+        roofline += f" ({r['copy_pct']:.0f}% of copy)" if "copy_pct" in r else ""
         split = r.get("profile")
         split = (f"{split['busy']:.0%}; {split['gemm']:.0%} / {split['convolution']:.0%} / {split['elementwise']:.0%}"
                  if split else "")

@@ -78,7 +78,7 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
         raise ValueError(f"seeds has {len(seeds)} entries; must have one per model ({k})")
     draws = hasattr(models[0], "draw_randomness")
     mode = graph_mode(graphs, x.device)
-    if mode != "eager" and (adversary is not None or draws):
+    if graphs is not False and (adversary is not None or draws):  # refused on every device, not only on CUDA
         raise ValueError(f"graphs={graphs!r} is not allowed with an adversary or models that draw their own "
                          "randomness: use graphs=False")
     y = y.expand(k, -1) if y.ndim == 1 else y

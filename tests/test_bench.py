@@ -33,6 +33,8 @@ def test_data_sheet_peaks_are_found_by_device_name_and_others_use_the_measured_c
     assert bench.peaks("NVIDIA H100 80GB HBM3", measured)["gbps"] == 3350
     assert bench.peaks("NVIDIA H100 PCIe", measured)["gbps"] == 2000
     assert bench.peaks("NVIDIA H200", measured)["gbps"] == 4800
+    assert bench.peaks("NVIDIA H200 NVL", measured)["bf16"] == 835
+    assert "measured" in bench.peaks("NVIDIA GH200 480GB", measured)["source"]  # another memory: not guessed
     cpu = bench.peaks("cpu", measured)
     assert cpu["gbps"] == 10.0 and cpu["float32"] == 0.1 and "measured" in cpu["source"]
 
@@ -40,7 +42,10 @@ def test_data_sheet_peaks_are_found_by_device_name_and_others_use_the_measured_c
 @pytest.mark.parametrize("name, kind", [
     ("aten::addmm", "gemm"), ("sm90_xmma_gemm_f32f32_tf32f32", "gemm"), ("ampere_sgemm_128x64_nn", "gemm"),
     ("aten::cudnn_convolution", "convolution"), ("sm80_xmma_fprop_implicit_gemm_tf32", "convolution"),
+    ("nvjet_tst_128x256_64x4_1x2_h_bz_coopA_NNT", "gemm"), ("gemv2T_kernel_val<int, int, float>", "gemm"),
+    ("implicit_convolve_sgemm<float, float>", "convolution"),
     ("void at::native::vectorized_elementwise_kernel<4, ...>", "elementwise"), ("aten::relu", "elementwise"),
+    ("cudnn::bn_fw_tr_1C11_kernel_NCHW<float, float>", "elementwise"), ("convert_fp32_to_bf16", "elementwise"),
 ])
 def test_kernels_are_sorted_into_gemm_convolution_and_elementwise(name, kind):
     assert bench.kernel_kind(name) == kind
@@ -49,12 +54,31 @@ def test_kernels_are_sorted_into_gemm_convolution_and_elementwise(name, kind):
 def test_the_time_split_of_a_profiled_run_adds_up():
     from torch.profiler import ProfilerActivity, profile
 
+    import time
+
     a, b = torch.randn(300, 300), torch.randn(300, 300)
+    start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         (torch.relu(a @ b) * 2).sum()
-    split = bench.time_split(prof.key_averages(), wall=10.0, on_device=False)
+    wall = time.perf_counter() - start
+    split = bench.time_split(prof.key_averages(), wall=wall, on_device=False)
     assert split["gemm"] + split["convolution"] + split["elementwise"] == pytest.approx(1)
-    assert split["gemm"] > 0 and split["convolution"] == 0 and 0 < split["busy"] < 1
+    assert split["gemm"] > 0 and split["convolution"] == 0 and 0 < split["busy"] <= 1
+
+
+def test_on_a_gpu_only_device_events_count_each_kernel_once():
+    """key_averages lists each kernel as its own CUDA event, and the operators that launched it as CPU events
+    that carry the same device time: counting both would double the busy time."""
+    from types import SimpleNamespace
+
+    from torch.autograd import DeviceType
+
+    event = lambda key, kind, device_us: SimpleNamespace(key=key, device_type=kind, self_device_time_total=device_us,
+                                                         self_cpu_time_total=5.0)
+    events = [event("aten::mm", DeviceType.CPU, 600.0), event("sm90_xmma_gemm_f32", DeviceType.CUDA, 600.0),
+              event("aten::relu", DeviceType.CPU, 200.0), event("vectorized_elementwise_kernel", DeviceType.CUDA, 200.0)]
+    split = bench.time_split(events, wall=0.002, on_device=True)
+    assert split["busy"] == pytest.approx(0.4) and split["gemm"] == pytest.approx(0.75)
 
 
 def test_the_ceilings_are_measured_on_this_device():

@@ -81,7 +81,10 @@ def test_a_graphed_step_gives_bit_identical_training_through_a_learning_rate_hal
 def test_graphs_are_refused_where_a_step_calls_the_host():
     from memo_utils.regularization import RegularizedAlexNet
 
+    x, y = torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long)
     models = [RegularizedAlexNet(width=4, dropout=0.5) for _ in range(2)]
     with pytest.raises(ValueError, match="graphs='emulate' is not allowed with an adversary or models that draw"):
-        train_classifiers(models, torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long), seeds=[0, 1],
-                          epochs=1, batch_size=2, lr=0.1, graphs="emulate")
+        train_classifiers(models, x, y, seeds=[0, 1], epochs=1, batch_size=2, lr=0.1, graphs="emulate")
+    with pytest.raises(ValueError, match="graphs=True is not allowed with an adversary"):  # on a CPU too
+        train_classifiers([SmallAlexNet(width=4)], x, y, seeds=[0], epochs=1, batch_size=2, lr=0.1,
+                          adversary=object(), graphs=True)

@@ -145,6 +145,13 @@ def _mnist(inputs, n, device):
     return x.flatten(1), torch.as_tensor(mnist.y_train[:n], dtype=torch.long, device=device)
 
 
+def _mnist_test(inputs, n, device):
+    """The MNIST test set, standardized with the statistics of the first ``n`` training images (as ``_mnist``)."""
+    mnist = inputs["mnist"]
+    (x_test,) = data.standardize(data.to_tensor(mnist.x_train[:n], device), data.to_tensor(mnist.x_test, device))[1:]
+    return x_test.flatten(1), torch.as_tensor(mnist.y_test, dtype=torch.long, device=device)
+
+
 def _compute_scores(cfg, cell, inputs, device):
     x, y = _mnist(inputs, cfg["train_size"], device)
     run_seeds = [seeds.runs(s, 1)[0] for s in cfg["seeds"]]
@@ -228,10 +235,7 @@ def _compute_dynamics(cfg, cell, inputs, device):
     """Figure 3: per seed, a plain MLP on MNIST with a third of the labels random; per epoch the training accuracy
     of a true-label subset and of a random-label subset (each a sixth of the training set), and the test accuracy."""
     x, y = _mnist(inputs, cfg["train_size"], device)
-    mnist = inputs["mnist"]
-    (x_test,) = data.standardize(data.to_tensor(mnist.x_train[: cfg["train_size"]], device),
-                                 data.to_tensor(mnist.x_test, device))[1:]
-    x_test, y_test = x_test.flatten(1), torch.as_tensor(mnist.y_test, dtype=torch.long, device=device)
+    x_test, y_test = _mnist_test(inputs, cfg["train_size"], device)
     run_seeds = [seeds.runs(s, 1)[0] for s in cfg["seeds"]]
     labels, subsets = [], []
     for s in cfg["seeds"]:
@@ -325,10 +329,7 @@ def _compute_subsets(cfg, cell, inputs, device):
     highest-scoring fifths of each split are its easy and difficult subsets. Then plain MLPs, one per seed and run
     (RUNS), trained as one ensemble on the training set only, record the accuracy of every subset per epoch."""
     x, y = _mnist(inputs, cfg["train_size"], device)
-    mnist = inputs["mnist"]
-    (x_test,) = data.standardize(data.to_tensor(mnist.x_train[: cfg["train_size"]], device),
-                                 data.to_tensor(mnist.x_test, device))[1:]
-    x_test, y_test = x_test.flatten(1), torch.as_tensor(mnist.y_test, dtype=torch.long, device=device)
+    x_test, y_test = _mnist_test(inputs, cfg["train_size"], device)
     x_all, y_all = torch.cat([x, x_test]), torch.cat([y, y_test])
     k, n = len(cfg["seeds"]), len(x)
     score_seeds, run_seeds = zip(*(seeds.runs(s, 2) for s in cfg["seeds"]))
