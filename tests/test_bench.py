@@ -85,3 +85,30 @@ def test_the_ceilings_are_measured_on_this_device():
     measured = bench.ceilings(torch.device("cpu"), quick=True)
     assert measured["copy_gbps"] > 0 and list(measured["gemm_tflops"]) == ["float32"]
     assert measured["gemm_tflops"]["float32"] > 0
+
+
+def test_the_fused_step_allocates_no_parameter_sized_tensor_and_the_others_do():
+    """The traffic model's premise, checked by what each step allocates (bytes per parameter per step): autograd
+    materialises the gradient and lr * g (>= 8 bytes), torch.optim.SGD the gradient (>= 4), the fused step neither
+    (its small allocations are activations)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
+    from memo_utils.models import mlp_module
+
+    sizes, steps = [784, 512, 512, 10], 2
+    params = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + sum(sizes[1:])
+    x, y = torch.rand(10 * steps, 784), torch.randint(10, (10 * steps,))
+    train = dict(epochs=1, batch_size=10, lr=0.01)
+
+    def allocated_per_parameter(run):
+        with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+            run()
+        return sum(e.cpu_memory_usage for e in prof.events() if e.cpu_memory_usage > 0) / steps / params
+
+    ensemble = MLPEnsemble(sizes, [0])
+    fused = allocated_per_parameter(lambda: train_fused(ensemble, x, y, order_seeds=[0], **train))
+    autograd = allocated_per_parameter(lambda: train_ensemble(ensemble, x, y, order_seeds=[0], **train))
+    model = mlp_module(sizes, torch.Generator().manual_seed(0))
+    sgd = allocated_per_parameter(lambda: train_reference(model, x, y, order_seed=0, **train))
+    assert fused < 1.5 and autograd >= 8 and sgd >= 4, (fused, autograd, sgd)
