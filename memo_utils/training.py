@@ -73,8 +73,11 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
 
 
 @torch.no_grad()
-def accuracy(model, x, y, batch_size=1000):
+def correct(model, x, y, batch_size=1000):
+    """Per example, whether ``model`` (put in eval mode) classifies it right: a (N,) bool tensor."""
     model.eval()
-    correct = sum(int((model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
-    return correct / len(x)
+    return torch.cat([model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size] for i in range(0, len(x), batch_size)])
+
+
+def accuracy(model, x, y, batch_size=1000):
+    return int(correct(model, x, y, batch_size).sum()) / len(x)

@@ -28,7 +28,7 @@ from ..claims import Claim, all_of, exceeds, from_test
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..errors import ConfigError
 from ..models import VGG_LAYERS, conv_macs, vgg
-from ..training import accuracy, train_classifier
+from ..training import accuracy, correct, train_classifier
 
 CELLS = ("uncorrupted", "corrupted")
 LONG_TAIL = 1.0  # skewness above which a distribution is "highly skewed" (a long right tail)
@@ -264,10 +264,10 @@ def _compute_dynamics(cfg, cell, inputs, device):
             if name != "all":
                 curves[f"{name}_cosine"].append(cosine.cpu().numpy())
             curves[f"{name}_contribution"].append(contribution.cpu().numpy())
-        correct = ens.predict(x) == labels
-        curves["true_subset_accuracy"].append(correct[rows, subsets[:, 0]].float().mean(1).cpu().numpy())
-        curves["random_subset_accuracy"].append(correct[rows, subsets[:, 1]].float().mean(1).cpu().numpy())
-        curves["train_accuracy"].append(correct.float().mean(1).cpu().numpy())
+        right = ens.predict(x) == labels
+        curves["true_subset_accuracy"].append(right[rows, subsets[:, 0]].float().mean(1).cpu().numpy())
+        curves["random_subset_accuracy"].append(right[rows, subsets[:, 1]].float().mean(1).cpu().numpy())
+        curves["train_accuracy"].append(right.float().mean(1).cpu().numpy())
         curves["test_accuracy"].append((ens.predict(x_test) == y_test).float().mean(1).cpu().numpy())
 
     steps_per_epoch = -(-len(x) // cfg["batch_size"])
@@ -305,12 +305,12 @@ def _kept(subsets, n):
     return keep
 
 
-def _subset_accuracy(correct, correct_test, subsets):
+def _subset_accuracy(right, right_test, subsets):
     """(K, len(SUBSETS)) accuracy on every subset, from per-example correctness (K, N) and (K, M)."""
-    rows = torch.arange(len(correct), device=correct.device)[:, None]
+    rows = torch.arange(len(right), device=right.device)[:, None]
     values = []
     for name in SUBSETS:
-        on = correct_test if name.endswith("test") else correct
+        on = right_test if name.endswith("test") else right
         values.append(on.float().mean(1) if name in ("all", "test") else on[rows, subsets[name]].float().mean(1))
     return torch.stack(values, 1)
 
@@ -383,12 +383,6 @@ def _vgg_training(cfg, epochs):
     return dict(epochs=epochs, lr=cfg["cifar_lr"], momentum=0.9, lr_drops=[epochs // 2, 3 * epochs // 4])
 
 
-@torch.no_grad()
-def _correct(model, x, y, chunk=1000):
-    model.eval()
-    return torch.cat([model(x[i:i + chunk]).argmax(1) == y[i:i + chunk] for i in range(0, len(x), chunk)])
-
-
 def _compute_cifar(cfg, cell, inputs, device):
     """Figures 5 (right), 6 and 8: as :func:`_compute_subsets`, with a turn-over VGG-11 (spatial masks) as the
     scorer and plain VGG-11s, one seed and run at a time. A run on a subset takes as many steps per epoch as the
@@ -413,7 +407,7 @@ def _compute_cifar(cfg, cell, inputs, device):
         for r in range(len(RUNS)):
             kept = torch.nonzero(keep[r])[:, 0]
             model, curve = _vgg11(cfg, run_seed, device), []
-            record = lambda epoch, m: curve.append(_subset_accuracy(_correct(m, x, y)[None], _correct(m, x_test, y_test)[None],
+            record = lambda epoch, m: curve.append(_subset_accuracy(correct(m, x, y)[None], correct(m, x_test, y_test)[None],
                                                                     subsets)[0].cpu().numpy())
             _, run_ok = train_classifier(model, x[kept], y[kept], seed=run_seed, callback=record,
                                          batch_size=max(1, round(cfg["batch_size"] * len(kept) / n)),
