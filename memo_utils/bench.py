@@ -22,6 +22,7 @@ one JSON line per measurement and a table. Timings are never used in pass/fail t
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.util
 import json
@@ -60,7 +61,10 @@ def _timed(fn, device, repeats, label, profile=True):
         _sync(device)
         times.append(time.perf_counter() - start)
     if _profiles is not None and profile:
-        text, _split["profile"] = _profile(fn, device)
+        profiler = _Profiler(device)  # one more run, profiled
+        profiler.start()
+        fn()
+        text, _split["profile"] = profiler.stop()
         _profiles.append((label, text))
     return statistics.median(times)
 
@@ -103,15 +107,6 @@ def time_split(events, wall, on_device):
     total = sum(times.values())
     return {"busy": total / wall, **{kind: times.get(kind, 0.0) / total if total else 0.0
                                      for kind in ("gemm", "convolution", "elementwise")}}
-
-
-def _profile(fn, device):
-    """One more run of ``fn`` under torch.profiler: its time split (:func:`time_split`) and, as text,
-    that split and the top operators."""
-    profiler = _Profiler(device)
-    profiler.start()
-    fn()
-    return profiler.stop()
 
 
 class _Profiler:
@@ -194,14 +189,23 @@ def ceilings(device, quick):
     precisions = [("float32", "highest", None)]
     if device.type == "cuda":
         precisions += [("TF32", "high", None), ("bf16", "highest", torch.bfloat16)]
-    default_precision = torch.get_float32_matmul_precision()
     for name, precision, dtype in precisions:
-        torch.set_float32_matmul_precision(precision)
         left, right = (a, b) if dtype is None else (a.to(dtype), b.to(dtype))
-        seconds = _timed(lambda: left @ right, device, 5, "gemm", profile=False)
+        with _matmul_precision(precision):
+            seconds = _timed(lambda: left @ right, device, 5, "gemm", profile=False)
         measured["gemm_tflops"][name] = 2 * m**3 / seconds / 1e12
-    torch.set_float32_matmul_precision(default_precision)
     return measured
+
+
+@contextlib.contextmanager
+def _matmul_precision(precision):
+    """float32 matmuls at ``precision`` ("highest": full float32, "high": TF32) inside, PyTorch's setting after."""
+    default = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(default)
 
 
 def peaks(device_name, measured):
@@ -358,14 +362,12 @@ def _train_mlp_ensemble(device, sizes, k, x, y, batch, interval, precision, labe
     """A fresh K-model ensemble trained on (x, y) under a matmul ``precision`` (with ``train_fused`` if
     ``fused``), and its steady seconds per step (``_steady``)."""
     _reset_memory(device)
-    default_precision = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(precision)
     ensemble = MLPEnsemble(sizes, init_seeds=range(k), device=device)
     checkpoints = [WARMUP_STEPS + i * interval for i in range(4)]
     train = train_fused if fused else train_ensemble
-    seconds = _steady(lambda mark: train(ensemble, x, y, order_seeds=range(k), epochs=1, batch_size=batch, lr=0.01,
-                                         checkpoints=checkpoints, callback=mark, **options), device, label)
-    torch.set_float32_matmul_precision(default_precision)
+    with _matmul_precision(precision):
+        seconds = _steady(lambda mark: train(ensemble, x, y, order_seeds=range(k), epochs=1, batch_size=batch, lr=0.01,
+                                             checkpoints=checkpoints, callback=mark, **options), device, label)
     return ensemble, seconds / interval
 
 
@@ -537,7 +539,7 @@ def bench_unrolled_sensitivity(device, quick):
         _reset_memory(device)
         seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2,
                          f"unrolled sensitivity: {name}")
-        extra = {"max_abs_diff_vs_eager": float((outputs[second_order, graphs] - outputs[second_order, False]).abs().max())} \
+        extra = {"max_abs_diff_vs_eager": _max_abs_diff([outputs[second_order, graphs]], [outputs[second_order, False]])} \
             if graphs else {}
         rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
                      "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra, **_take_split()})
