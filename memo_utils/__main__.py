@@ -1,6 +1,7 @@
 """Command line: compute a chapter's results into the cache without Jupyter.
 
     python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute] [--jobs 2]
+    python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
     python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
     python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
     python -m memo_utils bench                                  (writes bench/results-<device>.json)
@@ -13,7 +14,7 @@ import json
 import sys
 import time
 
-from . import costs, devices, experiments, fingerprints, profiles
+from . import claims, costs, devices, experiments, fingerprints, profiles
 from .chapter import cell_id
 from .errors import ConfigError, DataUnavailableError
 
@@ -40,7 +41,14 @@ def _chapter_arguments(parser):
 
 def _run(args):
     chapter = experiments.get(args.chapter)
-    cfg = chapter.config(args.profile, **_parse_set(args.set))
+    overrides = _parse_set(args.set)
+    if args.reseed:
+        if not chapter.replicate_seeds(chapter.config(args.profile)):
+            raise ConfigError(f"--reseed is not allowed for {chapter.name}: it declares no replicate seeds")
+        moved = chapter.reseeded(chapter.config(args.profile), args.reseed)
+        overrides = {**moved, **overrides}
+        args.set = [f"{k}={v}" for k, v in moved.items()] + args.set  # the --jobs workers run the same cells
+    cfg = chapter.config(args.profile, **overrides)
     device = devices.resolve(args.device)
     devices.configure_threads(device)
     if not args.force:
@@ -56,6 +64,10 @@ def _run(args):
         status = "cached" if result.from_cache else f"computed in {result.meta['wall_time_s']} s"
         computed = computed or not result.from_cache
         print(f"{chapter.name}/{cell_id(part, cell)}: {status} on {result.meta['device']}")
+    if not args.part:  # the whole chapter: its verdicts, saved as a page saves them
+        judged, saved = chapter.save_claims(results, cfg)
+        tally = ", ".join(f"{n} {v}" for v, n in claims.counts([c.as_dict() for c in judged]).items() if n)
+        print(f"{chapter.name}: {tally}" + (f" (saved to {saved})" if saved else " (not saved: settings overridden)"))
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
     if computed and not args.part and not chapter.overridden(cfg):
@@ -131,6 +143,9 @@ def main(argv=None):
     run.add_argument("--force", action="store_true", help="run the paper profile even though it takes hours")
     run.add_argument("--jobs", type=int, default=1, metavar="N",
                      help="compute cells in N processes at once (on a CPU: one per core)")
+    run.add_argument("--reseed", type=int, default=0, metavar="K",
+                     help="move every replicate seed by K: the profile's run on a disjoint seed set, whose verdicts "
+                          "are saved beside the profile's to check that they survive it")
     parts = sub.add_parser("parts", help="list a chapter's cached computations: cached or missing")
     _chapter_arguments(parts)
     fingerprint = sub.add_parser("fingerprint", help="is each part's version current with its code?")

@@ -51,15 +51,15 @@ def results_dir():
 
 
 def read_path(relative):
-    """The first existing ``relative`` file among the folders results are read from (see :func:`_read_dirs`),
+    """The first existing ``relative`` file among the folders results are read from (see :func:`read_dirs`),
     or where it would be written: claims and timings read through ``make lab``'s base as cache entries do."""
-    for folder in _read_dirs():
+    for folder in read_dirs():
         if (folder / relative).exists():
             return folder / relative
     return results_dir() / relative
 
 
-def _read_dirs():
+def read_dirs():
     """Where results are looked up: ``results_dir()``, then ``$MEMO_RESULTS_BASE`` if set, a folder that is only
     read (``make lab`` reads the committed ``results/`` and writes a reader's runs into an ignored folder, so
     that no tweak changes a tracked file)."""
@@ -173,7 +173,7 @@ def lookup(experiment, version, config):
     """The valid cache entry for ``config``, or None; never computes."""
     config = _as_json(config)
     key = config_key(experiment, version, config)
-    written, *bases = _read_dirs()
+    written, *bases = read_dirs()
     hit = _read_settled(written / experiment / key, experiment, version, config)
     for base in bases:  # only read: no lock file is made there (nothing writes to it)
         hit = hit or _read(base / experiment / key, experiment, version, config)
@@ -187,7 +187,7 @@ def matching(experiment, version, accept):
     results whose data archive this machine does not have.
     """
     found, seen = [], set()
-    folders = [d / experiment for d in _read_dirs()]
+    folders = [d / experiment for d in read_dirs()]
     for entry in [e for f in folders if f.is_dir() for e in sorted(f.iterdir())]:
         if entry.name in seen:  # the written folder's entry shadows the base's
             continue

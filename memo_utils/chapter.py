@@ -8,7 +8,10 @@ A chapter is a :class:`Chapter` built in its experiment module
 - :class:`Part`, one per cached computation: a version, a ``compute`` function, the datasets
   it reads and, optionally, independent *cells* (a dataset, a grid row), each its own cache
   entry, so that cells can be computed separately (``--part``) and on different machines;
-- ``claims(results, cfg)``: the chapter's claims, with verdicts computed from the results.
+- its claims, registered before any result exists (:mod:`memo_utils.claims`): the networks it
+  trains, the preconditions that make its setting able to test claims about them, the claims'
+  definitions, and ``evidence(results, cfg)``, which measures them; :meth:`Chapter.judge` gives
+  the verdicts, which a page and the command line save alike (:meth:`Chapter.save_claims`).
 
 Everything else is derived from those declarations, so nothing can drift: the validated
 config of a profile with overrides, each cell's cache key (exactly the parameters tagged with
@@ -46,6 +49,7 @@ class Param:
     parts: tuple
     note: str = ""
     by_profile: dict = field(default_factory=dict)
+    replicates: bool = False  # the seed (or seed list) of a claim's replicates: shown with the claims, offset by --reseed
 
     def value(self, profile):
         return self.by_profile.get(profile, self.default)
@@ -138,10 +142,14 @@ class Chapter:
     paper: str  # a key of claims.PAPERS
     params: tuple
     parts: tuple
-    claims: Callable
+    claims: tuple  # claims_module.Definition, registered before the results
+    evidence: Callable  # (results, cfg) -> claims_module.Evidence
+    networks: dict = field(default_factory=dict)  # name -> what the networks are, for the preconditions
+    preconditions: tuple = ()  # claims_module.Precondition, each applying to every claim on its networks
     check: Callable = lambda cfg: None  # constraints between parameters, raising ConfigError
 
     def __post_init__(self):
+        claims_module.check_declarations(self.name, self.networks, self.preconditions, self.claims)
         part_names = {p.name for p in self.parts}
         for param in self.params:
             if not param.parts or not set(param.parts) <= part_names:
@@ -266,6 +274,46 @@ class Chapter:
             entries.append((part.name, cell, result))
         return Results(entries)
 
+    def replicate_seeds(self, cfg):
+        """{name: value} of the parameters that seed the replicates."""
+        return {p.name: cfg[p.name] for p in self.params if p.replicates}
+
+    def reseeded(self, cfg, offset):
+        """``cfg``'s overrides with every replicate seed moved by ``offset``: a disjoint seed set, to check
+        that the verdicts survive it."""
+        shift = lambda v: [s + offset for s in v] if isinstance(v, list) else v + offset
+        return {name: shift(value) for name, value in self.replicate_seeds(cfg).items()}
+
+    def judge(self, results, cfg):
+        """The chapter's claims, judged on ``results`` (:func:`memo_utils.claims.judge`)."""
+        labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
+        seeds = "; ".join(f"{name}={value}" for name, value in self.replicate_seeds(cfg).items())
+        return claims_module.judge(self.claims, self.preconditions, self.evidence(results, cfg), profile=cfg["profile"],
+                                   data=", ".join(labels), seeds=seeds, chapter=self.name)
+
+    def reseed_offset(self, cfg):
+        """The offset k when ``cfg`` is its profile's settings with every replicate seed moved by k (and nothing
+        else changed), else None."""
+        profile_cfg = self.config(cfg["profile"])
+        names = list(self.replicate_seeds(cfg))
+        if not names or set(self.overridden(cfg)) != set(names):
+            return None
+        first = cfg[names[0]][0] - profile_cfg[names[0]][0] if isinstance(cfg[names[0]], list) else \
+            cfg[names[0]] - profile_cfg[names[0]]
+        return first if first and cfg == {**profile_cfg, **self.reseeded(profile_cfg, first)} else None
+
+    def save_claims(self, results, cfg):
+        """Judge and save the verdicts for the claims page when ``cfg`` holds the profile's settings (a page and
+        ``python -m memo_utils run`` write the same file), or the profile's with the seeds moved by k
+        (:meth:`reseeded`: saved apart, to check that verdicts survive another seed set). Returns the claims
+        and where they were saved (None: not saved)."""
+        judged = self.judge(results, cfg)
+        offset = None if not self.overridden(cfg) else self.reseed_offset(cfg)
+        if not self.overridden(cfg) or offset is not None:
+            variant = "" if offset is None else f"{claims_module.RESEED}{offset}"
+            return judged, claims_module.save(self.name, cfg["profile"], judged, variant=variant)
+        return judged, None
+
     def settings_table(self, cfg):
         """Our settings beside the paper's, with the reason for each difference; overrides are marked."""
         overridden = set(self.overridden(cfg))
@@ -356,16 +404,19 @@ class Page:
 
         return Markdown(self.chapter.settings_table(self.cfg))
 
-    def claims(self):
-        """Compute the chapter's claims, save them under the profile (unless settings were overridden), show them."""
+    def preconditions(self):
+        """The chapter's preconditions, declared once for all the claims on the same networks."""
         from IPython.display import Markdown
 
-        chapter_claims = self.chapter.claims(self.results, self.cfg)
-        overridden = self.chapter.overridden(self.cfg)
-        text = claims_module.to_markdown(chapter_claims)
-        if overridden:
+        return Markdown(claims_module.preconditions_markdown(self.chapter.networks, self.chapter.preconditions))
+
+    def claims(self):
+        """Judge the chapter's claims, save them under the profile (unless settings were overridden), show them."""
+        from IPython.display import Markdown
+
+        judged, saved = self.chapter.save_claims(self.results, self.cfg)
+        text = claims_module.to_markdown(judged)
+        if saved is None:
             text += (f"\n\nThese verdicts are not saved to the claims page: this run overrides "
-                     f"{', '.join(overridden)} of the {self.cfg['profile']} profile.")
-        else:
-            claims_module.save(self.chapter.name, self.cfg["profile"], chapter_claims)
+                     f"{', '.join(self.chapter.overridden(self.cfg))} of the {self.cfg['profile']} profile.")
         return Markdown(text)

@@ -1,139 +1,499 @@
-"""Claims: what a paper states, what we measured, and a verdict computed from the numbers.
+"""Claims: definitions registered before the results, evidence measured from them, and one way to judge.
 
-Each chapter builds a list of :class:`Claim` from its results; a page saves them to
-``results/claims/<chapter>/<profile>.json`` (only when its settings are the profile's), and the
-claims page shows, per chapter, the largest profile that has saved claims. A verdict is never
-typed in: ``passed`` is the outcome of a comparison in the chapter's experiment module.
-"Not at this scale" is given by the ``smoke`` profile, which proves only the code path, and by
-a claim whose precondition (``at_scale``, computed from the results and stated in
-``measured``) does not hold, for example networks that have not started to fit their labels.
+A chapter declares, in its experiment module and before any result exists:
+
+- ``NETWORKS``: the groups of networks it trains, by name ("randY MLPs");
+- ``PRECONDITIONS``: what makes its setting able to test claims about some of those networks
+  (:class:`Precondition`, for example "randY MLPs fit >= 90% of their labels"), each with its
+  threshold and a reason tied to the paper. A precondition applies to *every* claim on the
+  networks it names, so the same networks cannot count for one claim and not for another;
+- ``CLAIMS``: one :class:`Definition` per claim: the paper's sentence and where it stands, our
+  statement, its criteria (:func:`above`, :func:`below`, :func:`differs`, :func:`within`: a
+  statistic, its direction and the smallest effect of interest with its reason, or a two-sided
+  equivalence margin), the replicate unit, the networks it uses, and whether it goes beyond
+  the paper.
+
+Its ``evidence(results, cfg)`` then measures each precondition's value and, for each claim, one
+:class:`Estimate` per criterion: an effect with its 95% interval across replicates (runs or
+seeds, never examples). :func:`judge` gives every claim one of four verdicts, the same way in
+every chapter:
+
+- **reproduced**: the preconditions hold and every interval lies beyond its smallest effect, in
+  the paper's direction (inside the margin, for an equivalence);
+- **not reproduced**: the preconditions hold and an interval excludes the smallest effect (lies
+  below it, or outside the margin);
+- **inconclusive**: the preconditions hold, but an interval spans the smallest effect; the claim
+  says how many replicates would resolve it at the observed spread;
+- **not at this scale**: a precondition fails (the claim names it, with its measured value), an
+  interval cannot be computed (one replicate), or the profile is ``smoke``.
+
+Each definition has a fingerprint (its statement, criteria, replicate unit, networks and their
+preconditions; not the wording of reasons). A saved verdict records the fingerprint it was judged
+under, and :func:`save` logs an *amendment* whenever a claim with a saved verdict is judged under
+another definition (or disappears): ``results/claims/amendments.json`` keeps the date, the
+earlier verdict and the reason, and the claims page shows them. A test checks that every
+committed verdict was judged under the current definitions, so a definition cannot change quietly.
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
 import json
+import math
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
-from .cache import read_path, results_dir, write_json_atomic
+from .cache import read_dirs, read_path, results_dir, write_json_atomic
 from .profiles import PROFILES
-from .stats import mean_interval
+from .stats import mean_interval, t_quantile
 
-REPRODUCED, NOT_REPRODUCED, NOT_AT_THIS_SCALE = "reproduced", "not reproduced", "not at this scale"
+REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_AT_THIS_SCALE = (
+    "reproduced", "not reproduced", "inconclusive", "not at this scale")
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_AT_THIS_SCALE)
+ABOVE, BELOW, DIFFERS, WITHIN = "above", "below", "differs", "within"
 PAPERS = {
     "arpit2017": "Arpit et al. 2017, A Closer Look at Memorization in Deep Networks",
     "krueger2017": "Krueger et al. 2017, Deep Nets Don't Learn via Memorization",
     "gu2019": "Gu & Tresp 2019, Neural Network Memorization Dissection",
     "liu2021": "Liu, Lin & Jaggi 2021, Understanding Memorization from the Perspective of Optimization",
 }
+BEYOND = "beyond the papers"  # the tally of claims that no paper makes
+MOST_REPLICATES = 1000  # "more than this many" when an estimate sits on its smallest effect
+TESTED_PROFILES = ("cpu", "gpu", "paper")  # profiles meant to test claims (smoke proves the code path only)
+AMENDMENTS = Path("claims") / "amendments.json"
+UNREGISTERED = ("first registered after results: the earlier verdict came from a definition with no smallest effect, "
+                "no inconclusive outcome and no shared preconditions")
+RESEED = "-reseed-"  # claims/<chapter>/<profile>-reseed-<k>.json: the profile's verdicts with every seed moved by k
 
 
-@dataclass
-class Claim:
-    """One checked claim, in the form a reviewer reads it.
+# --- Definitions, declared before the results ---------------------------------------------------
 
-    ``effect`` names the effect size and ``estimate``/``interval`` give it with its 95%
-    interval across ``replicate`` units (runs or seeds, never examples); ``threshold`` is the
-    criterion fixed before looking (a threshold, or an equivalence margin); ``precondition``
-    says what must hold for the test to mean anything at this scale, and ``at_scale`` whether
-    it held. ``measured`` carries the supporting numbers.
-    """
+@dataclass(frozen=True)
+class Precondition:
+    """What must hold for a setting to be able to test claims about ``networks`` (names of the chapter's
+    ``NETWORKS``). ``statement`` says what is measured and how it is summarised over replicates (for example
+    "mean over seeds of the final training accuracy"); the measured value must be at least ``threshold``
+    (at most, with ``at_most``). ``reason`` ties the threshold to the paper."""
 
     id: str
-    paper: str
-    figure: str
+    networks: tuple
     statement: str
-    measured: str
-    passed: bool
-    profile: str
-    data: str
-    seeds: list = field(default_factory=list)
-    chapter: str = ""
-    at_scale: bool = True
-    replicate: str = ""
-    effect: str = ""
-    estimate: float | None = None
-    interval: list | None = None
-    threshold: str = ""
-    precondition: str = ""
+    threshold: float
+    reason: str
+    at_most: bool = False
 
-    @property
-    def verdict(self):
-        if self.profile == "smoke" or not self.at_scale:
-            return NOT_AT_THIS_SCALE
-        return REPRODUCED if self.passed else NOT_REPRODUCED
+    def holds(self, value):
+        if value is None or not np.isfinite(value):
+            return False
+        return value <= self.threshold if self.at_most else value >= self.threshold
 
-    def as_dict(self):
-        # an effect that could not be computed (nan: a diverged run, a missing estimate) is saved as null
-        interval = None if self.interval is None or not np.isfinite(self.interval).all() else [float(v) for v in self.interval]
-        estimate = None if self.estimate is None or not np.isfinite(self.estimate) else float(self.estimate)
-        return {**asdict(self), "passed": bool(self.passed), "at_scale": bool(self.at_scale), "estimate": estimate,
-                "interval": interval, "verdict": self.verdict}
+    def requirement(self):
+        return f"{'<=' if self.at_most else '>='} {format_number(self.threshold)}"
+
+    def registered(self):
+        """The fields its fingerprint covers: not the wording of its reason."""
+        return {"id": self.id, "networks": sorted(self.networks), "statement": self.statement,
+                "threshold": self.threshold, "at_most": self.at_most}
 
 
 @dataclass(frozen=True)
-class Test:
-    """The outcome of a test across replicates: the effect, its 95% interval, and whether it passed.
+class Criterion:
+    """One test of a claim: ``statistic`` (per replicate, then its mean with a 95% interval, unless the claim
+    says otherwise), its ``direction`` and ``bound``: the smallest effect of interest for ``above``, ``below``
+    and ``differs`` (|effect| beyond it), the equivalence margin (low, high) for ``within``. ``reason`` says
+    why that bound, from the paper."""
 
-    ``judgeable`` is False when the interval cannot be computed (a single seed): the claim is
-    then "not at this scale", never "not reproduced".
-    """
+    statistic: str
+    direction: str
+    bound: float | tuple
+    reason: str
+
+    def __post_init__(self):
+        if self.direction not in (ABOVE, BELOW, DIFFERS, WITHIN):
+            raise ValueError(f"direction={self.direction!r} is not allowed: above, below, differs or within")
+        if self.direction == WITHIN and not (len(self.bound) == 2 and self.bound[0] < self.bound[1]):
+            raise ValueError(f"{self.statistic}: an equivalence margin is (low, high) with low < high")
+        if self.direction == DIFFERS and not self.bound > 0:
+            raise ValueError(f"{self.statistic}: 'differs' needs a smallest effect above 0, or it can never fail")
+
+    def boundaries(self):
+        if self.direction == WITHIN:
+            return tuple(self.bound)
+        return (-self.bound, self.bound) if self.direction == DIFFERS else (self.bound,)
+
+    def outcome(self, low, high):
+        """reproduced, not reproduced or inconclusive, from a 95% interval."""
+        if self.direction == ABOVE:
+            return REPRODUCED if low > self.bound else NOT_REPRODUCED if high < self.bound else INCONCLUSIVE
+        if self.direction == BELOW:
+            return REPRODUCED if high < self.bound else NOT_REPRODUCED if low > self.bound else INCONCLUSIVE
+        a, b = self.boundaries()
+        inside, outside = a < low and high < b, high < a or low > b
+        if self.direction == WITHIN:
+            return REPRODUCED if inside else NOT_REPRODUCED if outside else INCONCLUSIVE
+        return REPRODUCED if outside else NOT_REPRODUCED if inside else INCONCLUSIVE  # differs
+
+    def describe(self):
+        """``> 0.02``, ``< -0.1``, ``|x| > 0.05`` or ``inside [0.5, 2.00]``."""
+        if self.direction == WITHIN:
+            return f"inside [{format_number(self.bound[0])}, {format_number(self.bound[1])}]"
+        text = format_number(self.bound)
+        return {ABOVE: f"> {text}", BELOW: f"< {text}", DIFFERS: f"|effect| > {text}"}[self.direction]
+
+    def registered(self):
+        bound = list(self.bound) if self.direction == WITHIN else self.bound
+        return {"statistic": self.statistic, "direction": self.direction, "bound": bound}
+
+
+def above(statistic, smallest_effect, reason):
+    """The paper's effect is positive: the interval must lie above ``smallest_effect``."""
+    return Criterion(statistic, ABOVE, float(smallest_effect), reason)
+
+
+def below(statistic, smallest_effect, reason):
+    """The paper's effect is negative: the interval must lie below ``smallest_effect``."""
+    return Criterion(statistic, BELOW, float(smallest_effect), reason)
+
+
+def differs(statistic, smallest_effect, reason):
+    """An effect of either sign: the interval must lie beyond +-``smallest_effect``."""
+    return Criterion(statistic, DIFFERS, float(smallest_effect), reason)
+
+
+def within(statistic, low, high, reason):
+    """An equivalence ("X behaves like Y"): the interval must lie inside the margin (low, high)."""
+    return Criterion(statistic, WITHIN, (float(low), float(high)), reason)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One claim as registered before its results: where the paper makes it (``location``, ``quote``: its own
+    words), what we test (``statement``), the ``criteria`` (every one must hold), the ``replicate`` unit, the
+    ``networks`` whose preconditions apply, and ``beyond_paper`` for a claim the paper does not make.
+    ``amendment`` explains a change made after results existed (it is not part of the fingerprint)."""
+
+    id: str
+    paper: str
+    location: str
+    quote: str
+    statement: str
+    criteria: tuple
+    replicate: str
+    networks: tuple
+    beyond_paper: bool = False
+    amendment: str = ""
+
+    def __post_init__(self):
+        if self.paper not in PAPERS:
+            raise ValueError(f"{self.id}: paper={self.paper!r} is not allowed: {', '.join(PAPERS)}")
+        if not self.criteria:
+            raise ValueError(f"{self.id}: a claim needs at least one criterion")
+
+    def fingerprint(self, preconditions):
+        """A hash of what the claim tests and of the preconditions it is judged under."""
+        blob = {"id": self.id, "statement": self.statement, "beyond_paper": self.beyond_paper,
+                "criteria": [c.registered() for c in self.criteria], "replicate": self.replicate,
+                "networks": sorted(self.networks), "preconditions": [p.registered() for p in preconditions]}
+        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def applicable(definition, preconditions):
+    """The preconditions that apply to ``definition``: every one about a network the claim uses."""
+    return [p for p in preconditions if set(p.networks) & set(definition.networks)]
+
+
+def check_declarations(chapter, networks, preconditions, definitions):
+    """Refuse declarations that cannot be judged: duplicate ids, or networks that the chapter does not declare."""
+    for kind, items in (("precondition", preconditions), ("claim", definitions)):
+        ids = [i.id for i in items]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"{chapter}: duplicate {kind} ids {sorted(i for i in ids if ids.count(i) > 1)}")
+        for item in items:
+            unknown = set(item.networks) - set(networks)
+            if unknown or not item.networks:
+                raise ValueError(f"{chapter}: {kind} {item.id} names networks {sorted(unknown) or '(none)'}, not "
+                                 f"among the chapter's {sorted(networks)}")
+
+
+# --- Evidence, measured from the results ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Estimate:
+    """An effect with its 95% interval across ``n`` replicates (``dropped`` more gave no finite value: a
+    diverged run is reported, never averaged). ``sd`` is the replicates' standard deviation when the
+    interval is Student's t over them; otherwise the interval came from elsewhere (a jackknife over runs)
+    and its half-width is taken to shrink as 1/sqrt(n)."""
 
     estimate: float
-    interval: tuple
-    passed: bool
-    judgeable: bool
+    low: float
+    high: float
+    n: int
+    sd: float | None = None
+    dropped: int = 0
+
+    @property
+    def judgeable(self):
+        return self.n >= 2 and bool(np.isfinite([self.estimate, self.low, self.high]).all())
+
+    def replicates_needed(self, criterion):
+        """How many replicates would make the interval clear the nearest boundary of ``criterion`` at the
+        observed spread; None if it cannot (the estimate sits on a boundary), or if it is not judgeable."""
+        if not self.judgeable:
+            return None
+        distance = min(abs(self.estimate - b) for b in criterion.boundaries())
+        if distance == 0:
+            return None
+        if self.sd is not None:
+            if self.sd == 0:
+                return self.n
+            for m in range(max(self.n, 2), MOST_REPLICATES + 1):
+                if t_quantile(0.975, m - 1) * self.sd / math.sqrt(m) < distance:
+                    return m
+            return None
+        half = (self.high - self.low) / 2
+        needed = math.ceil(self.n * (half / distance) ** 2)
+        return needed if needed <= MOST_REPLICATES else None
 
     def __str__(self):
         if not self.judgeable:
-            return f"{self.estimate:.3g} (one replicate: no interval)"
-        return f"{self.estimate:.3g} [{self.interval[0]:.3g}, {self.interval[1]:.3g}]"
+            return f"{format_number(self.estimate)} (no interval: {self.n} replicate{'s' * (self.n != 1)})"
+        return f"{format_number(self.estimate)} [{format_number(self.low)}, {format_number(self.high)}]"
 
 
-def exceeds(values, threshold=0.0):
-    """Per-replicate values (one per seed) whose mean exceeds ``threshold``: its 95% t-interval lies above it."""
-    estimate, low, high = mean_interval(values)
-    judgeable = bool(np.isfinite(low))
-    return Test(estimate, (low, high), judgeable and low > threshold, judgeable)
+def across(values):
+    """The mean of per-replicate ``values`` (one per seed or run) with its 95% Student-t interval. Non-finite
+    values (diverged runs) are left out and counted in ``dropped``."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    finite = v[np.isfinite(v)]
+    if finite.size == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0, None, int(v.size))
+    mean, low, high = mean_interval(finite)
+    sd = float(finite.std(ddof=1)) if finite.size > 1 else None
+    return Estimate(mean, low, high, int(finite.size), sd, int(v.size - finite.size))
 
 
-def differs(values):
-    """Per-replicate differences whose mean is not 0: the 95% t-interval excludes 0, on either side."""
-    estimate, low, high = mean_interval(values)
-    judgeable = bool(np.isfinite(low))
-    return Test(estimate, (low, high), judgeable and (low > 0 or high < 0), judgeable)
+def interval(estimate, low, high, n):
+    """An effect whose 95% interval was computed otherwise (a jackknife over ``n`` runs, say)."""
+    return Estimate(float(estimate), float(low), float(high), int(n))
 
 
-def equivalent(values, margin):
-    """Per-replicate differences equivalent to 0 within ``margin``: the 95% t-interval lies inside
-    [-margin, margin] (two one-sided tests at 2.5%). Failing to find a difference is not enough."""
-    estimate, low, high = mean_interval(values)
-    judgeable = bool(np.isfinite(low))
-    return Test(estimate, (low, high), judgeable and -margin < low and high < margin, judgeable)
+NOT_MEASURED = Estimate(float("nan"), float("nan"), float("nan"), 0)  # a claim whose part was not run
 
 
-def all_of(*tests):
-    """Tests that must all pass, reported by the weakest (smallest effect): passed only if every one passed."""
-    weakest = min(tests, key=lambda t: t.estimate)
-    return Test(weakest.estimate, weakest.interval, all(t.passed for t in tests), all(t.judgeable for t in tests))
+@dataclass
+class Evidence:
+    """What ``evidence(results, cfg)`` returns: each precondition's measured value (nan: not measured), and
+    per claim its estimates (one per criterion, in order) and a line of supporting numbers."""
+
+    conditions: dict
+    estimates: dict
+    measured: dict = field(default_factory=dict)
 
 
-def from_test(test, **fields):
-    """A :class:`Claim` whose effect, interval and verdict come from ``test``; ``at_scale`` also needs an interval."""
-    at_scale = fields.pop("at_scale", True) and test.judgeable
-    return Claim(estimate=test.estimate, interval=list(test.interval) if test.judgeable else None,
-                 passed=test.passed, at_scale=at_scale, **fields)
+# --- Judging -------------------------------------------------------------------------------------
+
+@dataclass
+class Claim:
+    """A judged claim, in the form a reviewer reads it and the claims page saves (:meth:`as_dict`)."""
+
+    definition: Definition
+    preconditions: list  # [(Precondition, measured value)]
+    estimates: list  # [Estimate], one per criterion
+    profile: str
+    data: str = ""
+    seeds: str = ""  # the replicates' seed parameters, "seeds=[0, 1, 2]"
+    measured: str = ""
+    chapter: str = ""
+
+    @property
+    def id(self):
+        return self.definition.id
+
+    @property
+    def failed(self):
+        return [(p, v) for p, v in self.preconditions if not p.holds(v)]
+
+    @property
+    def outcomes(self):
+        return [c.outcome(e.low, e.high) if e.judgeable else None
+                for c, e in zip(self.definition.criteria, self.estimates)]
+
+    @property
+    def verdict(self):
+        if self.profile == "smoke" or self.failed or None in self.outcomes:
+            return NOT_AT_THIS_SCALE
+        outcomes = self.outcomes
+        if NOT_REPRODUCED in outcomes:
+            return NOT_REPRODUCED
+        return REPRODUCED if all(o == REPRODUCED for o in outcomes) else INCONCLUSIVE
+
+    @property
+    def replicates_needed(self):
+        """For an inconclusive claim: the replicates that would resolve its unresolved criteria (None: more than
+        :data:`MOST_REPLICATES`, or an estimate on its boundary)."""
+        if self.verdict != INCONCLUSIVE:
+            return None
+        needed = [e.replicates_needed(c) for c, e, o in zip(self.definition.criteria, self.estimates, self.outcomes)
+                  if o == INCONCLUSIVE]
+        return None if None in needed else max(needed)
+
+    @property
+    def why(self):
+        """The verdict's reason in one line: the failed precondition with its value, or what would resolve it."""
+        verdict = self.verdict
+        if self.profile == "smoke":
+            return "the smoke profile proves the code path only"
+        if self.failed:
+            return "; ".join(f"{p.statement}: {_value(v)}, needs {p.requirement()}" for p, v in self.failed)
+        if verdict == NOT_AT_THIS_SCALE:
+            counts = sorted({e.n for e in self.estimates if not e.judgeable})
+            return f"no interval: {' or '.join(map(str, counts))} finite replicate(s)"
+        if verdict == INCONCLUSIVE:
+            needed = self.replicates_needed
+            unit = re.match(r"[A-Za-z]+", self.definition.replicate).group(0)
+            return (f"the interval spans the smallest effect; about {needed} {unit} would resolve it at the observed "
+                    f"spread" if needed else f"the interval spans the smallest effect; more than {MOST_REPLICATES} "
+                                                f"{unit} would be needed at the observed spread")
+        return ""
+
+    def as_dict(self):
+        d = self.definition
+        criteria = []
+        for c, e, outcome in zip(d.criteria, self.estimates, self.outcomes):
+            finite = e.judgeable
+            criteria.append({**c.registered(), "reason": c.reason, "outcome": outcome,
+                             "estimate": float(e.estimate) if np.isfinite(e.estimate) else None,
+                             "interval": [float(e.low), float(e.high)] if finite else None,
+                             "width": float(e.high - e.low) if finite else None, "n": e.n, "dropped": e.dropped})
+        return {"id": d.id, "paper": d.paper, "chapter": self.chapter, "location": d.location, "quote": d.quote,
+                "statement": d.statement, "beyond_paper": d.beyond_paper, "replicate": d.replicate,
+                "networks": list(d.networks), "criteria": criteria,
+                "preconditions": [{**p.registered(), "reason": p.reason, "requirement": p.requirement(),
+                                   "value": float(v) if v is not None and np.isfinite(v) else None,
+                                   "holds": p.holds(v)} for p, v in self.preconditions],
+                "verdict": self.verdict, "why": self.why, "replicates_needed": self.replicates_needed,
+                "measured": self.measured, "profile": self.profile, "data": self.data,
+                "seeds": self.seeds, "fingerprint": d.fingerprint([p for p, _ in self.preconditions])}
 
 
-def _path(chapter, profile):
-    return results_dir() / "claims" / chapter / f"{profile}.json"
+def judge(definitions, preconditions, evidence, *, profile, data="", seeds="", chapter=""):
+    """Every definition judged on ``evidence``, with the preconditions of its networks."""
+    missing = [d.id for d in definitions if d.id not in evidence.estimates]
+    unmeasured = [p.id for p in preconditions if p.id not in evidence.conditions]
+    if missing or unmeasured:
+        raise ValueError(f"{chapter}: the evidence lacks claims {missing} and preconditions {unmeasured}")
+    out = []
+    for d in definitions:
+        estimates = list(evidence.estimates[d.id])
+        if len(estimates) != len(d.criteria):
+            raise ValueError(f"{d.id}: {len(estimates)} estimates for {len(d.criteria)} criteria")
+        out.append(Claim(d, [(p, evidence.conditions[p.id]) for p in applicable(d, preconditions)], estimates,
+                         profile, data=data, seeds=seeds, measured=evidence.measured.get(d.id, ""),
+                         chapter=chapter))
+    return out
 
 
-def save(chapter, profile, claims):
-    for claim in claims:
-        claim.chapter = chapter
-    write_json_atomic(_path(chapter, profile), [c.as_dict() for c in claims])
+# --- Saved verdicts and amendments ---------------------------------------------------------------
+
+def _read(relative):
+    path = read_path(relative)
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def save(chapter, profile, claims, why="definition changed after results", variant=""):
+    """Save ``claims`` (judged at ``profile``) for the claims page, in ``claims/<chapter>/<profile><variant>.json``;
+    returns that path. A claim whose earlier saved verdict (at a profile meant to test claims) was judged under
+    another definition, or that is no longer defined, is logged in ``amendments.json`` with the date, the
+    earlier verdict and the reason (the definition's ``amendment``, else ``why``)."""
+    rows = [c.as_dict() if isinstance(c, Claim) else c for c in claims]
+    for row in rows:
+        row["chapter"] = chapter
+    relative = Path("claims") / chapter / f"{profile}{variant}.json"
+    if profile in TESTED_PROFILES and not variant:
+        reasons = {c.id: c.definition.amendment for c in claims if isinstance(c, Claim)}
+        with FileLock(str(results_dir() / "claims" / ".amendments.lock")):  # chapters saved at once lose no entry
+            logged = amendments_for(chapter, profile, _read(relative), rows, reasons, why)
+            if logged:
+                write_json_atomic(results_dir() / AMENDMENTS, _read(AMENDMENTS) + logged)
+    write_json_atomic(results_dir() / relative, rows)
+    return results_dir() / relative
+
+
+def amendments_for(chapter, profile, earlier, rows, reasons, why):
+    """Amendment records for ``rows`` replacing the ``earlier`` saved claims of one chapter and profile."""
+    today = datetime.date.today().isoformat()
+    now = {r["id"]: r for r in rows}
+    out = []
+    for old in earlier:
+        new = now.get(old["id"])
+        if new is not None and old.get("fingerprint") == new["fingerprint"]:
+            continue
+        if new is None:
+            reason = "withdrawn: no longer defined"
+        elif reasons.get(old["id"]):
+            reason = reasons[old["id"]]
+        elif old.get("fingerprint") is None:
+            reason = UNREGISTERED
+        else:
+            reason = why
+        out.append({"id": old["id"], "chapter": chapter, "profile": profile, "date": today,
+                    "earlier_verdict": old.get("verdict"), "verdict": None if new is None else new["verdict"],
+                    "earlier_fingerprint": old.get("fingerprint"),
+                    "fingerprint": None if new is None else new["fingerprint"], "why": reason})
+    return out
+
+
+def amendments():
+    """Every logged amendment, oldest first."""
+    return _read(AMENDMENTS)
+
+
+def stability(chapters):
+    """Per chapter and reseeded run saved beside its profile's verdicts (``<profile>-reseed-<k>.json``): how many
+    verdicts a disjoint seed set changed, and how many it turned from reproduced to not reproduced or back.
+    [{chapter, profile, offset, compared, changed: [(id, verdict, reseeded verdict)], flipped}]"""
+    out = []
+    for chapter in chapters:
+        for profile in TESTED_PROFILES:
+            base = {c["id"]: c["verdict"] for c in _read(Path("claims") / chapter / f"{profile}.json")}
+            for path in sorted(_reseeded_paths(chapter, profile)):
+                again = {c["id"]: c["verdict"] for c in json.loads(path.read_text())}
+                common = sorted(set(base) & set(again))
+                changed = [(i, base[i], again[i]) for i in common if base[i] != again[i]]
+                flipped = [c for c in changed if {c[1], c[2]} == {REPRODUCED, NOT_REPRODUCED}]
+                out.append({"chapter": chapter, "profile": profile, "offset": int(path.stem.split(RESEED)[1]),
+                            "compared": len(common), "changed": changed, "flipped": len(flipped)})
+    return out
+
+
+def _reseeded_paths(chapter, profile):
+    found = {}
+    for folder in reversed(read_dirs()):
+        for path in (folder / "claims" / chapter).glob(f"{profile}{RESEED}*.json"):
+            found[path.name] = path
+    return list(found.values())
+
+
+def stability_markdown(chapters):
+    """The verdicts of each chapter against those of the same profile re-run with disjoint seeds."""
+    rows = stability(chapters)
+    if not rows:
+        return "No chapter has been re-run with another seed set yet."
+    lines = ["| chapter | profile | seeds moved by | verdicts compared | changed | reproduced <-> not reproduced | "
+             "which |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        which = "; ".join(f"`{i}`: {a} -> {b}" for i, a, b in r["changed"]) or "–"
+        lines.append(f"| {{doc}}`{r['chapter']}` | `{r['profile']}` | {r['offset']} | {r['compared']} | "
+                     f"{len(r['changed'])} | {r['flipped']} | {_escape(which)} |")
+    total = sum(r["compared"] for r in rows)
+    changed = sum(len(r["changed"]) for r in rows)
+    lines.append(f"| all | | | {total} | {changed} ({changed / max(total, 1):.0%}) | "
+                 f"{sum(r['flipped'] for r in rows)} | |")
+    return "\n".join(lines)
 
 
 def load_largest(chapters):
@@ -148,17 +508,17 @@ def load_largest(chapters):
     return out
 
 
-# Rendering: the tables of the chapters and of the claims page. Claims saved before a field
-# existed render with that field empty.
+# --- Rendering: the chapters' tables and the claims page -------------------------------------------
 
-VERDICT_MARKS = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ **not reproduced**", NOT_AT_THIS_SCALE: "○ not at this scale"}
-LABELS = {  # every label the claims page gives a paper, and what it means
-    "[Re]": "every claim that the chapters check reproduced",
-    "[not Re]": "no claim reproduced, and at least one did not",
-    "[not Re] in part": "some claims reproduced and at least one did not",
-    "[Re] in part (rest not at this scale)": "every claim checked at a meaningful scale reproduced; the others "
-                                             "could not be tested at this scale",
-    "not at this scale": "no claim could be tested at this scale (the smoke profile, or unmet preconditions)",
+VERDICT_MARKS = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ **not reproduced**", INCONCLUSIVE: "◐ inconclusive",
+                 NOT_AT_THIS_SCALE: "○ not at this scale"}
+LABELS = {  # every label the claims page gives a paper, from its own claims only, and what it means
+    "[Re]": "every claim checked reproduced",
+    "[Re] in part": "some claims reproduced and none was refuted; the others were inconclusive or not at this scale",
+    "[not Re]": "at least one claim was refuted (not reproduced) and none reproduced",
+    "[Re] and [not Re] in part": "some claims reproduced and others were refuted",
+    "inconclusive": "no claim was decided: each was inconclusive or not at this scale",
+    "not at this scale": "no claim could be tested at this scale (the smoke profile, or failed preconditions)",
 }
 
 
@@ -175,95 +535,170 @@ def format_number(x):
     return text.replace("e-0", "e-").replace("e+0", "e+")
 
 
-def format_effect(claim):
-    """``name: 2.71 [2.55, 2.88]``: the estimate with its 95% interval when given; "" when none."""
-    estimate, interval, effect = claim.get("estimate"), claim.get("interval"), claim.get("effect") or ""
-    if estimate is None:
-        return effect
-    value = format_number(estimate)
-    if interval is not None:
-        value += f" [{format_number(interval[0])}, {format_number(interval[1])}]"
-    return f"{effect}: {value}" if effect else value
+def _value(v):
+    return "not measured (not run at this profile)" if v is None or not np.isfinite(v) else format_number(v)
 
 
 def _escape(value):
     """Text safe inside one Markdown table cell (and inline HTML): no pipes, newlines or tags."""
-    return (str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;"))
+    return str(value).replace("|", "\\|").replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _details(claim, fields):
-    """The collapsible detail of a claim's row: what was measured, its precondition, and ``fields``."""
+def _interval_text(c):
+    if c.get("estimate") is None:
+        return "not measured"
+    if c.get("interval") is None:
+        return f"{format_number(c['estimate'])} (no interval)"
+    low, high = c["interval"]
+    return f"{format_number(c['estimate'])} [{format_number(low)}, {format_number(high)}]"
+
+
+def _bound_text(c):
+    bound = c["bound"]
+    if c["direction"] == WITHIN:
+        return f"inside [{format_number(bound[0])}, {format_number(bound[1])}]"
+    return {ABOVE: "> ", BELOW: "< ", DIFFERS: "|effect| > "}[c["direction"]] + format_number(bound)
+
+
+def _verdict_cell(c):
+    text = VERDICT_MARKS.get(c.get("verdict"), _escape(c.get("verdict", "")))
+    if c.get("why"):
+        text += f": {_escape(c['why'])}"
+    if c.get("amended"):
+        a = c["amended"]
+        text += f"<br>*amended after results* ({_escape(a['date'])}; earlier: {_escape(a['earlier_verdict'])})"
+    return text
+
+
+def _claim_cell(c, page):
+    head = f"{_escape(c.get('location', ''))}{' (beyond the paper)' if c.get('beyond_paper') else ''}"
+    link = f"{{doc}}`{c['chapter']}`, " if page and c.get("chapter") else ""
+    return f"{link}{head}<br>`{c.get('id', '')}`<br>{_escape(c.get('statement', ''))}" + _details(c, page)
+
+
+def _details(c, page):
     parts = []
-    for name, label in fields:
-        value = claim.get(name)
-        if name == "seeds" and value:
-            value = ", ".join(str(s) for s in value)
+    if c.get("quote"):
+        parts.append(f"<b>the paper</b>: “{_escape(c['quote'])}”")
+    for p in c.get("preconditions", []):
+        mark = "✓" if p["holds"] else "✗"
+        parts.append(f"<b>precondition</b> {mark} {_escape(p['statement'])} {_escape(p['requirement'])}: "
+                     f"{_escape(_value(p['value']))} ({_escape(p['reason'])})")
+    for crit in c.get("criteria", []):
+        parts.append(f"<b>smallest effect</b> {_escape(_bound_text(crit))} on {_escape(crit['statistic'])}: "
+                     f"{_escape(crit['reason'])}")
+    for name, label in (("measured", "measured"), ("data", "data"), ("seeds", "seeds"), ("profile", "profile")):
+        value = c.get(name)
+        if name == "profile" and not page:
+            continue
         if value not in (None, "", []):
             parts.append(f"<b>{label}</b>: {_escape(value)}")
-    if not parts:
-        return ""
-    return "<details><summary>measured</summary>" + "<br>".join(parts) + "</details>"
+    if c.get("fingerprint"):
+        parts.append(f"<b>definition</b>: {c['fingerprint']}")
+    return "<details><summary>details</summary>" + "<br>".join(parts) + "</details>" if parts else ""
 
 
-CHAPTER_DETAILS = (("measured", "measured"), ("precondition", "precondition"), ("data", "data"), ("seeds", "seeds"))
-PAGE_DETAILS = CHAPTER_DETAILS + (("chapter", "chapter"), ("profile", "profile"))
-COLUMNS = {  # name -> (header, cell of a claim as a dict)
-    "verdict": ("verdict", lambda c: VERDICT_MARKS.get(c.get("verdict"), _escape(c.get("verdict", "")))),
-    "claim": ("claim", lambda c: f"{_escape(c.get('figure', ''))}<br>`{c.get('id', '')}`"),
-    "verdict+claim": ("verdict, claim", lambda c: f"{COLUMNS['verdict'][1](c)}<br>{COLUMNS['claim'][1](c)}"),
-    "statement": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, CHAPTER_DETAILS)),
-    "statement+": ("statement", lambda c: _escape(c.get("statement", "")) + _details(c, PAGE_DETAILS)),
-    "effect": ("effect [95% interval]", lambda c: _escape(format_effect(c)) or "–"),
-    "threshold": ("threshold or margin", lambda c: _escape(c.get("threshold") or "–")),
-    "replicate": ("replicate", lambda c: _escape(c.get("replicate") or "–")),
-    "profile": ("profile", lambda c: f"`{c.get('profile', '')}`"),
-}
-CHAPTER_COLUMNS = ("verdict+claim", "statement", "effect", "threshold", "replicate")  # fits beside the page's contents
-PAGE_COLUMNS = ("verdict", "claim", "statement+", "effect", "threshold", "replicate", "profile")
+def _effect_cell(c):
+    lines = []
+    for crit in c.get("criteria", []):
+        dropped = f", {crit['dropped']} diverged left out" if crit.get("dropped") else ""
+        lines.append(f"{_escape(crit['statistic'])}: {_escape(_interval_text(crit))} (n = {crit.get('n', 0)}{dropped})")
+    return "<br>".join(lines) or "–"
 
 
-def to_markdown(claims, columns=CHAPTER_COLUMNS):
-    """A compact Markdown table of ``claims`` (:class:`Claim` or saved dicts), one row each.
+def _bound_cell(c):
+    lines = []
+    for crit in c.get("criteria", []):
+        width = f"; interval width {format_number(crit['width'])}" if crit.get("width") is not None else ""
+        lines.append(f"{_escape(_bound_text(crit))}{width}")
+    return "<br>".join(lines) or "–"
 
-    ``columns`` are names of :data:`COLUMNS` (or of a claim's own fields, shown as they are).
-    The statement cell ends with a collapsible detail (HTML ``<details>``) holding what was
-    measured, the precondition, the data and the seeds.
-    """
-    rows = [c.as_dict() if isinstance(c, Claim) else c for c in claims]
-    headers = [COLUMNS[c][0] if c in COLUMNS else c for c in columns]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(COLUMNS[c][1](r) if c in COLUMNS else _escape(r.get(c, "")) for c in columns) + " |"
-              for r in rows]
+
+def with_amendments(rows, logged=None):
+    """``rows`` with ``amended`` set on each claim whose definition was amended after results (the last entry)."""
+    logged = amendments() if logged is None else logged
+    last = {}
+    for a in logged:
+        if a.get("fingerprint") is not None:
+            last[(a["chapter"], a["id"])] = a
+    return [{**r, "amended": last[(r.get("chapter"), r["id"])]} if (r.get("chapter"), r["id"]) in last else r
+            for r in rows]
+
+
+def to_markdown(claims, page=False):
+    """A Markdown table of ``claims`` (:class:`Claim` or saved dicts): the verdict with its reason, the claim
+    (location, id, statement and a collapsible detail: the paper's words, the preconditions with their values,
+    the smallest effects with their reasons, what was measured), the effect with its 95% interval and n, and
+    the smallest effect of interest beside the interval's width. ``page``: the claims page's form, which
+    links each claim to its chapter."""
+    rows = with_amendments([c.as_dict() if isinstance(c, Claim) else c for c in claims])
+    lines = ["| verdict | claim | effect [95% interval] | smallest effect of interest |", "|---|---|---|---|"]
+    lines += [f"| {_verdict_cell(r)} | {_claim_cell(r, page)} | {_effect_cell(r)} | {_bound_cell(r)} |" for r in rows]
     return "\n".join(lines)
 
 
+def preconditions_markdown(networks, preconditions):
+    """A chapter's preconditions, declared once: the networks each is about, what must hold, and why."""
+    lines = ["| networks | precondition | needs | why this threshold |", "|---|---|---|---|"]
+    for p in preconditions:
+        names = ", ".join(networks[n] for n in p.networks)
+        lines.append(f"| {_escape(names)} | {_escape(p.statement)} | {_escape(p.requirement())} | {_escape(p.reason)} |")
+    return "\n".join(lines)
+
+
+def counts(claims):
+    """{verdict: count} over ``claims`` (dicts), every verdict present."""
+    return {v: sum(c["verdict"] == v for c in claims) for v in VERDICTS}
+
+
+def label(tally):
+    """The paper-level label (a key of :data:`LABELS`) of a {verdict: count} tally."""
+    reproduced, refuted = tally[REPRODUCED], tally[NOT_REPRODUCED]
+    if refuted:
+        return "[Re] and [not Re] in part" if reproduced else "[not Re]"
+    if reproduced:
+        return "[Re]" if reproduced == sum(tally.values()) else "[Re] in part"
+    return "inconclusive" if tally[INCONCLUSIVE] else "not at this scale"
+
+
 def summary_by_paper(claims):
-    """Per paper: counts of each verdict and a ReScience-style label (one of :data:`LABELS`)."""
+    """Per paper, from its own claims only: the count of each verdict and its label; claims beyond the papers
+    are tallied apart under :data:`BEYOND` (with no label: they are ours)."""
     out = {}
-    for c in claims:
-        entry = out.setdefault(c["paper"], {REPRODUCED: 0, NOT_REPRODUCED: 0, NOT_AT_THIS_SCALE: 0})
-        entry[c["verdict"]] += 1
-    for entry in out.values():
-        if entry[NOT_REPRODUCED]:
-            entry["label"] = "[not Re] in part" if entry[REPRODUCED] else "[not Re]"
-        elif entry[REPRODUCED] and not entry[NOT_AT_THIS_SCALE]:
-            entry["label"] = "[Re]"
-        elif entry[REPRODUCED]:
-            entry["label"] = "[Re] in part (rest not at this scale)"
-        else:
-            entry["label"] = "not at this scale"
+    for paper in PAPERS:
+        own = [c for c in claims if c["paper"] == paper and not c.get("beyond_paper")]
+        if own:
+            tally = counts(own)
+            out[paper] = {**tally, "label": label(tally)}
+    beyond = [c for c in claims if c.get("beyond_paper")]
+    if beyond:
+        out[BEYOND] = {**counts(beyond), "label": "–"}
     return out
 
 
 def summary_markdown(claims):
-    """The claims page's table per paper: counts of each verdict and the label."""
-    rows = ["| paper | reproduced | not reproduced | not at this scale | label |", "|---|---|---|---|---|"]
+    """The claims page's table per paper: the four counts and the label; then the claims beyond the papers."""
+    rows = ["| paper | reproduced | not reproduced | inconclusive | not at this scale | label |",
+            "|---|---|---|---|---|---|"]
     for paper, s in summary_by_paper(claims).items():
-        rows.append(f"| {_escape(PAPERS.get(paper, paper))} | {s[REPRODUCED]} | {s[NOT_REPRODUCED]} | "
-                    f"{s[NOT_AT_THIS_SCALE]} | **{s['label']}** |")
+        name = PAPERS.get(paper, f"{paper} (ours, apart from the papers' tallies)")
+        rows.append(f"| {_escape(name)} | " + " | ".join(str(s[v]) for v in VERDICTS) + f" | **{s['label']}** |")
     return "\n".join(rows)
 
 
 def labels_markdown():
     """What each label of :data:`LABELS` means, as a Markdown list."""
-    return "\n".join(f"- **{label}**: {meaning}." for label, meaning in LABELS.items())
+    return "\n".join(f"- **{name}**: {meaning}." for name, meaning in LABELS.items())
+
+
+def amendments_markdown(logged=None):
+    """Every amendment after results, newest first: the claim, when, the earlier verdict, and why."""
+    logged = amendments() if logged is None else logged
+    if not logged:
+        return "No definition has been changed after its results."
+    lines = ["| date | claim | profile | earlier verdict | verdict then | why |", "|---|---|---|---|---|---|"]
+    for a in reversed(logged):
+        lines.append(f"| {a['date']} | `{a['id']}` ({_escape(a['chapter'])}) | `{a['profile']}` | "
+                     f"{_escape(a.get('earlier_verdict') or '–')} | {_escape(a.get('verdict') or '–')} | "
+                     f"{_escape(a['why'])} |")
+    return "\n".join(lines)

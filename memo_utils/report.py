@@ -45,9 +45,9 @@ def _verdicts(saved):
 
     if not saved:
         return "no claims saved yet"
-    counts = {v: sum(c["verdict"] == v for c in saved) for v in (claims.REPRODUCED, claims.NOT_REPRODUCED,
-                                                                  claims.NOT_AT_THIS_SCALE)}
-    text = ", ".join(f"{n} {verdict}" for verdict, n in counts.items() if n)
+    tally = lambda rows: ", ".join(f"{n} {verdict}" for verdict, n in claims.counts(rows).items() if n)
+    own, beyond = [c for c in saved if not c.get("beyond_paper")], [c for c in saved if c.get("beyond_paper")]
+    text = tally(own) + (f"; beyond the paper: {tally(beyond)}" if beyond else "")
     return f"{text} (profile `{saved[0]['profile']}`)"
 
 

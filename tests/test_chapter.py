@@ -44,10 +44,10 @@ def test_a_parameter_that_belongs_to_no_part_is_refused():
     part = Part("only", version=1, compute=lambda cfg, cell, inputs, device: {})
     untagged = Param("width", profiles.positive_int, 3, paper="3", parts=())
     with pytest.raises(ValueError, match="width must name the parts it changes"):
-        Chapter("toy", paper="arpit2017", params=(untagged,), parts=(part,), claims=lambda r, c: [])
+        Chapter("toy", paper="arpit2017", params=(untagged,), parts=(part,), claims=(), evidence=lambda r, c: None)
     with pytest.raises(ValueError, match="must name the parts"):
         Chapter("toy", paper="arpit2017", params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
-                parts=(part,), claims=lambda r, c: [])
+                parts=(part,), claims=(), evidence=lambda r, c: None)
 
 
 OTHER_CHOICE = {"loop": "stacked", "stacked": "loop", "standardized": "unit", "unit": "standardized",
@@ -196,6 +196,6 @@ def test_a_part_that_reads_an_untagged_parameter_fails_instead_of_caching_under_
     reads_width = Part("only", version=1, compute=lambda cfg, cell, inputs, device: {"w": np.array(cfg["width"])})
     chapter = Chapter("toy", paper="arpit2017", parts=(reads_width, Part("other", 1, compute=lambda *a: {})),
                       params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
-                      claims=lambda r, c: [])
+                      claims=(), evidence=lambda r, c: None)
     with pytest.raises(KeyError, match="width"):
         chapter.run(chapter.config("cpu"), device="cpu", parts=["only"])

@@ -116,3 +116,24 @@ def test_a_benchmark_split_over_two_calls_ends_in_one_report(tmp_path):
     assert len(again) == len(rows) and {row["bench"] for row in again} == {"unrolled", "per-example"}
     refused = _run("bench", "--quick", "--cases", "resnet")
     assert refused.returncode == 2 and refused.stderr.strip().startswith("error: cases=resnet is not allowed")
+
+
+def test_run_saves_the_same_verdicts_as_the_page_and_reseed_saves_them_apart(isolated_results, capsys):
+    """Claims are a product of the chapter contract: ``run`` on a machine without Jupyter writes the claims file
+    that executing the page writes, byte for byte; ``--reseed K`` writes the verdicts of a disjoint seed set beside it."""
+    from memo_utils import experiments
+    from memo_utils.__main__ import main
+    from memo_utils.chapter import Page
+
+    chapter = experiments.get("loss_sensitivity")
+    assert main(["run", "loss_sensitivity", "--profile", "smoke"]) == 0
+    saved = isolated_results / "claims" / "loss_sensitivity" / "smoke.json"
+    from_run = saved.read_bytes()
+    saved.unlink()
+    cfg = chapter.config("smoke")
+    Page(chapter, cfg, chapter.run(cfg, device="cpu")).claims()
+    assert saved.read_bytes() == from_run
+    assert "loss_sensitivity: 8 not at this scale (saved to" in capsys.readouterr().out
+    assert main(["run", "loss_sensitivity", "--profile", "smoke", "--reseed", "7"]) == 0
+    reseeded = json.loads((isolated_results / "claims" / "loss_sensitivity" / "smoke-reseed-7.json").read_text())
+    assert {c["seeds"] for c in reseeded} == {"seeds=[7]"} and saved.read_bytes() == from_run

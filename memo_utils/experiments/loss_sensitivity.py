@@ -24,7 +24,8 @@ import torch
 
 from .. import data, profiles, seeds, sensitivity, stats
 from ..chapter import Chapter, Param, Part
-from ..claims import all_of, differs, equivalent, exceeds, from_test
+from ..claims import (NOT_MEASURED, Definition, Evidence, Precondition, above, across, differs,
+                      within)
 from ..errors import ConfigError
 
 # 10 classes (Figure 3 left, Figure 4): setting -> (fraction of real labels, random inputs)
@@ -62,7 +63,7 @@ PARAMS = (
     Param("class_steps", profiles.positive_int, 16, paper="every step t <= T", parts=("sensitivity",),
           by_profile={"smoke": 2, "cpu": 8, "paper": 100000}, note="likewise for Figure 4, at the last T"),
     Param("seeds", profiles.seed_list, [0, 1, 2], paper="not stated", parts=("sensitivity",), by_profile={"smoke": [0]},
-          note="the replicates: every claim's interval is across seeds"),
+          note="the replicates: every claim's interval is across seeds", replicates=True),
 )
 
 
@@ -210,99 +211,127 @@ def data_label(results):
     return ", ".join(results.data_labels()["sensitivity"]) + ", 14x14"
 
 
-UNIQUE_MIN_ACCURACY = 0.1  # 100 times chance with 1,000 classes: the networks tell examples apart
-HALF_REAL_MIN_ACCURACY = 0.75  # all real labels and half of the random ones fitted
-NORM_MARGIN = 0.05  # "very similar": the real - randY Gini gap moves by less than this with another norm
+# --- Claims, registered before the results (memo_utils.claims) ------------------------------------
+
+NETWORKS = {"real": "real-label MLPs (10 classes)", "50% real": "MLPs with 50% real labels",
+            "randY": "random-label MLPs (randY)", "randX": "random-input MLPs (randX, real labels)",
+            "real inputs": "one class per example, real inputs", "random inputs": "one class per example, random inputs"}
+MEMORISING = ("The claims contrast networks that memorise with networks that learn, and the paper trains to "
+              "convergence (section 2: 1,000 epochs). A network counts as memorising once it fits at least half of "
+              "what only memorisation can fit")
+PRECONDITIONS = (
+    Precondition("real-learned", ("real",), "real-label MLPs: final training accuracy, mean over seeds", 0.9,
+                 "the paper's real-data network converges; below 90% it has not learned its training set"),
+    Precondition("half-memorised", ("50% real",), "50%-real MLPs: final training accuracy, mean over seeds", 0.75,
+                 MEMORISING + ": the real half and half of the random half (0.5 + 0.5 x 0.5)"),
+    Precondition("randY-memorised", ("randY",), "randY MLPs: final training accuracy, mean over seeds", 0.55,
+                 MEMORISING + ": half of the random labels beyond chance (0.1 + 0.9 / 2)"),
+    Precondition("randX-memorised", ("randX",), "randX MLPs: final training accuracy, mean over seeds", 0.55,
+                 MEMORISING + ": half of the random inputs' labels beyond chance (0.1 + 0.9 / 2)"),
+    Precondition("unique-memorised", ("real inputs", "random inputs"),
+                 "one-class-per-example MLPs: final training accuracy, the lower mean over seeds of the two", 0.5,
+                 MEMORISING + ": half of the examples told apart, each being its own class"),
+)
+GINI_STEP = 0.02  # Figure 3 right draws the Gini with ticks 0.02 apart, the finest the paper resolves it
+GINI_REASON = "the finest difference the paper draws: Figure 3 right's Gini axis has ticks 0.02 apart"
+NORM_MARGIN = 0.05  # "very similar": half of Figure 3 left's tick spacing (0.1)
+DECADE_TENTH = 0.1  # log10 units: a tenth of the decade that Figure 4's log colour scale spans (10^-7 to 10^-6)
+SEEDS = "seeds, paired: a seed fixes initialisation and data order"
+_GAP = "Gini of the loss-sensitivity at the last T, {a} minus {b}, per seed"
+CLAIMS = (
+    Definition("arpit2017-sens-1a", "arpit2017", "Sec. 3.2, Fig. 3 left",
+               "for real data, only a subset of the training set has high ḡx, while for random data, ḡx is high for "
+               "virtually all examples",
+               "The Gini coefficient of the loss-sensitivity over examples is higher for real data than for random "
+               "labels.", (above(_GAP.format(a="real", b="randY"), GINI_STEP, GINI_REASON),), SEEDS,
+               ("real", "randY")),
+    Definition("arpit2017-sens-1b", "arpit2017", "Sec. 3.2, Fig. 3 left",
+               "We observe that, when trained on real data, the network has a high ḡx for a few examples, while on "
+               "random data the network is sensitive to most examples",
+               "The Gini coefficient of the loss-sensitivity is higher for real data than for random inputs (with "
+               "real labels): the paper's 'real and fully random inputs'.",
+               (above(_GAP.format(a="real", b="randX"), GINI_STEP, GINI_REASON),), SEEDS, ("real", "randX")),
+    Definition("arpit2017-sens-2", "arpit2017", "Fig. 3 left", "(the curve of 50% real data lies between the two)",
+               "With 50% real labels the Gini lies between real data and random labels.",
+               (above(_GAP.format(a="real", b="50% real"), GINI_STEP, GINI_REASON),
+                above(_GAP.format(a="50% real", b="randY"), GINI_STEP, GINI_REASON)), SEEDS,
+               ("real", "50% real", "randY")),
+    Definition("arpit2017-sens-3", "arpit2017", "Sec. 3.2, Fig. 3 right",
+               "the network has to learn to identify each example uniquely, yet still behaves differently when given "
+               "real data than when given random data as input",
+               "With one class per example, the Gini differs between real and random inputs.",
+               (differs(_GAP.format(a="real inputs", b="random inputs"), GINI_STEP, GINI_REASON),), SEEDS,
+               ("real inputs", "random inputs")),
+    *(Definition(f"arpit2017-sens-4{suffix}", "arpit2017", "Sec. 3.2, Fig. 4",
+                 "the loss-sensitivity w.r.t. class i for training examples of class j is higher when i = j, but more "
+                 "spread out for real data",
+                 f"The class-specific sensitivity g_ij has a dominant diagonal for real data and for {random}, and is "
+                 f"more spread out (a less dominant diagonal) for real data.",
+                 (above("log10 of g_ij's mean diagonal over its mean off-diagonal entry, real data, per seed",
+                        DECADE_TENTH, "a tenth of the decade that Figure 4's log colour scale spans"),
+                  above(f"the same for {random}", DECADE_TENTH,
+                        "a tenth of the decade that Figure 4's log colour scale spans"),
+                  above(f"the same, {random} minus real data", DECADE_TENTH,
+                        "a tenth of a decade: a spread that Figure 4's log colour scale would show")),
+                 SEEDS, ("real", random)) for suffix, random in (("a", "randY"), ("b", "randX"))),
+    Definition("arpit2017-sens-5", "arpit2017", "Sec. 3.2",
+               "we only report l1-norm results, but that results stay very similar using l2-norm and infinity norm",
+               "The real - randY Gini gap stays very similar when the l1 norm is replaced by the l2 or the infinity "
+               "norm.",
+               tuple(within(f"the real - randY Gini gap with the {norm} norm minus with the l1 norm, per seed",
+                            -NORM_MARGIN, NORM_MARGIN, "'very similar': within half of Figure 3 left's tick spacing "
+                                                       "(0.1), the figure would look the same")
+                     for norm in ("l2", "infinity")), SEEDS, ("real", "randY")),
+    Definition("arpit2017-sens-6", "arpit2017", "Fig. 3 left", "(the real-data curve rises as training progresses)",
+               "For real data the Gini rises as training progresses.",
+               (above("Gini of real data at the last T minus at the first T, per seed", GINI_STEP, GINI_REASON),),
+               SEEDS, ("real",)),
+)
 
 
 def _accuracy(results, setting):
     return results.sel("sensitivity", "final_train_accuracy", setting=setting)
 
 
-def claims(results, cfg):
+def evidence(results, cfg):
     """Section 3.2's claims at the last T (where Figure 3 makes its point), seeds as replicates."""
-    steps, last = cfg["steps"], max(cfg["steps"])
+    steps = cfg["steps"]
     gini = {name: gini_per_seed(results, name) for name in SETTING_NAMES}
-    at_last = {name: g[:, -1] for name, g in gini.items()}
+    last = {name: g[:, -1] for name, g in gini.items()}
     curve = lambda name: ", ".join(f"{v:.2f}" for v in np.nanmean(gini[name], 0))
-    common = dict(paper="arpit2017", profile=cfg["profile"], seeds=list(cfg["seeds"]), data=data_label(results),
-                  replicate=f"seeds ({len(cfg['seeds'])}), paired: a seed fixes initialisation and data order")
+    fit = {name: float(np.mean(_accuracy(results, name))) for name in SETTING_NAMES}
+    conditions = {"real-learned": fit["real"], "half-memorised": fit["50% real"], "randY-memorised": fit["randY"],
+                  "randX-memorised": fit["randX"], "unique-memorised": min(fit["real inputs"], fit["random inputs"])}
     at_t = f"Gini at T = {steps}"
-    out = []
-
-    # Figure 3 left: real data against random labels and against random inputs
-    for suffix, random, label in (("a", "randY", "random labels"), ("b", "randX", "random inputs (real labels)")):
-        robust = exceeds(gini_per_seed(results, "real", step_normalized=True)[:, -1]
-                         - gini_per_seed(results, random, step_normalized=True)[:, -1])
-        out.append(from_test(
-            exceeds(at_last["real"] - at_last[random]), id=f"arpit2017-sens-1{suffix}", figure="Fig. 3 left",
-            statement=f"The Gini of the loss-sensitivity is higher for real data than for {label}.",
-            effect=f"Gini(real) - Gini({random}) at T = {last}", threshold="95% interval above 0",
-            measured=f"{at_t}: real {curve('real')}; {random} {curve(random)}. Robustness check, each step's g "
-                     f"divided by its mean over examples so that no few steps dominate: gap {robust}", **common))
-
-    half_accuracy = float(_accuracy(results, "50% real").min())
-    upper, lower = exceeds(at_last["real"] - at_last["50% real"]), exceeds(at_last["50% real"] - at_last["randY"])
-    out.append(from_test(
-        all_of(upper, lower), id="arpit2017-sens-2", figure="Fig. 3 left",
-        statement="With 50% real labels the Gini lies between real data and random labels.",
-        effect=f"the smaller of Gini(real) - Gini(50%) and Gini(50%) - Gini(randY) at T = {last}",
-        threshold="both 95% intervals above 0",
-        precondition=f"the 50% networks fit >= {HALF_REAL_MIN_ACCURACY:.0%} of their labels (all the real ones and "
-                     f"half of the random ones); lowest: {half_accuracy:.2f}",
-        measured=f"{at_t}: 50% real {curve('50% real')}; real - 50%: {upper}; 50% - randY: {lower}",
-        at_scale=half_accuracy >= HALF_REAL_MIN_ACCURACY, **common))
-
-    # Figure 3 right: one class per example
-    unique_accuracy = min(float(_accuracy(results, name).min()) for name in SETTINGS_UNIQUE)
-    out.append(from_test(
-        differs(at_last["real inputs"] - at_last["random inputs"]), id="arpit2017-sens-3", figure="Fig. 3 right",
-        statement="With one class per example, real inputs still behave differently from random inputs.",
-        effect=f"Gini(real inputs) - Gini(random inputs) at T = {last}", threshold="95% interval excludes 0",
-        precondition=f"the networks have started to tell examples apart: training accuracy > {UNIQUE_MIN_ACCURACY:.0%} "
-                     f"(100 times chance); lowest: {unique_accuracy:.3f}",
-        measured=f"{at_t}: real inputs {curve('real inputs')}; random inputs {curve('random inputs')}",
-        at_scale=unique_accuracy > UNIQUE_MIN_ACCURACY, **common))
-
-    # Figure 4: class-specific sensitivity
-    matrices = {name: results.sel("sensitivity", "class_matrix", setting=name) for name in ("real", "randY", "randX")}
-    share = {name: np.array([off_diagonal_share(m) for m in ms]) for name, ms in matrices.items()}
-    dominance = {name: np.array([diagonal_dominance(m) for m in ms]) for name, ms in matrices.items()}
+    estimates, measured = {}, {}
     for suffix, random in (("a", "randY"), ("b", "randX")):
-        spread = exceeds(share["real"] - share[random])
-        diagonal = [exceeds(dominance[name], 1.0) for name in ("real", random)]
-        claim = from_test(
-            spread, id=f"arpit2017-sens-4{suffix}", figure="Fig. 4",
-            statement=f"The class-specific sensitivity g_ij has a dominant diagonal, more spread out for real data than "
-                      f"for {random}.",
-            effect=f"off-diagonal share of g_ij, real - {random}, at T = {last}",
-            threshold="95% interval above 0, and diagonal/off-diagonal mean ratio above 1 for both (95% interval)",
-            measured=f"diagonal/off-diagonal ratio: real {diagonal[0]}, {random} {diagonal[1]}; off-diagonal share: "
-                     f"real {share['real'].mean():.3f}, {random} {share[random].mean():.3f}", **common)
-        claim.passed = spread.passed and all(t.passed for t in diagonal)
-        out.append(claim)
-
-    # Section 3.2's remarks: other norms, and the Gini of real data rising with training
+        robust = across(gini_per_seed(results, "real", step_normalized=True)[:, -1]
+                        - gini_per_seed(results, random, step_normalized=True)[:, -1])
+        estimates[f"arpit2017-sens-1{suffix}"] = (across(last["real"] - last[random]),)
+        measured[f"arpit2017-sens-1{suffix}"] = (
+            f"{at_t}: real {curve('real')}; {random} {curve(random)}. Robustness check, each step's g divided by its "
+            f"mean over examples so that no few steps dominate: gap {robust}")
+    estimates["arpit2017-sens-2"] = (across(last["real"] - last["50% real"]), across(last["50% real"] - last["randY"]))
+    measured["arpit2017-sens-2"] = f"{at_t}: 50% real {curve('50% real')}"
+    estimates["arpit2017-sens-3"] = (across(last["real inputs"] - last["random inputs"]),)
+    measured["arpit2017-sens-3"] = f"{at_t}: real inputs {curve('real inputs')}; random inputs {curve('random inputs')}"
+    dominance = {name: np.log10([diagonal_dominance(m) for m in results.sel("sensitivity", "class_matrix",
+                                                                            setting=name)])
+                 for name in ("real", "randY", "randX")}
+    for suffix, random in (("a", "randY"), ("b", "randX")):
+        estimates[f"arpit2017-sens-4{suffix}"] = (across(dominance["real"]), across(dominance[random]),
+                                                  across(dominance[random] - dominance["real"]))
+        measured[f"arpit2017-sens-4{suffix}"] = (
+            f"diagonal/off-diagonal mean ratio (mean over seeds): real {np.mean(10 ** dominance['real']):.2f}, "
+            f"{random} {np.mean(10 ** dominance[random]):.2f}")
     gaps = {norm: gini_per_seed(results, "real", norm)[:, -1] - gini_per_seed(results, "randY", norm)[:, -1]
             for norm in NORMS}
-    changes = {norm: equivalent(gaps[norm] - gaps["l1"], NORM_MARGIN) for norm in ("l2", "linf")}
-    claim = from_test(
-        max(changes.values(), key=lambda t: max(abs(t.interval[0]), abs(t.interval[1])) if t.judgeable else 0),
-        id="arpit2017-sens-5", figure="Sec. 3.2",
-        statement="Results stay very similar with the l2 and infinity norms instead of the l1 norm.",
-        effect=f"change of the real - randY Gini gap at T = {last} when l1 is replaced (the larger of l2, linf)",
-        threshold=f"equivalence: 95% interval inside +-{NORM_MARGIN}",
-        measured="gap real - randY: " + "; ".join(f"{norm} {exceeds(g)}" for norm, g in gaps.items())
-                 + "; change from l1: " + "; ".join(f"{norm} {t}" for norm, t in changes.items()), **common)
-    claim.passed = all(t.passed for t in changes.values())
-    out.append(claim)
-    if len(steps) > 1:
-        out.append(from_test(
-            exceeds(gini["real"][:, -1] - gini["real"][:, 0]), id="arpit2017-sens-6", figure="Fig. 3 left",
-            statement="For real data the Gini rises as training progresses.",
-            effect=f"Gini(real) at T = {last} minus at T = {steps[0]}", threshold="95% interval above 0",
-            measured=f"{at_t}: real {curve('real')}", **common))
-    return out
+    estimates["arpit2017-sens-5"] = tuple(across(gaps[norm] - gaps["l1"]) for norm in ("l2", "linf"))
+    measured["arpit2017-sens-5"] = "gap real - randY: " + "; ".join(f"{norm} {across(g)}" for norm, g in gaps.items())
+    estimates["arpit2017-sens-6"] = (across(gini["real"][:, -1] - gini["real"][:, 0]) if len(steps) > 1 else NOT_MEASURED,)
+    measured["arpit2017-sens-6"] = f"{at_t}: real {curve('real')}"
+    return Evidence(conditions, estimates, measured)
 
 
-CHAPTER = Chapter("loss_sensitivity", paper="arpit2017", params=PARAMS, parts=PARTS, claims=claims, check=_check)
+CHAPTER = Chapter("loss_sensitivity", paper="arpit2017", params=PARAMS, parts=PARTS, claims=CLAIMS, evidence=evidence,
+                  networks=NETWORKS, preconditions=PRECONDITIONS, check=_check)

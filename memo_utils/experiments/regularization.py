@@ -18,7 +18,7 @@ import torch
 
 from .. import data, profiles, seeds
 from ..chapter import Chapter, Param, Part
-from ..claims import Claim, exceeds, from_test
+from ..claims import Evidence  # issue 26: the claims below are being re-registered
 from ..errors import ConfigError
 from ..models import small_alexnet_macs
 from ..regularization import Adversary, RegularizedAlexNet
@@ -333,4 +333,4 @@ def _kendall_tau(a, b):
     return float(np.mean(np.sign(a[i] - a[j]) * np.sign(b[i] - b[j])))
 
 
-CHAPTER = Chapter("regularization", paper="arpit2017", params=PARAMS, parts=PARTS, claims=claims, check=_check)
+CHAPTER = Chapter("regularization", paper="arpit2017", params=PARAMS, parts=PARTS, claims=(), evidence=lambda results, cfg: Evidence({}, {}), check=_check)
