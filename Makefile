@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 export OMP_NUM_THREADS ?= 1
 export OMP_WAIT_POLICY ?= PASSIVE
 PROFILE ?=
+# PROFILE reaches a shell command line: only a profile's name is let through, never shell text.
+ifneq ($(filter-out smoke cpu gpu paper,$(PROFILE))$(word 2,$(PROFILE)),)
+$(error PROFILE='$(PROFILE)' is not allowed: choose one of smoke, cpu, gpu, paper)
+endif
 BOOK_ARGS := $(if $(PROFILE),--profile $(PROFILE))
 
 .PHONY: book test check bench venv vendor lab clean

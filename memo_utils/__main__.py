@@ -16,7 +16,7 @@ import time
 
 from . import claims, costs, devices, experiments, fingerprints, profiles
 from .chapter import cell_id
-from .errors import ConfigError, DataUnavailableError
+from .errors import ONE_LINE, ConfigError
 
 
 def _parse_set(items):
@@ -61,13 +61,15 @@ def _run(args):
                           parts=args.part)
     computed = False
     for part, cell, result in results:
-        status = "cached" if result.from_cache else f"computed in {result.meta['wall_time_s']} s"
+        data_labels = ", ".join(sorted({f["label"] for f in result.meta["config"]["data"].values()}))
+        status = (f"cached ({data_labels})" if result.from_cache else
+                  f"computed from {data_labels} in {result.meta['wall_time_s']} s")
         computed = computed or not result.from_cache
         print(f"{chapter.name}/{cell_id(part, cell)}: {status} on {result.meta['device']}")
     if not args.part:  # the whole chapter: its verdicts, saved as a page saves them
-        judged, saved = chapter.save_claims(results, cfg)
+        judged, saved, why_not = chapter.save_claims(results, cfg)
         tally = ", ".join(f"{n} {v}" for v, n in claims.counts([c.as_dict() for c in judged]).items() if n)
-        print(f"{chapter.name}: {tally}" + (f" (saved to {saved})" if saved else " (not saved: settings overridden)"))
+        print(f"{chapter.name}: {tally}" + (f" (saved to {saved})" if saved else f" (not saved: {why_not})"))
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
     if computed and not args.part and not chapter.overridden(cfg):
@@ -169,7 +171,7 @@ def main(argv=None):
             return bench_main(out=args.out, quick=args.quick, profile=args.profile,
                               cases=args.cases.split(",") if args.cases else None)
         return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)
-    except (ConfigError, DataUnavailableError) as error:
+    except ONE_LINE as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except CellsFailed as error:

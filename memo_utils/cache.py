@@ -34,11 +34,13 @@ import torch
 from filelock import FileLock
 
 from . import __version__, devices
+from .errors import ResultsUnwritableError
 
 # A temporary folder whose process still runs is left alone for this long: past it the
 # pid has likely been reused by an unrelated process (or the writer is on another host).
 STALE_TMP_AGE_S = 3600
 _TMP_PID = re.compile(r"\.tmp-(\d+)-")
+_TMP_OLD = re.compile(r"\.tmp-\d+-([0-9a-f]{16})-.*-old$")  # an entry moved aside for a swap (see cached)
 # Keys cached() itself writes; meta_extra may not shadow them, or an entry could lie about itself.
 _CORE_META = frozenset({"experiment", "version", "config", "package_version", "torch_version",
                         "device", "wall_time_s", "date", "arrays_sha256"})
@@ -158,11 +160,58 @@ def _remove_stale_tmp(folder):
         except FileNotFoundError:
             continue  # another writer removed it first
         dead = match is not None and int(match.group(1)) > 0 and not _pid_alive(int(match.group(1)))
+        if (dead or age > STALE_TMP_AGE_S) and _recovered(path):
+            continue
         if dead or age > STALE_TMP_AGE_S:
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def _recovered(path):
+    """Put back an entry that a writer killed between the two renames of its swap left moved aside (``-old``),
+    unless a newer entry took its place meanwhile. True if ``path`` was such a copy and is dealt with."""
+    old = _TMP_OLD.match(path.name)
+    if old is None or not path.is_dir():
+        return False
+    entry = path.parent / old.group(1)
+    with _lock(entry):
+        if not entry.exists():
+            os.replace(path, entry)
+            return True
+    return False
+
+
+def _writable(folder):
+    """Refuse, before any compute, a results folder that cannot be written (read-only, missing permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=_tmp_prefix("probe"), dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ResultsUnwritableError(f"the results folder {folder} is not writable ({error.strerror or error}): "
+                                     f"set MEMO_RESULTS_DIR to a writable folder") from None
+
+
+def _rescued(arrays, entry, error):
+    """Keep computed arrays in a temporary file when their entry cannot be written (a full disk), and say where."""
+    try:
+        fd, rescue = tempfile.mkstemp(prefix=f"memo-{entry.name}-", suffix=".npz")
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        kept = f"the computed arrays are kept in {rescue}"
+    except OSError:
+        kept = "the computed arrays could not be kept either"
+    return ResultsUnwritableError(f"could not write the cache entry {entry} ({error.strerror or error}): {kept}")
+
+
+def _umask():
+    """The process's umask: entries take the modes it allows, as any other file would (mkdtemp gives 0700)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _tmp_prefix(name):
@@ -221,16 +270,26 @@ def cached(experiment, version, config, compute, *, device="cpu", recompute=Fals
         hit = lookup(experiment, version, config)
         if hit is not None:
             return hit
+    _writable(entry.parent)
     start = time.perf_counter()
     arrays = {k: np.asarray(v) for k, v in compute().items()}
     wall = time.perf_counter() - start
     for name, value in arrays.items():
         if value.dtype.hasobject:
             raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
+    try:
+        return _write_entry(entry, experiment, version, config, arrays, wall, device, extra)
+    except OSError as error:
+        raise _rescued(arrays, entry, error) from None
+
+
+def _write_entry(entry, experiment, version, config, arrays, wall, device, extra):
+    """Write ``arrays`` and their meta into ``entry`` atomically: into a temporary folder, then swapped in."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(entry.parent)
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(entry.name), dir=entry.parent))
-    old = tmp.with_name(tmp.name + "-old")  # same pid prefix, so stale-cleaned like tmp
+    os.chmod(tmp, 0o777 & ~_umask())
+    old = tmp.with_name(tmp.name + "-old")  # same pid prefix: a killed writer's copy is put back (_recovered)
     try:
         np.savez_compressed(tmp / "arrays.npz", **arrays)
         meta = {
@@ -260,6 +319,20 @@ def cached(experiment, version, config, compute, *, device="cpu", recompute=Fals
     return Result(arrays, meta, from_cache=False)
 
 
+def update_json(path, change, default):
+    """Read-modify-write a JSON file under a lock beside it (``.<name>.lock``), so that processes updating it
+    at once lose no update: ``change(current)`` returns the new content (``default`` when the file is
+    missing or unreadable)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.parent / f".{path.name}.lock"):
+        try:
+            current = json.loads(path.read_text())
+        except (OSError, ValueError):
+            current = default
+        write_json_atomic(path, change(current))
+
+
 def write_json_atomic(path, obj):
     """Write JSON so that a reader sees the old file or the new one, never a torn one.
 
@@ -270,6 +343,7 @@ def write_json_atomic(path, obj):
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path.name), suffix=".part", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)

@@ -29,7 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import cache, claims as claims_module, data, devices, profiles, progress
-from .errors import ConfigError, DataUnavailableError
+from .errors import ONE_LINE, ConfigError, DataUnavailableError
 
 RUNTIME = ("profile", "data_dir", "device", "recompute")  # options every chapter takes; no result depends on them
 
@@ -210,6 +210,7 @@ class Chapter:
         return {p.name: cfg[p.name] for p in self.params if part.name in p.parts}
 
     def sources(self, part, cfg, data_dir=None):
+        data.explicit_dir(data_dir)  # data_dir='' is refused, not read as unset
         return {name: data.source(name, min_train=n, data_dir=data_dir) for name, n in part.datasets(cfg).items()}
 
     def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True, sources=None):
@@ -224,19 +225,23 @@ class Chapter:
     def lookup(self, part, cell, cfg, data_dir=None):
         """The cached result of one cell, or None.
 
-        Without the data a cell reads, its key cannot be built; then a cached result of the
-        same settings is still found (committed GPU results render on a machine without the
-        full datasets), as long as only one data source produced such results.
+        Without the data a cell reads, its key cannot be built; then, when no data source was given
+        (neither ``data_dir`` nor ``$MEMO_DATA_DIR``), a cached result of the same settings is still found
+        (committed GPU results render on a machine without the full datasets), as long as only one data
+        source produced such results. An explicitly given source is used or refused, never replaced.
         """
         try:
             return cache.lookup(*self.key(part, cell, cfg, data_dir))
         except DataUnavailableError:
+            if data.explicit_dir(data_dir):
+                raise
             experiment, version, config = self.key(part, cell, cfg, data_dir, data_fingerprints=False)
             found = cache.matching(experiment, version, lambda c: {**c, "data": None} == config)
             if len(found) > 1:
                 labels = sorted({f["label"] for r in found for f in r.meta["config"]["data"].values()})
                 raise DataUnavailableError(f"{self.name}/{cell_id(part.name, cell)}: results from several data "
-                                           f"sources are cached ({', '.join(labels)}): set data_dir to choose") from None
+                                           f"sources are cached ({', '.join(labels)}) and no data source is given "
+                                           f"here: set data_dir to the one to use") from None
             return found[0] if found else None
 
     def status(self, cfg, data_dir=None):
@@ -254,8 +259,8 @@ class Chapter:
         for part, cell in self.cells(cfg, parts):
             try:
                 sources = self.sources(part, cfg, data_dir)
-            except DataUnavailableError:  # no data here, but perhaps results computed elsewhere
-                hit = None if recompute else self.lookup(part, cell, cfg, data_dir)
+            except DataUnavailableError:  # no data here, but perhaps results computed elsewhere (no source given)
+                hit = None if recompute or data.explicit_dir(data_dir) else self.lookup(part, cell, cfg, data_dir)
                 if hit is None:
                     raise
                 entries.append((part.name, cell, hit))
@@ -305,14 +310,18 @@ class Chapter:
     def save_claims(self, results, cfg):
         """Judge and save the verdicts for the claims page when ``cfg`` holds the profile's settings (a page and
         ``python -m memo_utils run`` write the same file), or the profile's with the seeds moved by k
-        (:meth:`reseeded`: saved apart, to check that verdicts survive another seed set). Returns the claims
-        and where they were saved (None: not saved)."""
+        (:meth:`reseeded`: saved apart, to check that verdicts survive another seed set). Returns the claims,
+        the file saved (None: not saved) and, when not saved, why."""
         judged = self.judge(results, cfg)
         offset = None if not self.overridden(cfg) else self.reseed_offset(cfg)
-        if not self.overridden(cfg) or offset is not None:
-            variant = "" if offset is None else f"{claims_module.RESEED}{offset}"
-            return judged, claims_module.save(self.name, cfg["profile"], judged, variant=variant)
-        return judged, None
+        if self.overridden(cfg) and offset is None:
+            return judged, None, (f"this run overrides {', '.join(self.overridden(cfg))} of the {cfg['profile']} "
+                                  f"profile")
+        variant = "" if offset is None else f"{claims_module.RESEED}{offset}"
+        try:
+            return judged, claims_module.save(self.name, cfg["profile"], judged, variant=variant), ""
+        except OSError as error:  # a read-only results folder: the verdicts are still shown
+            return judged, None, f"the results folder cannot be written ({error.strerror or error})"
 
     def settings_table(self, cfg):
         """Our settings beside the paper's, with the reason for each difference; overrides are marked."""
@@ -371,7 +380,7 @@ def _one_line_errors():
         shell._showtraceback(etype, value, lines)
         return lines
 
-    shell.set_custom_exc((ConfigError, DataUnavailableError), show)
+    shell.set_custom_exc(ONE_LINE, show)
 
 
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
@@ -414,9 +423,8 @@ class Page:
         """Judge the chapter's claims, save them under the profile (unless settings were overridden), show them."""
         from IPython.display import Markdown
 
-        judged, saved = self.chapter.save_claims(self.results, self.cfg)
+        judged, saved, why_not = self.chapter.save_claims(self.results, self.cfg)
         text = claims_module.to_markdown(judged)
         if saved is None:
-            text += (f"\n\nThese verdicts are not saved to the claims page: this run overrides "
-                     f"{', '.join(self.chapter.overridden(self.cfg))} of the {self.cfg['profile']} profile.")
+            text += f"\n\nThese verdicts are not saved to the claims page: {why_not}."
         return Markdown(text)

@@ -41,13 +41,12 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
-from .cache import read_dirs, read_path, results_dir, write_json_atomic
+from .cache import read_dirs, read_path, results_dir, update_json, write_json_atomic
 from .profiles import PROFILES
 from .stats import mean_interval, t_quantile
 
@@ -415,10 +414,9 @@ def save(chapter, profile, claims, why="definition changed after results", varia
     relative = Path("claims") / chapter / f"{profile}{variant}.json"
     if profile in TESTED_PROFILES and not variant:
         reasons = {c.id: c.definition.amendment for c in claims if isinstance(c, Claim)}
-        with FileLock(str(results_dir() / "claims" / ".amendments.lock")):  # chapters saved at once lose no entry
-            logged = amendments_for(chapter, profile, _read(relative), rows, reasons, why)
-            if logged:
-                write_json_atomic(results_dir() / AMENDMENTS, _read(AMENDMENTS) + logged)
+        logged = amendments_for(chapter, profile, _read(relative), rows, reasons, why)
+        if logged:  # under a lock: chapters saved at once lose no entry
+            update_json(results_dir() / AMENDMENTS, lambda earlier: (earlier or _read(AMENDMENTS)) + logged, [])
     write_json_atomic(results_dir() / relative, rows)
     return results_dir() / relative
 

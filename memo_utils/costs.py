@@ -68,14 +68,13 @@ def record_wall_time(profile, chapter, seconds, how):
     """Keep the last wall time of a chapter per profile and per way of running it
     (``results/timings/<profile>.json``: chapter -> how -> seconds and device), so that one
     profile's runs never rewrite another's."""
-    path = _timings_path(profile)
-    try:
-        recorded = json.loads(path.read_text())
-    except (OSError, ValueError):
-        recorded = {}
-    recorded.setdefault(chapter, {})[how] = {"seconds": round(seconds, 1),
-                                             "device": devices.name(devices.default_device())}
-    cache.write_json_atomic(path, recorded)
+    entry = {"seconds": round(seconds, 1), "device": devices.name(devices.default_device())}
+
+    def change(recorded):
+        recorded.setdefault(chapter, {})[how] = entry
+        return recorded
+
+    cache.update_json(_timings_path(profile), change, {})
 
 
 def recorded_wall_times():

@@ -111,6 +111,18 @@ def source(name, *, min_train=0, data_dir=None, allow_download=None):
     )
 
 
+def explicit_dir(data_dir=None):
+    """(parameter, folder) of an explicitly given data folder: ``data_dir``, else ``$MEMO_DATA_DIR``; None when
+    neither is set. An explicit folder is used or nothing is: results computed from another source are never
+    served in its place. ``data_dir=''`` is refused rather than read as unset."""
+    if data_dir is not None and not str(data_dir).strip():
+        raise ConfigError("data_dir='' is not allowed: give a folder like shared/data, or leave it unset (None)")
+    if data_dir is not None:
+        return "data_dir", data_dir
+    env = os.environ.get("MEMO_DATA_DIR", "")
+    return ("MEMO_DATA_DIR", env) if env.strip() else None
+
+
 def fingerprint(source):
     """A small JSON-serialisable dict naming the data exactly: equal for equal archives and labels."""
     return {"dataset": source.name, "label": source.label, "sha256": source.sha256, "origin": source.origin}

@@ -9,3 +9,10 @@ class ConfigError(ValueError):
 
 class DataUnavailableError(RuntimeError):
     """The data a profile needs is not on this machine; the message says how to provide it."""
+
+
+class ResultsUnwritableError(RuntimeError):
+    """The results folder cannot be written; the message says where any computed arrays were kept."""
+
+
+ONE_LINE = (ConfigError, DataUnavailableError, ResultsUnwritableError)  # shown as their message, never a traceback

@@ -168,9 +168,8 @@ def status(chapters):
 
 
 def _write(chapter, part):
-    record = recorded()
-    record[_part_id(chapter, part)] = {"version": part.version, "source": source_fingerprint(part)}
-    cache.write_json_atomic(RECORD, dict(sorted(record.items())))
+    entry = {"version": part.version, "source": source_fingerprint(part)}
+    cache.update_json(RECORD, lambda record: dict(sorted({**record, _part_id(chapter, part): entry}.items())), {})
 
 
 def _arrays_equal(a, b):

@@ -13,6 +13,7 @@ import torch
 from .errors import ConfigError
 
 PROFILES = ("smoke", "cpu", "gpu", "paper")  # in increasing order of scale
+MAX_SEED = 10**9  # seeds are multiplied by up to ~10^5 (memo_utils.seeds) and must stay within torch's 64-bit seeds
 
 
 def default_profile():
@@ -57,9 +58,17 @@ def flag(name, value):
         raise ConfigError(f"{name}={value!r} is not allowed: must be True or False")
 
 
+def seed(name, value):
+    if not _is_int(value) or not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{name}={value!r} is not allowed: must be an integer in [0, {MAX_SEED:,}]")
+
+
 def seed_list(name, value):
-    if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) and v >= 0 for v in value):
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of non-negative integers")
+    """Distinct seeds: each one is a replicate, and a repeated seed would count one run twice."""
+    if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) and 0 <= v <= MAX_SEED for v in value):
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of integers in [0, {MAX_SEED:,}]")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{name}={value!r} is not allowed: the seeds must be distinct (each is one replicate)")
 
 
 def step_list(name, value):

@@ -13,16 +13,24 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
 def run_note(results, cfg, overridden=()):
-    """Profile, data, device and wall time of each cached cell."""
+    """Profile, data, device and wall time of each cached cell. Cache metadata is text from a file, so it is
+    escaped: it cannot inject Markdown or HTML into the page."""
     labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
-    lines = [f"Executed with profile **{cfg['profile']}**"
-             + (f", overriding {', '.join(overridden)}" if overridden else "") + f"; data: {', '.join(labels)}."]
+    lines = [f"Executed with profile **{escape(cfg['profile'])}**"
+             + (f", overriding {', '.join(overridden)}" if overridden else "") + f"; data: {escape(', '.join(labels))}."]
     for part, cell, r in results:
         meta = r.meta
         origin = "read from the cache" if r.from_cache else "computed during this execution"
-        lines.append(f"- `{cell_id(part, cell)}`: {origin}; computed on {meta['device']} in {meta['wall_time_s']:.1f} s "
-                     f"on {meta['date'][:10]} (torch {meta['torch_version']}, memo_utils {meta['package_version']}).")
+        lines.append(f"- `{cell_id(part, cell)}`: {origin}; computed on {escape(meta['device'])} in "
+                     f"{float(meta['wall_time_s']):.1f} s on {escape(str(meta['date'])[:10])} (torch "
+                     f"{escape(meta['torch_version'])}, memo_utils {escape(meta['package_version'])}).")
     return "\n".join(lines)
+
+
+def escape(text):
+    """Text shown as itself in Markdown: no tags, links, emphasis, roles or code spans."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+!|~$" else c for c in text)
 
 
 def _what(chapter_name):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import os
 import shutil
 import subprocess
@@ -100,6 +99,20 @@ def missing_data_message(name, parameters, evalue):
             f"them ({reason}): run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu")
 
 
+OWNED = ".memo-book-build"  # marks an output folder this script made: only such a folder has anything deleted
+
+
+def owned_output(out):
+    """``out``, created and marked as this script's, or refused in one line if it holds anything else: the
+    build deletes ``out/src``, ``out/html`` and ``out/jb``, which must never be a user's own folders."""
+    foreign = out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / OWNED).exists()))
+    if foreign and out != ROOT / "_build":  # the default folder is this script's own
+        sys.exit(f"error: --out={out} is not allowed: it exists and was not made by this script; give a new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / OWNED).touch()
+    return out
+
+
 def execute(source, target, parameters, timeout):
     notebook = hide_parameter_cells(jupytext.read(source))
     if source.stem not in CHAPTERS:  # an aggregate page takes only what it declares (profile, data_dir)
@@ -115,7 +128,7 @@ def execute(source, target, parameters, timeout):
                                    cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout,
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except papermill.PapermillExecutionError as error:
-        if error.ename in ("ConfigError", "DataUnavailableError"):  # a bad parameter or missing data: one line
+        if error.ename in ("ConfigError", "DataUnavailableError", "ResultsUnwritableError"):  # a bad parameter or missing data: one line
             message = error.evalue
             if error.ename == "DataUnavailableError":
                 message = missing_data_message(source.stem, parameters, error.evalue)
@@ -158,7 +171,7 @@ def main(argv=None):
         except (ValueError, SyntaxError):
             parameters[name] = value
 
-    out = Path(args.out).resolve()
+    out = owned_output(Path(args.out).resolve())
     src = out / "src"
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)

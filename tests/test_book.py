@@ -154,3 +154,14 @@ def test_a_gpu_build_without_gpu_results_or_full_data_stops_with_one_line(tmp_pa
     assert last[-2].startswith(f"error: {CHAPTERS[0]}: the gpu profile's results are not in "), last
     assert last[-2].endswith("run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu"), last
     assert last[-1].startswith("(full log: ")
+
+
+def test_an_output_folder_the_build_did_not_make_is_refused_and_left_untouched(tmp_path):
+    mine = tmp_path / "home"
+    (mine / "src").mkdir(parents=True)
+    (mine / "src" / "thesis.tex").write_text("years of work")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke", "--out",
+                           str(mine)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode != 0 and done.stderr.strip().splitlines() == [
+        f"error: --out={mine} is not allowed: it exists and was not made by this script; give a new folder"]
+    assert (mine / "src" / "thesis.tex").read_text() == "years of work"

@@ -246,7 +246,7 @@ def test_claims_and_timings_are_read_through_the_base_and_written_to_the_written
 
     base, written = tmp_path / "committed", tmp_path / "mine"
     monkeypatch.setenv("MEMO_RESULTS_DIR", str(base))
-    claim = claims.Claim(id="x", paper="p", figure="f", statement="s", measured="m", passed=True, profile="cpu", data="d")
+    claim = {"id": "x", "paper": "arpit2017", "verdict": "reproduced", "fingerprint": "0123"}
     claims.save("ch", "cpu", [claim])
     costs.record_wall_time("cpu", "ch", 12.0, "how")
     monkeypatch.setenv("MEMO_RESULTS_DIR", str(written))
@@ -255,3 +255,72 @@ def test_claims_and_timings_are_read_through_the_base_and_written_to_the_written
     assert costs.recorded_wall_times()["cpu"]["ch"]["how"]["seconds"] == 12.0
     claims.save("ch", "smoke", [claim])
     assert (written / "claims" / "ch" / "smoke.json").exists() and not (base / "claims" / "ch" / "smoke.json").exists()
+
+
+def test_an_entry_moved_aside_by_a_writer_killed_mid_swap_is_put_back_not_deleted(isolated_results):
+    """A kill between the swap's two renames leaves no entry and the old one in ``.tmp-<pid>-<key>-*-old``; the
+    next write to the folder, even for another key, recovers it."""
+    cache.cached("exp", 1, {"a": 1}, _compute([], 1.0))
+    entry = _entry(isolated_results, {"a": 1})
+    entry.rename(entry.parent / f".tmp-{_dead_pid()}-{entry.name}-x1y2-old")
+    assert cache.lookup("exp", 1, {"a": 1}) is None
+    cache.cached("exp", 1, {"b": 2}, _compute([]))
+    assert cache.lookup("exp", 1, {"a": 1})["x"][0] == 1.0 and _leftovers(isolated_results) == []
+
+
+def test_an_unwritable_results_folder_is_one_line_before_any_compute(tmp_path, monkeypatch):
+    from memo_utils.errors import ResultsUnwritableError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("MEMO_RESULTS_DIR", str(blocker / "results"))  # cannot be created, even by root
+    calls = []
+    with pytest.raises(ResultsUnwritableError, match="is not writable .*set MEMO_RESULTS_DIR to a writable folder"):
+        cache.cached("exp", 1, {"a": 1}, _compute(calls))
+    assert calls == []
+
+
+def test_a_write_that_fails_after_the_compute_keeps_the_arrays_and_names_the_file(isolated_results, monkeypatch):
+    import errno
+
+    from memo_utils.errors import ResultsUnwritableError
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache, "_write_entry", full_disk)
+    with pytest.raises(ResultsUnwritableError, match="No space left on device") as error:
+        cache.cached("exp", 1, {"a": 1}, _compute([], 7.0))
+    kept = Path(str(error.value).rsplit("kept in ", 1)[1])
+    with np.load(kept) as arrays:
+        assert arrays["x"].tolist() == [7.0] * 3
+    kept.unlink()
+
+
+_UPDATER = textwrap.dedent("""
+    import sys
+    from memo_utils import costs
+    for i in range(20):
+        costs.record_wall_time("cpu", f"chapter{sys.argv[1]}", float(i), f"way{i}")
+""")
+
+
+def test_concurrent_updates_of_the_timings_lose_nothing(isolated_results):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    procs = [subprocess.Popen([sys.executable, "-c", _UPDATER, str(me)], env=env) for me in range(4)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 4
+    recorded = json.loads((isolated_results / "timings" / "cpu.json").read_text())
+    assert {c: len(ways) for c, ways in recorded.items()} == {f"chapter{me}": 20 for me in range(4)}
+
+
+def test_entries_and_json_files_take_the_modes_the_umask_allows(isolated_results):
+    previous = os.umask(0o002)  # a group-shared results folder
+    try:
+        cache.cached("exp", 1, {"a": 1}, _compute([]))
+        cache.write_json_atomic(isolated_results / "claims" / "c.json", [1])
+    finally:
+        os.umask(previous)
+    entry = _entry(isolated_results, {"a": 1})
+    assert oct(entry.stat().st_mode & 0o777) == "0o775"
+    assert oct((entry / "arrays.npz").stat().st_mode & 0o777) == "0o664"
+    assert oct((isolated_results / "claims" / "c.json").stat().st_mode & 0o777) == "0o664"

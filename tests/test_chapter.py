@@ -32,6 +32,8 @@ def test_profile_values_are_used_and_overrides_win():
     ({"profile": "smoke", "noise_fraction": math.nan}, "noise_fraction=nan is not allowed: must be a number in [0, 1]"),
     ({"profile": "smoke", "widht": 3}, "widht is not a parameter of easy_examples"),
     ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
+    ({"profile": "smoke", "cnn_seeds": [0, 0]}, "cnn_seeds=[0, 0] is not allowed: the seeds must be distinct"),
+    ({"profile": "smoke", "cnn_seeds": [2**62]}, "is not allowed: must be a non-empty list of integers in [0, 1,000,"),
 ])
 def test_bad_parameters_stop_with_one_line_naming_them(kwargs, message):
     profile = kwargs.pop("profile")
@@ -182,6 +184,52 @@ def test_results_computed_elsewhere_are_found_without_their_data_unless_two_sour
         easy.lookup(part, cell, cfg)
 
 
+@pytest.mark.parametrize("folder, message", [
+    ("missing", "='{path}' does not exist"), ("file", "is a file, not a folder"),
+    ("empty", "holds no mnist.npz"), ("corrupt", "does not match its published checksum")])
+def test_an_explicit_data_source_is_used_or_refused_even_when_a_result_is_cached(tmp_path, monkeypatch, folder,
+                                                                                    message):
+    """A cached result computed from another source (here the bundled sample) is never served in place of an
+    explicitly given data folder, whether it is given as data_dir or as MEMO_DATA_DIR."""
+    monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+    cfg = easy.config("cpu")
+    part, cell = easy.cells(cfg)[0]
+    cache.cached(*easy.key(part, cell, cfg), lambda: {"x": np.ones(2)})
+    assert easy.run(cfg, parts=["mlp/dataset=real"]).cell("mlp", dataset="real")["x"].tolist() == [1.0, 1.0]
+    path = tmp_path / "data"
+    if folder == "file":
+        path.write_text("not a folder")
+    elif folder in ("empty", "corrupt"):
+        path.mkdir()
+        if folder == "corrupt":  # a swapped archive with the expected name
+            (path / "mnist.npz").write_bytes(b"PK" + bytes(100))
+    for given in ({"data_dir": str(path)}, {"env": str(path)}):
+        if "env" in given:
+            monkeypatch.setenv("MEMO_DATA_DIR", given["env"])
+        with pytest.raises(DataUnavailableError, match=message.format(path=path).replace("(", r"\(")):
+            easy.run(cfg, data_dir=given.get("data_dir"), parts=["mlp/dataset=real"])
+        with pytest.raises(DataUnavailableError):
+            easy.lookup(part, cell, cfg, data_dir=given.get("data_dir"))
+        monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+
+
+def test_an_empty_data_dir_is_refused_not_read_as_unset():
+    with pytest.raises(ConfigError, match="data_dir='' is not allowed"):
+        easy.run(easy.config("cpu"), data_dir="", parts=["mlp/dataset=real"])
+
+
+def test_results_computed_elsewhere_are_not_served_when_a_data_source_is_given(tmp_path, monkeypatch):
+    monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+    cfg = easy.config("gpu")  # 60,000 MNIST images: not on this machine without a data folder
+    part, cell = easy.cells(cfg)[0]
+    experiment, version, config = easy.key(part, cell, cfg, data_fingerprints=False)
+    elsewhere = {"mnist": {"dataset": "mnist", "label": "MNIST", "sha256": "06af5d", "origin": "data_dir"}}
+    cache.cached(experiment, version, {**config, "data": elsewhere}, lambda: {"x": np.ones(2)})
+    assert easy.lookup(part, cell, cfg) is not None
+    with pytest.raises(DataUnavailableError, match="does not exist"):
+        easy.lookup(part, cell, cfg, data_dir=str(tmp_path / "nowhere"))
+
+
 @pytest.mark.skipif(not (SHARED_DATA / "mnist.npz").exists(), reason="needs ../shared/data")
 def test_two_data_sources_never_share_a_cache_entry(monkeypatch):
     monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
@@ -199,3 +247,52 @@ def test_a_part_that_reads_an_untagged_parameter_fails_instead_of_caching_under_
                       claims=(), evidence=lambda r, c: None)
     with pytest.raises(KeyError, match="width"):
         chapter.run(chapter.config("cpu"), device="cpu", parts=["only"])
+
+
+def _toy_chapter():
+    """A chapter with one part (one value per seed) and one claim on it, as the book's chapters declare theirs."""
+    from memo_utils import claims
+
+    part = Part("values", version=1, compute=lambda cfg, cell, inputs, device: {
+        "value": np.array([0.3 + 0.01 * (s % 3) for s in cfg["seeds"]])})
+    definition = claims.Definition("toy-1", "arpit2017", "Fig. 1", "values are high", "Values are high.",
+                                   (claims.above("value per seed", 0.1, "a tenth"),), "seeds", ("net",))
+    evidence = lambda results, cfg: claims.Evidence({}, {"toy-1": (claims.across(results.sel("values", "value")),)})
+    return Chapter("toy", paper="arpit2017", parts=(part,), networks={"net": "toy networks"}, claims=(definition,),
+                   evidence=evidence, params=(Param("seeds", profiles.seed_list, [0, 1, 2], paper="-", parts=("values",),
+                                                    replicates=True),))
+
+
+def test_claims_are_saved_for_the_profile_apart_for_a_reseeded_run_and_not_for_other_overrides(isolated_results):
+    toy = _toy_chapter()
+    cfg = toy.config("cpu")
+    judged, saved, _ = toy.save_claims(toy.run(cfg, device="cpu"), cfg)
+    assert [c.verdict for c in judged] == ["reproduced"] and saved == isolated_results / "claims" / "toy" / "cpu.json"
+    moved = toy.config("cpu", **toy.reseeded(cfg, 1000))
+    assert moved["seeds"] == [1000, 1001, 1002] and toy.reseed_offset(moved) == 1000
+    _, saved, _ = toy.save_claims(toy.run(moved, device="cpu"), moved)
+    assert saved.name == "cpu-reseed-1000.json"
+    other = toy.config("cpu", seeds=[5, 6, 9])
+    assert toy.reseed_offset(other) is None
+    _, saved, why_not = toy.save_claims(toy.run(other, device="cpu"), other)
+    assert saved is None and why_not == "this run overrides seeds of the cpu profile"
+
+
+def test_verdicts_are_still_shown_when_the_results_folder_cannot_be_written(isolated_results, monkeypatch):
+    toy = _toy_chapter()
+    cfg = toy.config("cpu")
+    results = toy.run(cfg, device="cpu")
+    (isolated_results / "claims").write_text("a file where the claims folder should be")
+    judged, saved, why_not = toy.save_claims(results, cfg)
+    assert judged and saved is None and why_not.startswith("the results folder cannot be written")
+
+
+def test_the_run_note_shows_cache_metadata_as_text_never_as_markup(isolated_results):
+    from memo_utils import report
+    from memo_utils.cache import Result
+
+    meta = {"device": "cpu <img src=x onerror=alert(1)>", "wall_time_s": 1.5, "date": "2026-12-03[x](http://e)",
+            "torch_version": "2.13 `code`", "package_version": "0.1 *bold*", "config": {"data": {}}}
+    note = report.run_note(Results([("p", {}, Result({}, meta, True))]), {"profile": "cpu"})
+    assert "<img" not in note and "&lt;img" in note and "](http" not in note and "\\`code\\`" in note
+    assert "\\*bold\\*" in note

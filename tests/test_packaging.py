@@ -34,3 +34,13 @@ def test_requires_python_admits_no_python_the_locked_numpy_refuses():
 def test_the_gpu_script_installs_only_locked_versions():
     script = (ROOT / "scripts" / "gpu_session.sh").read_text()
     assert "requirements.lock" in script and not re.search(r"pip download[^\n]*\n[^\n]*\b(pillow|backpack)\b", script)
+
+
+def test_the_makefile_refuses_a_profile_that_is_not_a_profiles_name(tmp_path):
+    import subprocess
+
+    marker = tmp_path / "ran"
+    for profile in (f"smoke; touch {marker}", "smoke cpu", "huge"):
+        done = subprocess.run(["make", "-n", "book", f"PROFILE={profile}"], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode != 0 and "is not allowed: choose one of smoke, cpu, gpu, paper" in done.stderr
+    assert not marker.exists()
