@@ -75,7 +75,7 @@ def test_search_step_lowers_the_predicted_class_margin():
     # two classes: the step -alpha sign(grad log p_k) lowers the margin z_k - z_j by exactly alpha ||w_k - w_j||_1
     w, b, forward = _linear(d=10, classes=2)
     x = torch.rand(500, 10, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    logits, grad = lass.predicted_log_prob_gradient(forward, x)
+    logits, grad = lass.predicted_log_odds_gradient(forward, x)
     k = logits.argmax(-1)
     sign = torch.where(k == 0, 1.0, -1.0).double()
     alpha = 1e-3
@@ -88,13 +88,49 @@ def test_search_step_lowers_the_predicted_class_margin():
     # many classes, a ReLU network: a small step lowers log p_k for every point and the margin for nearly all
     ens = MLPEnsemble([10, 32, 32, 5], [0], dtype=torch.float64)
     x = torch.randn(1, 500, 10, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
-    logits, grad = lass.predicted_log_prob_gradient(ens.forward, x)
+    logits, grad = lass.predicted_log_odds_gradient(ens.forward, x)
     moved = ens.forward(x - 1e-4 * torch.sign(grad))
     k = logits.argmax(-1, keepdim=True)
     log_p = lambda z: torch.log_softmax(z, -1).gather(-1, k)
     assert (log_p(moved) < log_p(logits)).all()
     top2 = lambda z: z.gather(-1, k)[..., 0] - z.scatter(-1, k, -float("inf")).max(-1).values
     assert (top2(moved) < top2(logits)).double().mean() > 0.95
+
+
+def test_gradient_sign_is_exact_for_a_confident_float32_model():
+    # a linear model whose predicted class has p_k = 1 in float32 on about half of the points
+    w, b, _ = _linear(d=30, classes=5)
+    w = 3 * w
+    x = torch.rand(2000, 30, generator=torch.Generator().manual_seed(11), dtype=torch.float64)
+    z = x @ w + b
+    k = z.argmax(-1)
+    p = torch.softmax(z, -1)
+    # exact: grad log p_k = sum_{j != k} p_j (w_k - w_j), a sum of terms that never cancel against 1 - p_k
+    exact = (p.unsqueeze(-1) * (w[:, k].T.unsqueeze(1) - w.T.unsqueeze(0))).sum(1)
+    assert (torch.softmax(z.float(), -1).gather(1, k[:, None]) == 1).double().mean() > 0.4  # measured: 0.47
+    forward32 = lambda v: v @ w.float() + b.float()
+    logits, grad = lass.predicted_log_odds_gradient(forward32, x.float())
+    assert (logits.argmax(-1) == k).all()
+    assert (torch.sign(grad) == torch.sign(exact.float())).all()
+    # the log-softmax of float32 logits drops the predicted logit's term once p_k rounds to 1: wrong signs
+    x32 = x.float().requires_grad_(True)
+    (naive,) = torch.autograd.grad(torch.log_softmax(forward32(x32), -1).gather(1, k[:, None]).sum(), x32)
+    assert (torch.sign(naive) == torch.sign(exact.float())).all(-1).double().mean() < 0.8  # measured: 0.44
+
+
+def test_without_the_pixel_range_lass_agrees_with_the_box_alone():
+    # Algorithm 1 as printed projects onto the box only: exact criticality is then the L-infinity distance <= r
+    w, b, forward = _linear()
+    x = torch.rand(1000, 30, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
+    distance = _linf_distance_to_boundary(x, w, b)
+    radius = float(distance.median())
+    settings = dict(pixel_mean=0.0, pixel_std=1.0, radius=255 * radius, alpha=255 * radius * lass.PAPER_ALPHA /
+                    lass.PAPER_RADIUS, beta=255 * radius * lass.PAPER_BETA / lass.PAPER_RADIUS, max_iter=50, seed=13)
+    boxed = lass.search(forward, x, pixel_range=False, **settings) > 0
+    assert (boxed == (distance <= radius)).double().mean() >= 0.995
+    clipped = lass.search(forward, x, **settings) > 0
+    assert clipped.sum() < boxed.sum()  # the range cuts the box: fewer critical samples
+    assert (clipped == _exact_critical(x, w, b, radius)).double().mean() >= 0.995
 
 
 def test_projection_keeps_every_iterate_in_the_box_and_pixel_range():

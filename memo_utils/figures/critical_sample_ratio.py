@@ -29,7 +29,7 @@ def figure_noise(results, cfg, dataset="mnist"):
         acc_ax, csr_ax = axes[2 * row], axes[2 * row + 1]
         for level, color in zip(levels, colors):
             train = csr.curves(results, dataset, kind, level, "train_accuracy")
-            epochs = np.arange(1, train.shape[-1] + 1)
+            epochs = np.arange(train.shape[-1])  # from epoch 0, before training
             _band(acc_ax, epochs, train, color, label=f"{level:.0%}")
             _band(acc_ax, epochs, csr.curves(results, dataset, kind, level, "val_accuracy"), color, ls=":")
             _band(csr_ax, measured, csr.curves(results, dataset, kind, level, "csr"), color, marker="o", ms=3)
@@ -89,8 +89,8 @@ def figure_setting(results, cfg, dataset="mnist", kind="randY", level=None):
     train = csr.curves(results, dataset, kind, level, "train_accuracy")
     val = csr.curves(results, dataset, kind, level, "val_accuracy")
     ratio = csr.curves(results, dataset, kind, level, "csr")
-    epochs = np.arange(1, train.shape[-1] + 1)
-    for i, seed in enumerate(cfg["seeds"]):
+    epochs = np.arange(train.shape[-1])  # from epoch 0, before training
+    for i, seed in enumerate(csr.seeds_of(cfg, dataset)):
         color = f"C{i}"
         axes[0].plot(epochs, train[i], color=color, label=f"seed {seed}")
         axes[0].plot(epochs, val[i], color=color, ls=":")
