@@ -39,8 +39,11 @@ def leave_one_out(sizes, x, y, examples, *, seed, output_bias=False, **train):
 def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     """Feldman & Zhang's estimator: ``models`` networks, each on a random half of the data with its own
     initialisation and order; score(i) = mean loss on z_i of the models without it minus of those with it,
-    over the models whose training stayed finite. Returns (N,) (nan where every model, or none, kept an
-    example)."""
+    over the models whose training stayed finite. Returns (N,).
+
+    The score of an example is undefined, and returned as nan, when every finite model kept it or none did
+    (no model to compare with): with M models that happens to an example with probability 2^(1 - M). A
+    caller ranks only the finite scores and reports how many it left out."""
     generator = torch.Generator().manual_seed(seed)
     keep = torch.rand(models, len(x), generator=generator) < 0.5
     run_seeds = [seed * 100_003 + k for k in range(models)]
@@ -48,6 +51,8 @@ def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     finite = train_ensemble(ensemble, x, y, order_seeds=run_seeds, keep=keep, **train)
     losses = _losses(ensemble, x, y)[finite]  # diverged models leave the estimate
     kept = keep.to(losses.device, losses.dtype)[finite]
-    with_i = (losses * kept).sum(0) / kept.sum(0)
-    without_i = (losses * (1 - kept)).sum(0) / (1 - kept).sum(0)
-    return without_i - with_i
+    with_i = (losses * kept).sum(0) / kept.sum(0).clamp_min(1)
+    without_i = (losses * (1 - kept)).sum(0) / (1 - kept).sum(0).clamp_min(1)
+    compared = (kept.sum(0) > 0) & ((1 - kept).sum(0) > 0)
+    return torch.where(compared, without_i - with_i, torch.nan)
+

@@ -121,6 +121,19 @@ def test_subsampling_compares_models_without_and_with_each_example():
     assert (scores > 0).float().mean() > 0.8
 
 
+def test_subsampling_scores_are_nan_exactly_where_every_model_or_none_kept_the_example():
+    """With two models, about half of the examples are kept by both or by neither: no model to compare with."""
+    from memo_utils import influence
+
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.randn(40, 4, generator=g), torch.randint(2, (40,), generator=g)
+    scores = influence.subsampling([4, 8, 2], x, y, models=2, seed=3, epochs=2, batch_size=10, lr=0.1, graphs=False)
+    keep = torch.rand(2, 40, generator=torch.Generator().manual_seed(3)) < 0.5  # the estimator's own draw
+    undefined = keep.all(0) | (~keep).all(0)
+    assert 0 < undefined.sum() < 40
+    assert torch.equal(torch.isnan(scores), undefined)
+
+
 def test_rank_statistics_match_scipy():
     import numpy as np
     from scipy import stats as scipy_stats

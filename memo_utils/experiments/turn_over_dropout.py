@@ -1,19 +1,26 @@
 """Liu, Lin & Jaggi 2021, Understanding Memorization from the Perspective of Optimization via
-Efficient Influence Estimation, sections 2-3.2 and Appendices A-D (Figures 2, 3, 7 and 9), with a
-check the paper does not make: turn-over dropout's memorization scores against exact leave-one-out
-retraining and Feldman & Zhang's subsampling estimator.
+Efficient Influence Estimation, sections 2-3.3 and Appendices A-E (Figures 2-10), with a check the
+paper does not make: turn-over dropout's memorization scores against exact leave-one-out retraining
+and Feldman & Zhang's subsampling estimator.
 
 Part ``scores`` trains the one-hidden-layer MLP with turn-over dropout on MNIST, uncorrupted and
 with a third of the labels random (the paper's 20,000 of 60,000), one model per seed in one batched
 ensemble (:mod:`memo_utils.turn_over`); after every epoch it records the training accuracy of each
 example's unmuted and muted sub-networks (Figure 9), and at the end every training example's
-memorization score (Equation 6) and both sub-networks' predictions (Figures 2 and 7). Part
-``validation`` trains, per seed, on a small corrupted MNIST problem: a turn-over network, exact
-leave-one-out models for some examples and random-half models for all (:mod:`memo_utils.influence`).
-Part ``dynamics`` trains plain MLPs (one per seed, no turn-over dropout) on MNIST with a third of the
-labels random and records per epoch the training accuracy of a true-label and a random-label subset
-and the test accuracy (Figure 3), and the cosine similarity and contribution of the gradients of
-samples of both subsets (Figure 4, :func:`memo_utils.per_example.cosine_similarity_and_contribution`).
+memorization score (Equation 6), both sub-networks' predictions (Figures 2 and 7) and how alike the
+lowest- and the highest-scoring images of each class are (Figure 7). Part ``validation`` trains, per
+seed, on a small corrupted MNIST problem: a turn-over network, exact leave-one-out models for some
+examples and random-half models for all (:mod:`memo_utils.influence`). Part ``dynamics`` trains plain
+MLPs (one per seed, no turn-over dropout) on MNIST with a third of the labels random and records per
+epoch the training accuracy of a true-label and a random-label subset and the test accuracy
+(Figure 3), the cosine similarity of the gradients of samples of both subsets (Figure 4a,
+:func:`memo_utils.per_example.cosine_similarity_and_contribution`) and the contribution of the easy and
+the difficult members of training minibatches to the minibatch gradient (Figure 4b). Parts
+``subsets`` (MNIST) and ``cifar`` (CIFAR-10) follow easy and difficult subsets (Figures 5, 6 and 8);
+part ``corruption`` trains VGG-11s with more and more random labels (Figure 10).
+
+The MNIST parts split their seeds into two cells (``seed_half``), so that ``run --jobs 2`` computes
+them on both cores; :func:`per_seed` puts the halves back together.
 """
 from __future__ import annotations
 
@@ -24,59 +31,53 @@ import torch
 
 from .. import data, influence, per_example, profiles, seeds, stats, turn_over
 from ..chapter import Chapter, Param, Part
-from ..claims import Evidence  # issue 26: the claims below are being re-registered
+from ..claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across, below, within
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..errors import ConfigError
 from ..models import VGG_LAYERS, conv_macs, vgg
 from ..training import accuracy, correct, train_classifier
 
 CELLS = ("uncorrupted", "corrupted")
-LONG_TAIL = 1.0  # skewness above which a distribution is "highly skewed" (a long right tail)
-FAR_HIGHER = 0.75  # AUROC above which corrupted examples score "far higher" (0.5: no better than chance)
-AGREE = 0.5  # Spearman correlation above which two score rankings agree strongly
-FITTED = 0.9  # training accuracy of the unmuted sub-networks on clean labels: the networks learned
-BARELY = 0.3  # random-subset training accuracy below which random labels are "barely fitted" (chance: 0.1)
-MEMORIZING = 0.5  # final random-subset training accuracy: memorization has progressed (Figure 3's precondition)
 SMOOTHING = 5  # epochs in Figure 3's sliding window (centred)
-FALL_MIN = 0.02  # Figure 3: the test accuracy's fall from its peak must exceed this (peak - end is never below 0)
-GRADIENT_SAMPLE = 256  # examples per set whose gradients Figure 4 compares (and the minibatch of Equation 4)
+GRADIENT_SAMPLE = 256  # examples per set whose gradients Figure 4a compares (and the minibatch they are projected on)
+CONTRIBUTION_BATCHES = 4  # training minibatches per epoch whose members' contributions Figure 4b averages
 GRADIENT_CURVES = ("easy_cosine", "difficult_cosine", "easy_contribution", "difficult_contribution",
-                   "all_contribution")
+                   "all_contribution", "easy_contribution_outside", "difficult_contribution_outside")
 SCALED = "scaled down to fit the profile's time budget"
 SHOWN_PER_CLASS = 6  # images per class in Figures 7 and 8
 SHOWN_PER_DECILE = 24  # images per score decile in the widget
 RUNS = ("full", "control", "easy_only", "difficult_only")  # Figures 5 and 6: what each run trains on
-RUN_NAMES = {"full": "all", "control": "all but the difficult", "easy_only": "the easy subset only",
-             "difficult_only": "the difficult subset only"}
 SUBSETS = ("easy", "difficult", "all", "easy_test", "difficult_test", "test")  # where Figures 5 and 6 measure accuracy
 EARLY = 0.1  # "from the start": the first tenth of the epochs (at least one)
-LEARNED = 0.5  # test accuracy of the full run above which the network generalizes (Figure 5b's precondition)
-FAR_MORE = 0.1  # accuracy points by which training on difficult examples must help easy ones more than the reverse
 DATASET_NAMES = {"subsets": "MNIST, MLP", "cifar": "CIFAR-10, VGG-11"}  # the parts of Figures 5 and 6
 SUBSET_ARRAYS = ("train_scores", "test_scores", "easy", "difficult", "easy_test", "difficult_test", "accuracy", "finite")
 
 PARAMS = (
     Param("train_size", profiles.positive_int, 60000, paper="MNIST training set (60,000)", parts=("scores", "dynamics", "subsets"),
-          by_profile={"smoke": 1000, "cpu": 10000}, note="cpu: the bundled 10,000 exact images"),
+          by_profile={"smoke": 1000, "cpu": 5000},
+          note="cpu: the first 5,000 of the bundled exact images, so that eight seeds fit the time budget"),
     Param("corrupted_fraction", profiles.fraction, 1 / 3, paper="20,000 of 60,000 labels random (Figures 2b, 3)",
           parts=("scores", "dynamics"), note="a third of the training set, drawn per seed"),
     Param("hidden", profiles.positive_int, 4096, paper="4096", parts=("scores", "dynamics", "subsets"),
-          by_profile={"smoke": 64, "cpu": 512}, note="units of the hidden layer (even: half are kept); " + SCALED),
+          by_profile={"smoke": 64, "cpu": 256}, note="units of the hidden layer (even: half are kept); " + SCALED),
     Param("epochs", profiles.positive_int, 200, paper="200 (Appendix D: a few epochs suffice for the scores)",
-          parts=("scores",), by_profile={"smoke": 2, "cpu": 20, "gpu": 30}, note=SCALED),
+          parts=("scores",), by_profile={"smoke": 2, "cpu": 40, "gpu": 30},
+          note="cpu: long enough for the sub-networks to fit the random labels (Figure 2b needs them memorised); "
+               + SCALED),
     Param("lr", profiles.positive_float, 0.06, paper="0.06, no momentum", parts=("scores", "validation", "subsets")),
     Param("batch_size", profiles.positive_int, 256, paper="256",
           parts=("scores", "dynamics", "subsets", "cifar", "corruption")),
     Param("dynamics_epochs", profiles.positive_int, 200, paper="200", parts=("dynamics",),
-          by_profile={"smoke": 2, "cpu": 110, "gpu": 100}, note="Figure 3's training; " + SCALED),
+          by_profile={"smoke": 2, "cpu": 100, "gpu": 100}, note="Figures 3 and 4's training; " + SCALED),
     Param("dynamics_lr", profiles.positive_float, 0.01, paper="0.01 (Figure 3)", parts=("dynamics",),
           by_profile={"cpu": 0.06},
-          note="cpu: the paper's main 0.06, so that random labels start to be fitted within its 110 epochs (at 0.01 "
-               "they would need about six times as many)"),
+          note="cpu: the paper's main 0.06 (Appendix A: 0.01 for Figure 3 only, 'for clearer result'), so that the "
+               "random labels are fitted within 100 epochs; at 0.01 SGD would need about six times as many steps"),
     Param("seeds", profiles.seed_list, [0, 1, 2], paper="one run",
           parts=("scores", "validation", "dynamics", "subsets", "cifar", "corruption"),
-          by_profile={"smoke": [0]},
-          note="the replicates of every claim: a seed fixes the initialisation, data order, masks and random labels"),
+          by_profile={"smoke": [0], "cpu": list(range(8))}, replicates=True,
+          note="the replicates of every claim: a seed fixes the initialisation, data order, masks and random labels; "
+               "cpu: eight, since the spread over seeds decides the Figure 3 to 5 claims"),
     Param("subset_fraction", profiles.fraction, 0.2, paper="not stated", parts=("subsets", "cifar"),
           note="Figures 5 and 6: the easy subset is the lowest-scoring fifth of a split, the difficult one the "
                "highest-scoring fifth"),
@@ -140,6 +141,28 @@ def _check(cfg):
                           f"increasing order")
 
 
+def seed_halves(cfg):
+    """The cells of an MNIST part: its seeds in two halves, so that ``run --jobs 2`` trains them on both cores."""
+    return [{"seed_half": h} for h in range(min(2, len(cfg["seeds"])))]
+
+
+def _half(cfg, cell):
+    """``cfg`` with the seeds of ``cell``'s half only (the first half holds the extra seed of an odd count)."""
+    every = cfg["seeds"]
+    first = -(-len(every) // 2)
+    return {**cfg, "seeds": every[:first] if cell["seed_half"] == 0 else every[first:]}
+
+
+def per_seed(results, part, name, finite=False, **coords):
+    """Array ``name`` of ``part`` for every seed, its seed halves' cells stacked along their leading (seed)
+    axis; with ``finite``, the values of a diverged run are nan (:meth:`memo_utils.chapter.Results.sel_finite`)."""
+    pick = results.sel_finite if finite else results.sel
+    halves = sorted({c["seed_half"] for p, c, _ in results if p == part and "seed_half" in c})
+    if not halves:
+        return pick(part, name, **coords)
+    return np.concatenate([pick(part, name, seed_half=h, **coords) for h in halves])
+
+
 def _mnist(inputs, n, device):
     mnist = inputs["mnist"]
     (x,) = data.standardize(data.to_tensor(mnist.x_train[:n], device))
@@ -154,6 +177,7 @@ def _mnist_test(inputs, n, device):
 
 
 def _compute_scores(cfg, cell, inputs, device):
+    cfg = _half(cfg, cell)
     x, y = _mnist(inputs, cfg["train_size"], device)
     run_seeds = [seeds.runs(s, 1)[0] for s in cfg["seeds"]]
     fraction = cfg["corrupted_fraction"] if cell["labels"] == "corrupted" else 0.0
@@ -184,7 +208,11 @@ def _compute_scores(cfg, cell, inputs, device):
     scores = turn_over.scores(ensemble, x, labels, ids, mask_seeds)
     shown = shown_examples(scores[0].cpu().numpy(), labels[0].cpu().numpy())
     images = inputs["mnist"].x_train
+    extremes = [shown_examples(s.cpu().numpy(), y_k.cpu().numpy()) for s, y_k in zip(scores, labels)]
+    similarity = {name: np.array([[mean_pairwise_cosine(images[index]) for index in e[name]] for e in extremes])
+                  for name in ("lowest_per_class", "highest_per_class")}
     return {**shown, **{f"{name}_images": images[index] for name, index in shown.items()},
+            "lowest_similarity": similarity["lowest_per_class"], "highest_similarity": similarity["highest_per_class"],
             "seed": np.array(cfg["seeds"]), "scores": scores.cpu().numpy().astype(np.float32),
             "labels": labels.cpu().numpy().astype(np.int8),
             "corrupted": torch.stack(corrupted).numpy(),
@@ -210,7 +238,17 @@ def shown_examples(scores, labels, per_class=SHOWN_PER_CLASS, per_decile=SHOWN_P
             "decile_examples": np.array(spread)}
 
 
+def mean_pairwise_cosine(images):
+    """The mean cosine similarity of the pixels of every pair of distinct images: how alike they look (Figure 7's
+    "typical pattern" that "shares a lot of similarities")."""
+    v = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    v = v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-30)
+    gram = v @ v.T
+    return float((gram.sum() - np.trace(gram)) / (len(v) * (len(v) - 1)))
+
+
 def _compute_validation(cfg, cell, inputs, device):
+    cfg = _half(cfg, cell)
     x, y = _mnist(inputs, cfg["validation_size"], device)
     sizes = [784, cfg["validation_hidden"], 10]
     train = dict(epochs=cfg["validation_epochs"], batch_size=cfg["validation_batch_size"], lr=cfg["lr"])
@@ -233,37 +271,33 @@ def _compute_validation(cfg, cell, inputs, device):
 
 
 def _compute_dynamics(cfg, cell, inputs, device):
-    """Figure 3: per seed, a plain MLP on MNIST with a third of the labels random; per epoch the training accuracy
-    of a true-label subset and of a random-label subset (each a sixth of the training set), and the test accuracy."""
+    """Figures 3 and 4: per seed, a plain MLP on MNIST with a third of the labels random; per epoch the training
+    accuracy of a true-label subset and of a random-label subset (each a sixth of the training set), and the test
+    accuracy; and the gradient statistics of :func:`_gradient_statistics`."""
+    cfg = _half(cfg, cell)
     x, y = _mnist(inputs, cfg["train_size"], device)
     x_test, y_test = _mnist_test(inputs, cfg["train_size"], device)
     run_seeds = [seeds.runs(s, 1)[0] for s in cfg["seeds"]]
-    labels, subsets = [], []
+    labels, corrupted, subsets = [], [], []
     for s in cfg["seeds"]:
         _, ys, mask = data.corrupt(x, y, kind="randY", fraction=cfg["corrupted_fraction"],
                                    generator=torch.Generator().manual_seed(seeds.noise(s)))
         labels.append(ys)
+        corrupted.append(mask)
         size = len(x) // 6  # the paper's 10,000 of 60,000
         subsets.append(torch.stack([torch.nonzero(~mask)[:size, 0], torch.nonzero(mask)[:size, 0]]))
     labels, subsets = torch.stack(labels), torch.stack(subsets).to(device)  # (K, N), (K, 2, size)
+    corrupted = torch.stack(corrupted).to(device)
     ensemble = MLPEnsemble([784, cfg["hidden"], 10], run_seeds, device)
     curves = {name: [] for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
                                     "test_accuracy") + GRADIENT_CURVES}
     rows = torch.arange(len(run_seeds), device=device)[:, None]
-    sample, half = min(GRADIENT_SAMPLE, subsets.shape[-1]), min(GRADIENT_SAMPLE, len(x) // 2)
-    batches = torch.stack([torch.randperm(len(x), generator=torch.Generator().manual_seed(s))[:2 * half]
-                           for s in run_seeds]).to(device)  # per seed: a minibatch for g, and a sample of all examples
-    gradient_sets = {"easy": subsets[:, 0, :sample], "difficult": subsets[:, 1, :sample], "all": batches[:, half:]}
+    gradients = _gradient_statistics(x, labels, corrupted, subsets, [seeds.runs(s, 2)[1] for s in cfg["seeds"]],
+                                     cfg["batch_size"])
 
     def record(step, ens):
-        batch = batches[:, :half]
-        batch_factors = per_example.mlp_gradient_factors(ens, x[batch], labels[rows, batch])
-        for name, idx in gradient_sets.items():
-            cosine, contribution = per_example.cosine_similarity_and_contribution(
-                per_example.mlp_gradient_factors(ens, x[idx], labels[rows, idx]), batch_factors)
-            if name != "all":
-                curves[f"{name}_cosine"].append(cosine.cpu().numpy())
-            curves[f"{name}_contribution"].append(contribution.cpu().numpy())
+        for name, values in gradients(ens).items():
+            curves[name].append(values.cpu().numpy())
         right = ens.predict(x) == labels
         curves["true_subset_accuracy"].append(right[rows, subsets[:, 0]].float().mean(1).cpu().numpy())
         curves["random_subset_accuracy"].append(right[rows, subsets[:, 1]].float().mean(1).cpu().numpy())
@@ -276,6 +310,53 @@ def _compute_dynamics(cfg, cell, inputs, device):
                             checkpoints=[steps_per_epoch * (e + 1) for e in range(cfg["dynamics_epochs"])])
     return {"seed": np.array(cfg["seeds"]), "finite": finite.cpu().numpy(),
             **{name: np.array(values).T for name, values in curves.items()}}
+
+
+def _gradient_statistics(x, labels, corrupted, subsets, batch_seeds, batch_size):
+    """A function of the ensemble that gives Figure 4's statistics per model (K,):
+
+    - ``easy_cosine``, ``difficult_cosine``: Equation 3, the mean pairwise cosine similarity of the loss gradients
+      of a fixed sample of the true-label (easy) and of the random-label (difficult) subset;
+    - ``easy_contribution``, ``difficult_contribution``, ``all_contribution``: Equation 4 as the paper measures it
+      (its footnote 2: the gradient of "each example in the batch"): the projection v_i . g / |g| of each member's
+      gradient on its minibatch's gradient g, averaged over the batch's true-label, random-label and all members,
+      over ``CONTRIBUTION_BATCHES`` random minibatches (fresh ones each call, from ``batch_seeds``: one per model);
+    - ``easy_contribution_outside``, ``difficult_contribution_outside``: the same projection for the fixed samples,
+      which lie outside a fixed minibatch: without a member's own share of g (a check, not the paper's measure).
+    """
+    k, n = labels.shape
+    rows = torch.arange(k, device=labels.device)[:, None]
+    sample, size = min(GRADIENT_SAMPLE, subsets.shape[-1]), min(batch_size, n)
+    samples = {"easy": subsets[:, 0, :sample], "difficult": subsets[:, 1, :sample]}
+    fixed_batch = torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(s))[:size]
+                               for s in batch_seeds]).to(labels.device)
+    generators = [torch.Generator().manual_seed(s + 1) for s in batch_seeds]
+    factors = lambda ens, idx: per_example.mlp_gradient_factors(ens, x[idx], labels[rows, idx])
+
+    def statistics(ens):
+        out = {}
+        fixed = factors(ens, fixed_batch)
+        for name, idx in samples.items():
+            out[f"{name}_cosine"], out[f"{name}_contribution_outside"] = \
+                per_example.cosine_similarity_and_contribution(factors(ens, idx), fixed)
+        members = {"easy": [], "difficult": [], "all": []}
+        for _ in range(CONTRIBUTION_BATCHES):
+            idx = torch.stack([torch.randperm(n, generator=g)[:size] for g in generators]).to(labels.device)
+            contribution = in_batch_contributions(factors(ens, idx))
+            random = corrupted[rows, idx].to(contribution.dtype)
+            members["easy"].append((contribution * (1 - random)).sum(1) / (1 - random).sum(1))
+            members["difficult"].append((contribution * random).sum(1) / random.sum(1))
+            members["all"].append(contribution.mean(1))
+        return {**out, **{f"{name}_contribution": torch.stack(v).mean(0) for name, v in members.items()}}
+
+    return statistics
+
+
+def in_batch_contributions(factors):
+    """Equation 4 for every member of a minibatch, from its :func:`memo_utils.per_example.mlp_gradient_factors`:
+    v_i . g / |g| with g the mean of the members' gradients v_j, (K, B). Their mean over the batch is |g|."""
+    gram = per_example.gradient_gram(factors, factors)  # (K, B, B): v_i . v_j
+    return gram.mean(-1) / gram.mean((1, 2)).clamp_min(1e-30).sqrt()[:, None]
 
 
 def split_by_score(scores, fraction):
@@ -329,6 +410,7 @@ def _compute_subsets(cfg, cell, inputs, device):
     both (a test example's memorization score is its self-influence had it been trained on); the lowest- and
     highest-scoring fifths of each split are its easy and difficult subsets. Then plain MLPs, one per seed and run
     (RUNS), trained as one ensemble on the training set only, record the accuracy of every subset per epoch."""
+    cfg = _half(cfg, cell)
     x, y = _mnist(inputs, cfg["train_size"], device)
     x_test, y_test = _mnist_test(inputs, cfg["train_size"], device)
     x_all, y_all = torch.cat([x, x_test]), torch.cat([y, y_test])
@@ -455,13 +537,17 @@ def smoothed(curves, window=SMOOTHING):
     return np.nanmean(windows, axis=0)
 
 
+def _seed_count(cfg, cell):
+    return len(_half(cfg, cell)["seeds"])
+
+
 def _scores_work(cfg, cell):
-    return len(cfg["seeds"]) * cfg["epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5
+    return _seed_count(cfg, cell) * cfg["epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5
 
 
 def _validation_work(cfg, cell):
     models = 1 + cfg["loo_examples"] + 1 + cfg["subsampling_models"]
-    return len(cfg["seeds"]) * models * cfg["validation_epochs"] * cfg["validation_size"] * 784 * cfg["validation_hidden"] * 3
+    return _seed_count(cfg, cell) * models * cfg["validation_epochs"] * cfg["validation_size"] * 784 * cfg["validation_hidden"] * 3
 
 
 @lru_cache(maxsize=None)
@@ -476,8 +562,8 @@ def _vgg_macs(cfg):
 def _subsets_work(cfg, cell):
     n, scored = cfg["train_size"], cfg["train_size"] + 10000
     per_example = 784 * cfg["hidden"]
-    return len(cfg["seeds"]) * per_example * (3 * cfg["score_epochs"] * scored
-                                              + cfg["subsets_epochs"] * len(RUNS) * (3 * n + scored))
+    return _seed_count(cfg, cell) * per_example * (3 * cfg["score_epochs"] * scored
+                                                   + cfg["subsets_epochs"] * len(RUNS) * (3 * n + scored))
 
 
 def _cifar_work(cfg, cell):
@@ -495,19 +581,22 @@ def _cifar_sizes(cfg):
     return {"cifar10": cfg["cifar_train_size"]}
 
 
+SCORE_ARRAYS = ("scores", "labels", "corrupted", "unmuted_prediction", "muted_prediction", "unmuted_accuracy",
+                "muted_accuracy", "finite", "lowest_similarity", "highest_similarity")
 PARTS = (
-    Part("scores", version=1, compute=_compute_scores, cells=lambda cfg: [{"labels": c} for c in CELLS],
-         datasets=lambda cfg: {"mnist": cfg["train_size"]}, work=_scores_work,
-         dims={name: ("seed",) for name in ("scores", "labels", "corrupted", "unmuted_prediction", "muted_prediction",
-                                            "unmuted_accuracy", "muted_accuracy", "finite")}),
-    Part("validation", version=1, compute=_compute_validation, datasets=lambda cfg: {"mnist": cfg["validation_size"]},
-         work=_validation_work, dims={name: ("seed",) for name in ("loo", "subsampling", "turn_over", "corrupted")}),
-    Part("dynamics", version=2, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
-         work=lambda cfg, cell: len(cfg["seeds"]) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
+    Part("scores", version=2, compute=_compute_scores, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+         cells=lambda cfg: [{"labels": c, **half} for c in CELLS for half in seed_halves(cfg)], work=_scores_work,
+         dims={name: ("seed",) for name in SCORE_ARRAYS}),
+    Part("validation", version=2, compute=_compute_validation, datasets=lambda cfg: {"mnist": cfg["validation_size"]},
+         cells=seed_halves, work=_validation_work,
+         dims={name: ("seed",) for name in ("loo", "subsampling", "turn_over", "corrupted")}),
+    Part("dynamics", version=3, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+         cells=seed_halves,
+         work=lambda cfg, cell: _seed_count(cfg, cell) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
          dims={name: ("seed",) for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
                                             "test_accuracy", "finite") + GRADIENT_CURVES}),
-    Part("subsets", version=1, compute=_compute_subsets, datasets=lambda cfg: {"mnist": cfg["train_size"]},
-         work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
+    Part("subsets", version=2, compute=_compute_subsets, datasets=lambda cfg: {"mnist": cfg["train_size"]},
+         cells=seed_halves, work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
     Part("cifar", version=1, compute=_compute_cifar, cells=lambda cfg: [{}] if cfg["cifar"] else [],
          datasets=_cifar_sizes, work=_cifar_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
     Part("corruption", version=2, compute=_compute_corruption, datasets=_cifar_sizes, work=_corruption_work,
@@ -516,227 +605,401 @@ PARTS = (
 )
 
 
-def claims(results, cfg):
-    """The chapter's claims, seeds as replicates."""
-    common = dict(paper="liu2021", profile=cfg["profile"], seeds=list(cfg["seeds"]),
-                  replicate=f"seeds ({len(cfg['seeds'])}): initialisation, data order, masks and random labels")
-    out = []
-    mnist = ", ".join(results.data_labels()["scores"])
-    clean = results.sel("scores", "scores", labels="uncorrupted")
-    fitted = _clean_fit(results, "uncorrupted")
-    fit_text = (f"the unmuted sub-networks fitted the clean labels: final training accuracy >= {FITTED:.0%} (lowest "
-                f"{fitted:.3f})")
-    skew = np.array([stats.skewness(s) for s in clean])
-    out.append(from_test(
-        exceeds(skew, LONG_TAIL), id="liu2021-long-tail", figure="Fig. 2a", data=mnist,
-        statement="Memorization scores of uncorrupted MNIST follow a long-tailed distribution.",
-        effect="skewness of the memorization scores of the training set", threshold=f"95% interval above {LONG_TAIL:g}",
-        measured=f"skewness per seed: {', '.join(f'{v:.2f}' for v in skew)}; median score {np.median(clean):.3g}, "
-                 f"99th percentile {np.percentile(clean, 99):.3g}",
-        precondition=fit_text, at_scale=fitted >= FITTED, **common))
-    scores = results.sel("scores", "scores", labels="corrupted")
-    corrupted = results.sel("scores", "corrupted", labels="corrupted")
-    auc = np.array([stats.auroc(s, c) for s, c in zip(scores, corrupted)])
-    fitted = _clean_fit(results, "corrupted")
-    out.append(from_test(
-        exceeds(auc, FAR_HIGHER), id="liu2021-corrupted-score-higher", figure="Fig. 2b", data=mnist,
-        statement="Examples with random labels have far higher memorization scores than examples with true labels.",
-        effect="AUROC of the memorization score for finding the examples whose label was redrawn at random (a "
-               "tenth of them drew their true label again)",
-        threshold=f"95% interval above {FAR_HIGHER:g}",
-        measured=f"AUROC per seed: {', '.join(f'{v:.3f}' for v in auc)}; median score, random labels: "
-                 f"{np.median(scores[corrupted]):.3g}, true labels: {np.median(scores[~corrupted]):.3g}",
-        precondition=(f"the unmuted sub-networks fitted the true labels among the corrupted: final training accuracy "
-                      f">= {FITTED:.0%} (lowest {fitted:.3f})"), at_scale=fitted >= FITTED, **common))
-    validation = ", ".join(results.data_labels()["validation"])
-    for reference, name in (("loo", "exact leave-one-out retraining"), ("subsampling", "Feldman & Zhang's subsampling")):
-        values = results.sel("validation", reference)
-        estimates = results.sel("validation", "turn_over")[:, : values.shape[1]]
-        rho = np.array([stats.spearman(a, b) for a, b in zip(estimates, values)])
-        out.append(from_test(
-            exceeds(rho, AGREE), id=f"liu2021-agrees-with-{reference.replace('_', '-')}", figure="(beyond the paper)",
-            data=validation,
-            statement=f"Turn-over dropout's memorization scores rank examples as {name} does.",
-            effect=f"Spearman correlation between the turn-over scores and {name}, over {values.shape[1]} examples",
-            threshold=f"95% interval above {AGREE:g}",
-            measured=f"Spearman per seed: {', '.join(f'{v:.3f}' for v in rho)}",
-            precondition="a small problem where the reference is exact or nearly so (see the settings)", **common))
-    out.append(_peak_claim(results, cfg, common))
-    out += _gradient_claims(results, cfg, common)
-    for part, dataset in DATASET_NAMES.items():
-        out += _subset_claims(results, cfg, common, part, dataset)
-    out += _corruption_claims(results, cfg, common)
+def subset_accuracy(results, part, run, subset):
+    """Accuracy (seed, epoch) of ``run`` (RUNS) on ``subset`` (SUBSETS); nan for a diverged run."""
+    return per_seed(results, part, "accuracy", finite=True)[:, RUNS.index(run), SUBSETS.index(subset)]
+
+
+def defined_spearman(estimates, reference):
+    """Spearman's correlation over the examples whose reference and estimate are both finite, and how many were
+    left out: a subsampling score is undefined for an example that every model or none kept, and a leave-one-out
+    score for a diverged model (:mod:`memo_utils.influence`)."""
+    defined = np.isfinite(estimates) & np.isfinite(reference)
+    rho = stats.spearman(estimates[defined], reference[defined]) if defined.sum() > 2 else float("nan")
+    return rho, int((~defined).sum())
+
+
+# --- Claims, registered before the results (memo_utils.claims) ------------------------------------
+
+NETWORKS = {
+    "clean": "turn-over MLPs on uncorrupted MNIST (Figures 2a and 7)",
+    "clean curves": "the same turn-over MLPs' sub-network accuracies as training proceeds (Figure 9)",
+    "corrupted": "turn-over MLPs on MNIST with a third of the labels random (Figure 2b)",
+    "validation": "the validation problem's turn-over, leave-one-out and random-half MLPs (beyond the paper)",
+    "dynamics": "plain MLPs on MNIST with a third of the labels random (Figures 3 and 4)",
+    "mnist full": "MLPs on all MNIST training images, and the control run without the difficult subset (Figure 5)",
+    "mnist subset-only": "MLPs on MNIST's easy subset only or its difficult subset only (Figure 6, on MNIST)",
+    "cifar full": "VGG-11s on all CIFAR-10 training images, and the control run without the difficult subset (Figure 5)",
+    "cifar subset-only": "VGG-11s on CIFAR-10's easy subset only or its difficult subset only (Figure 6)",
+    "cifar noise": "VGG-11s on CIFAR-10 with different shares of random labels (Figure 10)",
+}
+FITTED = 0.9
+FITTED_REASON = ("the paper trains to convergence (200 epochs), where a network fits its true labels; below 90% it has "
+                 "not learned them")
+MEMORISED = 0.55
+MEMORISED_REASON = ("a random label can only be memorised (section 3.1: 'the model has no option but to memorize'), and "
+                    "the paper's 200 epochs fit them; we require half of them fitted beyond chance (0.1 + 0.9 / 2)")
+GENERALIZES = {"mnist": 0.8, "cifar10": 0.7}
+GENERALIZES_REASON = ("Figure 5's test curves are those of a network that learned the task; the paper prints no "
+                      "accuracy, so we require about three quarters of the way from chance (0.1) to what this network "
+                      "reaches when trained as the paper does (about 0.98 for an MLP on MNIST, 0.9 for VGG-11 on "
+                      "CIFAR-10)")
+PAPER_FEW_EPOCHS = 5  # Appendix D's "first a few epochs", of the paper's 200
+PAPER_STEPS = -(-PAPER_FEW_EPOCHS * 60000 // 256)  # the SGD steps of those epochs in the paper (batch 256)
+CIFAR_OFF = " (not run when cifar is off, as at the cpu profile)"
+PRECONDITIONS = (
+    Precondition("clean-fitted", ("clean", "clean curves"),
+                 "clean turn-over MLPs: the unmuted sub-networks' final training accuracy, mean over seeds", FITTED,
+                 FITTED_REASON),
+    Precondition("clean-long-enough", ("clean curves",),
+                 f"clean turn-over MLPs: SGD steps trained, in units of the paper's first {PAPER_FEW_EPOCHS} epochs "
+                 f"({PAPER_STEPS:,} steps of 256 of its 60,000 images)", 2.0,
+                 "Appendix D's claim is about the paper's first few epochs and the stable stretch after them: training "
+                 "must last at least twice as many SGD steps to show both"),
+    Precondition("corrupted-true-fitted", ("corrupted",),
+                 "corrupted turn-over MLPs: the unmuted sub-networks' final training accuracy on the true-label "
+                 "examples, mean over seeds", FITTED, FITTED_REASON),
+    Precondition("corrupted-memorised", ("corrupted",),
+                 "corrupted turn-over MLPs: the unmuted sub-networks' final training accuracy on the random-label "
+                 "examples, mean over seeds", MEMORISED, MEMORISED_REASON),
+    Precondition("validation-defined", ("validation",),
+                 "validation problem: share of the examples whose reference score is defined, the lower of leave-one-out's "
+                 "and subsampling's, mean over seeds", 0.9,
+                 "a rank correlation over fewer than nine examples in ten would describe a selected subset"),
+    Precondition("dynamics-true-fitted", ("dynamics",),
+                 "plain MLPs: the true-label subset's final smoothed training accuracy, mean over seeds", FITTED,
+                 "section 3.2: the paper's network 'has successfully fitted the real data'; " + FITTED_REASON),
+    Precondition("dynamics-memorised", ("dynamics",),
+                 "plain MLPs: the random-label subset's final smoothed training accuracy, mean over seeds", MEMORISED,
+                 "Figure 3b: the test accuracy 'drops with the random data improving its training accuracy'; "
+                 + MEMORISED_REASON),
+    *(precondition for key, part in (("mnist", "subsets"), ("cifar10", "cifar")) for precondition in (
+        Precondition(f"{key}-generalizes", (f"{key[:5]} full",),
+                     f"{DATASET_NAMES[part]}: the full run's final test accuracy, mean over seeds"
+                     + (CIFAR_OFF if part == "cifar" else ""), GENERALIZES[key], GENERALIZES_REASON),
+        Precondition(f"{key}-easy-fitted", (f"{key[:5]} full",),
+                     f"{DATASET_NAMES[part]}: the full run's final training accuracy on the easy subset, mean over seeds"
+                     + (CIFAR_OFF if part == "cifar" else ""), FITTED, FITTED_REASON),
+        Precondition(f"{key}-subsets-fitted", (f"{key[:5]} subset-only",),
+                     f"{DATASET_NAMES[part]}: each subset-only run's final training accuracy on its own subset, the "
+                     f"lower mean over seeds of the two" + (CIFAR_OFF if part == "cifar" else ""), FITTED,
+                     "Figure 6 compares what each run learned of the other subset, once it 'enables a fast convergence' "
+                     "on its own; " + FITTED_REASON))),
+    Precondition("noise-least-fitted", ("cifar noise",),
+                 "VGG-11s with the fewest random labels: final training accuracy, mean over seeds" + CIFAR_OFF, FITTED,
+                 FITTED_REASON),
+    Precondition("noise-memorised", ("cifar noise",),
+                 "VGG-11s with some but not all labels random: final training accuracy on their labels, mean over "
+                 "seeds, the lowest over the shares" + CIFAR_OFF, MEMORISED,
+                 "Appendix E: the test accuracy 'drops' as the noise is fitted; " + MEMORISED_REASON),
+)
+ACCURACY_STEP = 0.02
+ACCURACY_REASON = "two points of accuracy: the smallest gap that the paper's accuracy curves (drawn from 0 to 1) show"
+SEEDS = "seeds: a seed fixes the initialisation, data order, turn-over masks and random labels"
+SHOWN = f"the {SHOWN_PER_CLASS} lowest-scoring training examples of each class (as Figure 7a shows them)"
+CONSTANTLY = "'constantly higher ... throughout training': in at least nine epochs of ten"
+
+
+def _subset_definitions(key):
+    """Figures 5 and 6's claims on one dataset (``key``: mnist or cifar10)."""
+    mnist = key == "mnist"
+    return (
+        Definition(f"liu2021-easy-faster-difficult-from-start-{key}", "liu2021",
+                   "Sec. 3.3, Fig. 5a" if mnist else "Sec. 3.3, Fig. 5c",
+                   "easy examples and difficult examples are learnt simultaneously, with easy examples fitted faster "
+                   "than difficult ones ... we confirm that the improvement of difficult examples' training accuracy is "
+                   "not a side effect of the patterns learnt from easy examples",
+                   "The easy subset's training accuracy is above the difficult one's, and from the first epochs the "
+                   "difficult subset's accuracy is above that of a control run that never trains on it.",
+                   (above("easy minus difficult subset's training accuracy, mean over epochs, per seed", ACCURACY_STEP,
+                          ACCURACY_REASON),
+                    above(f"difficult subset's training accuracy minus the control run's, mean over the first "
+                          f"{EARLY:.0%} of the epochs, per seed", ACCURACY_STEP, ACCURACY_REASON)),
+                   SEEDS, (f"{key[:5]} full",)),
+        Definition(f"liu2021-easy-test-higher-{key}", "liu2021", "Sec. 3.3, Fig. 5b" if mnist else "Sec. 3.3, Fig. 5d",
+                   "easy examples benefit from learning quicker than difficult ones and reach a higher test accuracy",
+                   "The easy test subset reaches a higher final accuracy than the difficult test subset.",
+                   (above("final accuracy on the easy minus on the difficult test subset, per seed", ACCURACY_STEP,
+                          ACCURACY_REASON),), SEEDS, (f"{key[:5]} full",)),
+        Definition(f"liu2021-difficult-more-informative-{key}", "liu2021",
+                   "Sec. 3.3, Fig. 6 (shown for CIFAR-10 only)" if mnist else "Sec. 3.3, Fig. 6",
+                   "training on the easy subset enables a fast convergence on the corresponding training accuracy, but a "
+                   "marginal improvement on that of the difficult subset ... the training benefits both the difficult "
+                   "subset and the easy subset substantially",
+                   "Training on the difficult subset only helps the easy subset far more than training on the easy "
+                   "subset only helps the difficult one.",
+                   (above("final accuracy on the easy subset of the run trained on the difficult subset only, minus on "
+                          "the difficult subset of the run trained on the easy subset only, per seed", 0.1,
+                          "'substantially' against 'marginal': ten points of accuracy, a tenth of the figure's axis"),),
+                   SEEDS, (f"{key[:5]} subset-only",), beyond_paper=mnist),
+    )
+
+
+CLAIMS = (
+    Definition("liu2021-long-tail", "liu2021", "Sec. 3.1, Fig. 2a",
+               "When there is no corruption, the scores follow a long tail distribution as described in Feldman (2020)",
+               "The memorization scores of uncorrupted MNIST have a long right tail.",
+               (above("skewness of the training set's memorization scores, per seed", 1.0,
+                      "'long tail': a skewness above 1 marks a highly skewed distribution; Figure 2a's histogram has its "
+                      "mass near 0 and a tail to the right"),), SEEDS, ("clean",)),
+    Definition("liu2021-corrupted-score-higher", "liu2021", "Sec. 3.1, Fig. 2b",
+               "Corrupting an instance significantly increases its difficulty (memorization score)",
+               "Examples with random labels have higher memorization scores than examples with true labels.",
+               (above("AUROC of the memorization score for telling the random-label examples from the true-label ones, "
+                      "per seed", 0.75,
+                      "'significantly increases': halfway from no separation (0.5) to full separation (1; at most 0.95 "
+                      "here, as a tenth of the redrawn labels equal the true one)"),), SEEDS, ("corrupted",)),
+    Definition("liu2021-easiest-both-sub-networks-right", "liu2021", "App. C, Fig. 7a",
+               "The easy examples do follow a typical pattern and shares a lot of similarities, and both the unmuted "
+               "sub-network and the muted sub-network agree with the ground truth",
+               "Both sub-networks classify the lowest-scoring examples of every class as labelled.",
+               (above(f"share of {SHOWN} that both sub-networks classify as labelled, per seed", 0.9,
+                      "'both ... agree with the ground truth' on the examples Figure 7a shows; we allow one in ten"),),
+               SEEDS, ("clean",)),
+    Definition("liu2021-easiest-typical", "liu2021", "App. C, Fig. 7",
+               "The easy examples do follow a typical pattern and shares a lot of similarities ... The difficult "
+               "examples seem to have some peculiar traits",
+               "Within a class, the lowest-scoring examples look more alike than the highest-scoring ones.",
+               (above(f"share of classes in which {SHOWN} are more alike (mean pairwise cosine similarity of their "
+                      f"pixels) than the {SHOWN_PER_CLASS} highest-scoring ones, per seed", 0.8,
+                      "Figure 7 makes the point in each of its 10 columns (classes); we require 8 of 10"),),
+               SEEDS, ("clean",)),
+    Definition("liu2021-sub-networks-converge-early", "liu2021", "App. D, Fig. 9a",
+               "Both the muted and unmuted sub-networks converge very quickly within the first a few epochs and the "
+               "stabilize",
+               f"After the SGD steps of the paper's first {PAPER_FEW_EPOCHS} epochs, the training accuracy of the "
+               f"unmuted and of the muted sub-networks changes little until the end of training.",
+               tuple(within(f"the {name} sub-networks' training accuracy at the end minus after the paper's first "
+                            f"{PAPER_FEW_EPOCHS} epochs' steps, per seed", -ACCURACY_STEP, ACCURACY_STEP,
+                            "'stabilize': " + ACCURACY_REASON) for name in ("unmuted", "muted")),
+               SEEDS, ("clean curves",)),
+    *(Definition(f"liu2021-agrees-with-{reference}", "liu2021", "Sec. 2.2, Eq. 5-6 (not checked in the paper)",
+                 "We use f^{m~(z_i)} and f^{m(z_i)} to approximate f_{D\\{z_i}} and f_D respectively",
+                 f"Turn-over dropout's memorization scores rank examples as {name} does, on a small problem.",
+                 (above(f"Spearman correlation between the turn-over scores and {name}'s, over the examples with both "
+                        f"defined, per seed", 0.5, "a strong rank agreement (conventionally above 0.5); the paper uses "
+                                                   "the approximation without checking it"),),
+                 SEEDS, ("validation",), beyond_paper=True)
+      for reference, name in (("loo", "exact leave-one-out retraining"), ("subsampling", "Feldman & Zhang's subsampling"))),
+    Definition("liu2021-test-peaks-before-random-fitted", "liu2021", "Sec. 3.2, Fig. 3",
+               "the test accuracy reaches the peak (at around 20th epoch), and that is when the model has successfully "
+               "fitted the real data but barely fitted the random noise yet ... [and] drops with the random data "
+               "improving its training accuracy",
+               "The smoothed test accuracy peaks while the true-label subset is fitted and the random-label subset "
+               "barely is, and then falls.",
+               (above("smoothed test accuracy at its peak minus at the last epoch, per seed", ACCURACY_STEP,
+                      "a fall from a peak: " + ACCURACY_REASON),
+                below("random-label subset's smoothed training accuracy at the test peak, per seed", 0.3,
+                      "'barely fitted': under a quarter of the way from chance (0.1) to fitted (1)"),
+                above("true-label subset's smoothed training accuracy at the test peak, per seed", FITTED,
+                      "'successfully fitted the real data': at least 90% of it")), SEEDS, ("dynamics",)),
+    Definition("liu2021-easy-gradients-agree", "liu2021", "Sec. 3.2, Fig. 4a",
+               "The cosine similarity between easy examples is much higher than that of difficult ones",
+               "The mean pairwise cosine similarity of the gradients of easy (true-label) examples is much higher than "
+               "that of difficult (random-label) ones.",
+               (above("1 - the difficult examples' cosine similarity / the easy examples', each averaged over epochs, "
+                      "per seed", 0.5, "'much higher': the easy examples' similarity at least twice the difficult "
+                                       "ones'"),), SEEDS, ("dynamics",)),
+    Definition("liu2021-difficult-gradients-contribute", "liu2021", "Sec. 3.2, Fig. 4b",
+               "the average contribution of difficult examples is constantly higher than easy examples and the entire "
+               "dataset. The high contribution of difficult examples throughout training",
+               "In nearly every epoch, the mean contribution (Equation 4) of a minibatch's difficult (random-label) "
+               "members is higher than that of its easy (true-label) members and of all its members.",
+               (above("share of epochs in which the difficult members' mean contribution exceeds the easy members', "
+                      "per seed", 0.9, CONSTANTLY),
+                above("share of epochs in which it exceeds all members' mean contribution, per seed", 0.9,
+                      CONSTANTLY)), SEEDS, ("dynamics",)),
+    *_subset_definitions("mnist"),
+    *_subset_definitions("cifar10"),
+    Definition("liu2021-more-noise-slower-fit", "liu2021", "App. E, Fig. 10",
+               "Difficult instances (random noises among the labels) make the learning process slower. The more "
+               "difficult examples, the longer it takes to fully fit the dataset",
+               "The more random labels, the slower VGG-11 fits its training set.",
+               (above("training accuracy with fewer random labels minus with more, mean over epochs, the smallest over "
+                      "neighbouring shares, per seed", ACCURACY_STEP, ACCURACY_REASON),), SEEDS, ("cifar noise",)),
+    Definition("liu2021-noisy-test-peaks-then-falls", "liu2021", "App. E, Fig. 10",
+               "When there exists noise in the dataset, the test accuracy firstly reaches to a peak before it drops "
+               "and converges",
+               "With some random labels, the test accuracy falls from its peak by more than without random labels.",
+               (above(f"the {SMOOTHING}-epoch smoothed test accuracy's fall from its peak to the end, with random labels "
+                      f"minus without, the smallest over the shares strictly between 0 and 1, per seed", ACCURACY_STEP,
+                      "a fall from a peak: " + ACCURACY_REASON),), SEEDS, ("cifar noise",)),
+)
+
+
+def evidence(results, cfg):
+    """Every claim's estimates across seeds, and the preconditions' values (nan: not run at this profile)."""
+    out = Evidence({}, {}, {})
+    for gather in (_score_evidence, _validation_evidence, _dynamics_evidence, _subset_evidence, _corruption_evidence):
+        gather(results, cfg, out)
     return out
 
 
-def _corruption_claims(results, cfg, common):
-    """Appendix E (Figure 10): more random labels make the fit slower; with some random labels (not all), the test
-    accuracy peaks and then falls."""
-    rows = [dict(id="liu2021-more-noise-slower-fit", figure="Fig. 10",
-                 statement="The more random labels, the slower the network fits its training set.",
-                 effect="mean over epochs of the training accuracy with fewer random labels minus with more, for each "
-                        "pair of neighbouring shares; the smallest", threshold="95% intervals above 0"),
-            dict(id="liu2021-noisy-test-peaks-then-falls", figure="Fig. 10",
-                 statement="When some labels are random, the test accuracy first peaks and then falls.",
-                 effect=f"the {SMOOTHING}-epoch smoothed test accuracy's fall from its peak to the end, minus that of "
-                        f"the run without random labels (a peak of noise alone), for each share of random labels "
-                        f"between 0 and 1; the smallest", threshold="95% intervals above 0")]
-    fractions = cfg["corrupted_fractions"]
-    noisy = [f for f in fractions if 0 < f < 1]
-    if not cfg["cifar"]:
-        return [_not_run({**row, **common, "data": "CIFAR-10, VGG-11"}) for row in rows]
-    if not noisy or fractions[0] != 0:
-        return [_not_run({**row, **common, "data": "CIFAR-10, VGG-11"}, why=f"corrupted_fractions={fractions}",
-                         needs="corrupted_fractions holds 0 and a share strictly between 0 and 1") for row in rows]
-    curve = lambda name, f: results.sel_finite("corruption", name, fraction=f)
-    gaps = [np.nanmean(curve("train_accuracy", a) - curve("train_accuracy", b), -1) for a, b in zip(fractions, fractions[1:])]
-    test = {f: smoothed(curve("test_accuracy", f)) for f in [0.0] + noisy}
-    fall = lambda f: np.nanmax(test[f], -1) - test[f][:, -1]
-    drops = [fall(f) - fall(0.0) for f in noisy]
-    clean_fit = float(np.min(curve("train_accuracy", fractions[0])[:, -1]))
-    memorized = float(min(np.min(curve("train_accuracy", f)[:, -1]) for f in noisy))
-    final = lambda name: ", ".join(f"{f:.0%}: {np.nanmean(curve(name, f)[:, -1]):.3f}" for f in fractions)
-    data_label = ", ".join(results.data_labels()["corruption"]) + " (VGG-11)"
-    return [
-        from_test(all_of(*map(exceeds, gaps)), **rows[0], data=data_label,
-                  measured=f"final training accuracy by share of random labels: {final('train_accuracy')}",
-                  precondition=f"the run with the fewest random labels fitted them: final training accuracy >= "
-                               f"{FITTED:.0%} (lowest {clean_fit:.3f})", at_scale=clean_fit >= FITTED, **common),
-        from_test(all_of(*map(exceeds, drops)), **rows[1], data=data_label,
-                  measured="smoothed test accuracy, peak / end: " + ", ".join(
-                      f"{f:.0%}: {np.nanmean(np.nanmax(test[f], -1)):.3f} / {np.nanmean(test[f][:, -1]):.3f}"
-                      for f in [0.0] + noisy),
-                  precondition=f"memorization progressed: final training accuracy >= {MEMORIZING:.0%} with every share "
-                               f"of random labels between 0 and 1 (lowest {memorized:.3f})",
-                  at_scale=memorized >= MEMORIZING, **common),
-    ]
+def _fit(predicted, labels, among):
+    """Per seed: the share of the examples marked by ``among`` (seed, N) that ``predicted`` gets right."""
+    return np.array([(p == y)[m].mean() if m.any() else np.nan for p, y, m in zip(predicted, labels, among)])
 
 
-def subset_accuracy(results, part, run, subset):
-    """Accuracy (seed, epoch) of ``run`` (RUNS) on ``subset`` (SUBSETS); nan for a diverged run."""
-    return results.sel_finite(part, "accuracy")[:, RUNS.index(run), SUBSETS.index(subset)]
+def _score_evidence(results, cfg, out):
+    """Figures 2, 7 and 9: the turn-over MLPs' scores, sub-network predictions and accuracy curves."""
+    get = lambda name, cell: per_seed(results, "scores", name, labels=cell)
+    finite = lambda cell: get("finite", cell).astype(bool)
+    clean, labels = get("scores", "uncorrupted"), get("labels", "uncorrupted")
+    unmuted, muted = get("unmuted_prediction", "uncorrupted"), get("muted_prediction", "uncorrupted")
+    everything = np.ones(labels.shape, bool)
+    ok = np.where(finite("uncorrupted"), 1.0, np.nan)
+    out.conditions["clean-fitted"] = float(np.nanmean(_fit(unmuted, labels, everything) * ok))
+    skew = np.array([stats.skewness(s) for s in clean]) * ok
+    out.estimates["liu2021-long-tail"] = (across(skew),)
+    out.measured["liu2021-long-tail"] = (f"skewness per seed: {_listed(skew, '.2f')}; median score {np.median(clean):.3g}, "
+                                         f"99th percentile {np.percentile(clean, 99):.3g}")
+    lowest = np.array([shown_examples(s, y)["lowest_per_class"].ravel() for s, y in zip(clean, labels)])
+    rows = np.arange(len(lowest))[:, None]
+    both = ((unmuted[rows, lowest] == labels[rows, lowest]) & (muted[rows, lowest] == labels[rows, lowest])).mean(1)
+    out.estimates["liu2021-easiest-both-sub-networks-right"] = (across(both * ok),)
+    out.measured["liu2021-easiest-both-sub-networks-right"] = (
+        f"share per seed: {_listed(both, '.2f')}; unmuted right {(unmuted[rows, lowest] == labels[rows, lowest]).mean():.3f},"
+        f" muted right {(muted[rows, lowest] == labels[rows, lowest]).mean():.3f}")
+    alike, odd = get("lowest_similarity", "uncorrupted"), get("highest_similarity", "uncorrupted")
+    out.estimates["liu2021-easiest-typical"] = (across((alike > odd).mean(1) * ok),)
+    out.measured["liu2021-easiest-typical"] = (f"mean pairwise cosine similarity of the pixels, lowest / highest "
+                                               f"scores, per class (mean over seeds): "
+                                               + ", ".join(f"{a:.2f}/{b:.2f}" for a, b in zip(alike.mean(0), odd.mean(0))))
+    steps_per_epoch = -(-cfg["train_size"] // cfg["batch_size"])
+    out.conditions["clean-long-enough"] = cfg["epochs"] * steps_per_epoch / PAPER_STEPS
+    after = -(-PAPER_STEPS // steps_per_epoch)  # our epoch whose end first reaches the paper's steps
+    curves = {name: get(f"{name}_accuracy", "uncorrupted") for name in ("unmuted", "muted")}
+    out.estimates["liu2021-sub-networks-converge-early"] = tuple(
+        across((c[:, -1] - c[:, after - 1]) * ok) if after < cfg["epochs"] else NOT_MEASURED for c in curves.values())
+    out.measured["liu2021-sub-networks-converge-early"] = (
+        f"the paper's first {PAPER_FEW_EPOCHS} epochs are {PAPER_STEPS:,} SGD steps, {after} of our epochs of "
+        f"{steps_per_epoch} steps (we train {cfg['epochs']}); accuracy after epochs 1 / {PAPER_FEW_EPOCHS} / "
+        f"{cfg['epochs']} (mean over seeds): " + "; ".join(
+            f"{name} " + " / ".join(f"{c[:, e].mean():.3f}" for e in (0, min(PAPER_FEW_EPOCHS, cfg["epochs"]) - 1, -1))
+            for name, c in curves.items()))
+    scores, corrupted = get("scores", "corrupted"), get("corrupted", "corrupted").astype(bool)
+    labels, unmuted = get("labels", "corrupted"), get("unmuted_prediction", "corrupted")
+    ok = np.where(finite("corrupted"), 1.0, np.nan)
+    out.conditions["corrupted-true-fitted"] = float(np.nanmean(_fit(unmuted, labels, ~corrupted) * ok))
+    out.conditions["corrupted-memorised"] = float(np.nanmean(_fit(unmuted, labels, corrupted) * ok))
+    auc = np.array([stats.auroc(s, c) for s, c in zip(scores, corrupted)]) * ok
+    out.estimates["liu2021-corrupted-score-higher"] = (across(auc),)
+    out.measured["liu2021-corrupted-score-higher"] = (f"AUROC per seed: {_listed(auc, '.3f')}; median score, random "
+                                                      f"labels: {np.median(scores[corrupted]):.3g}, true labels: "
+                                                      f"{np.median(scores[~corrupted]):.3g}")
 
 
-def _subset_claims(results, cfg, common, part, dataset):
-    """Figures 5 and 6: easy examples are learned faster, difficult ones from the start; easy test examples reach
-    a higher accuracy; training on difficult examples helps easy ones far more than the reverse."""
-    key = "mnist" if part == "subsets" else "cifar10"
-    fig5, fig6 = ("Fig. 5a" if part == "subsets" else "Fig. 5c"), "Fig. 6"
-    rows = [
-        dict(id=f"liu2021-easy-faster-difficult-from-start-{key}", figure=fig5,
-             statement="Easy examples are learned faster than difficult ones, but difficult ones improve from the start, "
-                       "not only through what the easy ones teach.",
-             effect=f"the smaller of: the mean over epochs of the easy minus the difficult subset's training accuracy; "
-                    f"and, over the first {EARLY:.0%} of the epochs, the difficult subset's training accuracy minus that "
-                    f"of the control run trained without it", threshold="95% intervals above 0"),
-        dict(id=f"liu2021-easy-test-higher-{key}", figure="Fig. 5b" if part == "subsets" else "Fig. 5d",
-             statement="Easy test examples reach a higher test accuracy than difficult ones.",
-             effect="final accuracy on the easy minus the difficult test subset", threshold="95% interval above 0"),
-        dict(id=f"liu2021-difficult-more-informative-{key}", figure=fig6,
-             statement="Training on difficult examples helps easy ones far more than training on easy examples helps "
-                       "difficult ones.",
-             effect="final accuracy on the easy subset of the run trained on the difficult subset only, minus that on "
-                    "the difficult subset of the run trained on the easy subset only",
-             threshold=f"95% interval above {FAR_MORE:g}"),
-    ]
-    if part == "cifar" and not cfg["cifar"]:
-        return [_not_run({**row, **common, "data": dataset}) for row in rows]
-    data_label = ", ".join(results.data_labels()[part]) + f" ({dataset})"
-    acc = lambda run, subset: subset_accuracy(results, part, run, subset)
-    early = max(1, round(EARLY * acc("full", "easy").shape[-1]))
-    faster = np.nanmean(acc("full", "easy") - acc("full", "difficult"), -1)
-    from_start = np.nanmean(acc("full", "difficult")[:, :early] - acc("control", "difficult")[:, :early], -1)
-    final = lambda run, subset: acc(run, subset)[:, -1]
-    fitted_easy = float(np.min(final("full", "easy")))
-    fits = float(min(np.min(final("easy_only", "easy")), np.min(final("difficult_only", "difficult"))))
-    learned = float(np.min(final("full", "test")))
-    mean = lambda values: f"{np.nanmean(values):.3f}"
-    tests = [all_of(exceeds(faster), exceeds(from_start)),
-             exceeds(final("full", "easy_test") - final("full", "difficult_test")),
-             exceeds(final("difficult_only", "easy") - final("easy_only", "difficult"), FAR_MORE)]
-    measured = [
-        f"training accuracy after epoch 1, easy / difficult: {mean(acc('full', 'easy')[:, 0])} / "
-        f"{mean(acc('full', 'difficult')[:, 0])}; at the end: {mean(final('full', 'easy'))} / "
-        f"{mean(final('full', 'difficult'))}; difficult subset over the first {early} epoch(s), trained on / left out: "
-        f"{mean(acc('full', 'difficult')[:, :early])} / {mean(acc('control', 'difficult')[:, :early])}",
-        f"final test accuracy, easy / difficult / all: {mean(final('full', 'easy_test'))} / "
-        f"{mean(final('full', 'difficult_test'))} / {mean(final('full', 'test'))}",
-        f"trained on the difficult subset: easy {mean(final('difficult_only', 'easy'))}, difficult "
-        f"{mean(final('difficult_only', 'difficult'))}; trained on the easy subset: easy "
-        f"{mean(final('easy_only', 'easy'))}, difficult {mean(final('easy_only', 'difficult'))}",
-    ]
-    preconditions = [
-        (f"the full run fitted the easy subset: final training accuracy >= {FITTED:.0%} (lowest {fitted_easy:.3f})",
-         fitted_easy >= FITTED),
-        (f"the full run generalizes: final test accuracy >= {LEARNED:.0%} (lowest {learned:.3f})", learned >= LEARNED),
-        (f"each subset run fitted its own subset: final training accuracy >= {FITTED:.0%} (lowest {fits:.3f})",
-         fits >= FITTED),
-    ]
-    return [from_test(test, **row, measured=text, precondition=condition, at_scale=ok, data=data_label, **common)
-            for test, row, text, (condition, ok) in zip(tests, rows, measured, preconditions)]
+def _listed(values, spec):
+    return ", ".join(format(v, spec) for v in values)
 
 
-def _not_run(fields, why="cifar is off", needs="cifar is on, as it is at the smoke, gpu and paper profiles"):
-    return Claim(**fields, measured=f"not run in this configuration ({why})", passed=False, at_scale=False,
-                 precondition=needs)
+def _validation_evidence(results, cfg, out):
+    """The check beyond the paper: turn-over scores against leave-one-out and subsampling on a small problem."""
+    turn_over_scores = per_seed(results, "validation", "turn_over")
+    defined = []
+    for reference in ("loo", "subsampling"):
+        values = per_seed(results, "validation", reference)
+        pairs = [defined_spearman(a[: values.shape[1]], b) for a, b in zip(turn_over_scores, values)]
+        rho, left_out = np.array([r for r, _ in pairs]), [n for _, n in pairs]
+        defined.append(np.isfinite(values).mean())
+        out.estimates[f"liu2021-agrees-with-{reference}"] = (across(rho),)
+        out.measured[f"liu2021-agrees-with-{reference}"] = (
+            f"Spearman per seed: {_listed(rho, '.3f')}, over {values.shape[1]} examples; left out as undefined (per "
+            f"seed): {', '.join(map(str, left_out))}")
+    out.conditions["validation-defined"] = float(min(defined))
 
 
-def _peak_claim(results, cfg, common):
-    """Figure 3: the test accuracy peaks while the random labels are barely fitted, then falls."""
-    test = smoothed(results.sel_finite("dynamics", "test_accuracy"))
-    random = smoothed(results.sel_finite("dynamics", "random_subset_accuracy"))
+def _dynamics_evidence(results, cfg, out):
+    """Figures 3 and 4: the plain MLPs' accuracy curves and gradient statistics, seeds as replicates."""
+    curve = lambda name: per_seed(results, "dynamics", name, finite=True)
+    test, random, true = (smoothed(curve(f"{name}_accuracy")) for name in ("test", "random_subset", "true_subset"))
+    out.conditions["dynamics-true-fitted"] = float(np.nanmean(true[:, -1]))
+    out.conditions["dynamics-memorised"] = float(np.nanmean(random[:, -1]))
     peak = np.nanargmax(np.where(np.isfinite(test), test, -np.inf), axis=-1)
     rows = np.arange(len(test))
-    drop = test[rows, peak] - test[:, -1]
-    at_peak = random[rows, peak]
-    final = float(np.min(random[:, -1]))
-    return from_test(
-        all_of(exceeds(drop - FALL_MIN), exceeds(BARELY - at_peak)), id="liu2021-test-peaks-before-random-fitted",
-        figure="Fig. 3", data=", ".join(results.data_labels()["dynamics"]),
-        statement="The test accuracy peaks while the random labels are still barely fitted, and falls as they are.",
-        effect=f"smoothed test accuracy at its peak minus at the end, minus {FALL_MIN:g} (a peak minus the end is never "
-               f"negative, so a fall must be larger than noise), and {BARELY:g} minus the random-label subset's "
-               f"smoothed training accuracy at the peak; the smaller",
-        threshold="95% intervals above 0",
-        measured=f"peak epoch per seed: {', '.join(str(p + 1) for p in peak)}; test accuracy at the peak "
-                 f"{np.nanmean(test[rows, peak]):.3f}, at the end {np.nanmean(test[:, -1]):.3f}; random-label subset "
-                 f"training accuracy at the peak {np.nanmean(at_peak):.3f}, at the end {np.nanmean(random[:, -1]):.3f}",
-        precondition=f"memorization progressed: the random-label subset's final (smoothed) training accuracy >= "
-                     f"{MEMORIZING:.0%} (lowest {final:.3f})", at_scale=final >= MEMORIZING, **common)
+    out.estimates["liu2021-test-peaks-before-random-fitted"] = (
+        across(test[rows, peak] - test[:, -1]), across(random[rows, peak]), across(true[rows, peak]))
+    out.measured["liu2021-test-peaks-before-random-fitted"] = (
+        f"peak epoch per seed: {', '.join(str(p + 1) for p in peak)}; test accuracy at the peak "
+        f"{np.nanmean(test[rows, peak]):.3f}, at the end {np.nanmean(test[:, -1]):.3f}; random-label subset at the end "
+        f"{np.nanmean(random[:, -1]):.3f}")
+    easy, difficult = curve("easy_cosine"), curve("difficult_cosine")
+    out.estimates["liu2021-easy-gradients-agree"] = (across(1 - np.nanmean(difficult, -1) / np.nanmean(easy, -1)),)
+    out.measured["liu2021-easy-gradients-agree"] = (f"cosine similarity, easy / difficult (mean over epochs and seeds): "
+                                                    f"{np.nanmean(easy):.3g} / {np.nanmean(difficult):.3g}; epochs with "
+                                                    f"easy above difficult: {np.nanmean(easy > difficult):.0%}")
+    members = {name: curve(f"{name}_contribution") for name in ("easy", "difficult", "all")}
+    share = lambda a, b: np.where(np.isfinite(a[:, 0]), (a > b).mean(-1), np.nan)
+    outside = {name: curve(f"{name}_contribution_outside") for name in ("easy", "difficult")}
+    out.estimates["liu2021-difficult-gradients-contribute"] = (
+        across(share(members["difficult"], members["easy"])), across(share(members["difficult"], members["all"])))
+    out.measured["liu2021-difficult-gradients-contribute"] = (
+        "contribution of the minibatch members, easy / difficult / all (mean over epochs and seeds): "
+        + " / ".join(f"{np.nanmean(v):.3g}" for v in members.values())
+        + "; without their own share of g (examples outside the minibatch), the difficult above the easy in "
+          f"{np.nanmean(share(outside['difficult'], outside['easy'])):.0%} of the epochs")
 
 
-def _gradient_claims(results, cfg, common):
-    """Figure 4: easy (true-label) examples' gradients agree more; difficult (random-label) ones contribute more.
-    Two claims, since the two effects have different units."""
-    curve = lambda name: np.nanmean(results.sel_finite("dynamics", name), -1)  # mean over epochs, per seed
-    fields = dict(figure="Fig. 4", data=", ".join(results.data_labels()["dynamics"]), threshold="95% interval above 0",
-                  precondition="none beyond finite training: the claim is about the whole of training", **common)
-    return [
-        from_test(exceeds(curve("easy_cosine") - curve("difficult_cosine")), id="liu2021-easy-gradients-agree",
-                  statement="Easy examples' gradients have a higher cosine similarity than difficult examples'.",
-                  effect=f"mean over epochs of the mean pairwise cosine similarity (Eq. 3) of {GRADIENT_SAMPLE} "
-                         f"true-label examples' gradients minus that of {GRADIENT_SAMPLE} random-label examples'",
-                  measured=f"cosine similarity, easy / difficult: {np.nanmean(curve('easy_cosine')):.3g} / "
-                           f"{np.nanmean(curve('difficult_cosine')):.3g}", **fields),
-        from_test(exceeds(curve("difficult_contribution") - curve("easy_contribution")),
-                  id="liu2021-difficult-gradients-contribute",
-                  statement="Difficult examples' gradients contribute more to the minibatch gradient than easy ones'.",
-                  effect="mean over epochs of the mean contribution (Eq. 4) of the random-label examples minus that "
-                         "of the true-label examples",
-                  measured=f"contribution, easy / difficult / all: {np.nanmean(curve('easy_contribution')):.3g} / "
-                           f"{np.nanmean(curve('difficult_contribution')):.3g} / "
-                           f"{np.nanmean(curve('all_contribution')):.3g}", **fields),
-    ]
+def _subset_evidence(results, cfg, out):
+    """Figures 5 and 6, on MNIST and (when cifar is on) on CIFAR-10."""
+    for key, part in (("mnist", "subsets"), ("cifar10", "cifar")):
+        ids = [d.id for d in _subset_definitions(key)]
+        conditions = [f"{key}-generalizes", f"{key}-easy-fitted", f"{key}-subsets-fitted"]
+        if part == "cifar" and not cfg["cifar"]:
+            out.conditions.update(dict.fromkeys(conditions, float("nan")))
+            out.estimates.update({i: (NOT_MEASURED,) * len(d.criteria) for i, d in zip(ids, _subset_definitions(key))})
+            continue
+        acc = lambda run, subset: subset_accuracy(results, part, run, subset)
+        final = lambda run, subset: acc(run, subset)[:, -1]
+        early = max(1, round(EARLY * acc("full", "easy").shape[-1]))
+        out.conditions.update(zip(conditions, (
+            float(np.nanmean(final("full", "test"))), float(np.nanmean(final("full", "easy"))),
+            float(min(np.nanmean(final("easy_only", "easy")), np.nanmean(final("difficult_only", "difficult")))))))
+        out.estimates[ids[0]] = (across(np.nanmean(acc("full", "easy") - acc("full", "difficult"), -1)),
+                                 across(np.nanmean(acc("full", "difficult")[:, :early]
+                                                   - acc("control", "difficult")[:, :early], -1)))
+        out.estimates[ids[1]] = (across(final("full", "easy_test") - final("full", "difficult_test")),)
+        out.estimates[ids[2]] = (across(final("difficult_only", "easy") - final("easy_only", "difficult")),)
+        mean = lambda values: f"{np.nanmean(values):.3f}"
+        out.measured.update(zip(ids, (
+            f"training accuracy after epoch 1, easy / difficult: {mean(acc('full', 'easy')[:, 0])} / "
+            f"{mean(acc('full', 'difficult')[:, 0])}; at the end: {mean(final('full', 'easy'))} / "
+            f"{mean(final('full', 'difficult'))}; difficult subset over the first {early} epoch(s), trained on / left "
+            f"out: {mean(acc('full', 'difficult')[:, :early])} / {mean(acc('control', 'difficult')[:, :early])}",
+            f"final test accuracy, easy / difficult / all: {mean(final('full', 'easy_test'))} / "
+            f"{mean(final('full', 'difficult_test'))} / {mean(final('full', 'test'))}",
+            f"trained on the difficult subset: easy {mean(final('difficult_only', 'easy'))}, difficult "
+            f"{mean(final('difficult_only', 'difficult'))}; trained on the easy subset: easy "
+            f"{mean(final('easy_only', 'easy'))}, difficult {mean(final('easy_only', 'difficult'))}")))
 
 
-def _clean_fit(results, cell):
-    """Lowest (over seeds) final training accuracy of the unmuted sub-networks on the examples with true labels."""
-    predicted = results.sel("scores", "unmuted_prediction", labels=cell)
-    labels = results.sel("scores", "labels", labels=cell)
-    clean = ~results.sel("scores", "corrupted", labels=cell)
-    finite = results.sel("scores", "finite", labels=cell)
-    values = [((p == t)[c]).mean() if ok else np.nan for p, t, c, ok in zip(predicted, labels, clean, finite)]
-    return float(np.min(values))
+def _corruption_evidence(results, cfg, out):
+    """Figure 10: VGG-11s with more and more random labels (only when cifar is on, and corrupted_fractions holds 0
+    and a share strictly between 0 and 1)."""
+    ids = ("liu2021-more-noise-slower-fit", "liu2021-noisy-test-peaks-then-falls")
+    fractions = cfg["corrupted_fractions"]
+    noisy = [f for f in fractions if 0 < f < 1]
+    if not cfg["cifar"] or not noisy or fractions[0] != 0:
+        out.conditions.update({"noise-least-fitted": float("nan"), "noise-memorised": float("nan")})
+        out.estimates.update({i: (NOT_MEASURED,) for i in ids})
+        if cfg["cifar"]:
+            out.measured.update(dict.fromkeys(ids, f"not measured: corrupted_fractions={fractions} needs 0 and a share "
+                                                   f"strictly between 0 and 1"))
+        return
+    curve = lambda name, f: results.sel_finite("corruption", name, fraction=f)
+    gaps = np.array([np.nanmean(curve("train_accuracy", a) - curve("train_accuracy", b), -1)
+                     for a, b in zip(fractions, fractions[1:])])
+    test = {f: smoothed(curve("test_accuracy", f)) for f in [0.0] + noisy}
+    fall = lambda f: np.nanmax(test[f], -1) - test[f][:, -1]
+    out.conditions["noise-least-fitted"] = float(np.nanmean(curve("train_accuracy", fractions[0])[:, -1]))
+    out.conditions["noise-memorised"] = float(min(np.nanmean(curve("train_accuracy", f)[:, -1]) for f in noisy))
+    out.estimates[ids[0]] = (across(gaps.min(0)),)
+    out.estimates[ids[1]] = (across(np.min([fall(f) - fall(0.0) for f in noisy], 0)),)
+    final = lambda name: ", ".join(f"{f:.0%}: {np.nanmean(curve(name, f)[:, -1]):.3f}" for f in fractions)
+    out.measured[ids[0]] = f"final training accuracy by share of random labels: {final('train_accuracy')}"
+    out.measured[ids[1]] = "smoothed test accuracy, peak / end: " + ", ".join(
+        f"{f:.0%}: {np.nanmean(np.nanmax(test[f], -1)):.3f} / {np.nanmean(test[f][:, -1]):.3f}" for f in [0.0] + noisy)
 
 
-CHAPTER = Chapter("turn_over_dropout", paper="liu2021", params=PARAMS, parts=PARTS, claims=(), evidence=lambda results, cfg: Evidence({}, {}), check=_check)
+CHAPTER = Chapter("turn_over_dropout", paper="liu2021", params=PARAMS, parts=PARTS, claims=CLAIMS, evidence=evidence,
+                  networks=NETWORKS, preconditions=PRECONDITIONS, check=_check)

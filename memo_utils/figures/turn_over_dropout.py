@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import stats
 from ..plots import figure, legend_outside
 
 
@@ -43,9 +42,11 @@ def _mean_and_range(ax, curves, color, label):
 def _dynamics_panels(results, panels, transform=lambda curves: curves):
     """Curves of the dynamics part, ``panels``: (axes, ((array name, colour, label), ...)), as means over seeds
     with bands of their range (after ``transform``, e.g. smoothing), against the epoch."""
+    from ..experiments.turn_over_dropout import per_seed
+
     for ax, series in panels:
         for name, color, label in series:
-            _mean_and_range(ax, transform(results.sel_finite("dynamics", name)), color, label)
+            _mean_and_range(ax, transform(per_seed(results, "dynamics", name, finite=True)), color, label)
         ax.set_xlabel("epoch")
 
 
@@ -70,8 +71,8 @@ def figure_3(results):
 
 def figure_4(results):
     """Figure 4: the mean pairwise cosine similarity of the gradients of easy (true-label) and difficult
-    (random-label) examples (left), and their mean contribution to the minibatch gradient (right), per epoch;
-    lines are means over seeds, bands their range."""
+    (random-label) examples (left), and the mean contribution of a minibatch's easy, difficult and all members to
+    the minibatch's gradient (right), per epoch; lines are means over seeds, bands their range."""
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
     series = ((axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
               (axes[1], (("easy_contribution", "C0", "easy (true labels)"),
@@ -79,6 +80,8 @@ def figure_4(results):
     _dynamics_panels(results, series)
     axes[0].set_ylabel("cosine similarity (Eq. 3)")
     axes[1].set_ylabel("contribution (Eq. 4)")
+    axes[0].set_title("samples of each subset")
+    axes[1].set_title("members of training minibatches")
     legend_outside(axes[1], where="below")
     fig.suptitle(f"{_label(results, 'dynamics')}, a third of the labels random")
     return fig
@@ -90,7 +93,7 @@ def figure_extremes(results, highest=False, dataset="mnist"):
     if dataset != "mnist" and "cifar" not in _subset_parts(results):
         return _placeholder("CIFAR-10 scores")
     if dataset == "mnist":
-        cell = results.cell("scores", labels="uncorrupted")
+        cell = results.cell("scores", labels="uncorrupted", seed_half=0)
         labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
     else:
         cell = results.cell("cifar")
@@ -112,10 +115,12 @@ def figure_extremes(results, highest=False, dataset="mnist"):
 def figure_9(results):
     """Training accuracy per epoch of every example's unmuted sub-network (which it trains) and muted one
     (which it never trains), uncorrupted (left) and corrupted (right); lines are seeds."""
+    from ..experiments.turn_over_dropout import per_seed
+
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
     for ax, cell in zip(axes, ("uncorrupted", "corrupted")):
         for name, color in (("unmuted", "C0"), ("muted", "C3")):
-            curves = results.sel_finite("scores", f"{name}_accuracy", labels=cell)
+            curves = per_seed(results, "scores", f"{name}_accuracy", finite=True, labels=cell)
             for k, curve in enumerate(curves):
                 ax.plot(np.arange(1, len(curve) + 1), curve, color=color, lw=1, label=name if k == 0 else None)
         ax.set_xlabel("epoch")
@@ -128,7 +133,10 @@ def figure_9(results):
 
 def figure_validation(results, seed=0):
     """Turn-over scores against exact leave-one-out scores (left) and Feldman & Zhang's subsampling estimates
-    (right) on the validation problem, one seed; random-label examples in red."""
+    (right) on the validation problem, one seed; random-label examples in red. The correlation is over the examples
+    whose reference is defined (:func:`memo_utils.experiments.turn_over_dropout.defined_spearman`)."""
+    from ..experiments.turn_over_dropout import defined_spearman
+
     fig, axes = figure(ncols=2, width=3.6, height=3.2)
     estimates = results.sel("validation", "turn_over", seed=seed)
     corrupted = results.sel("validation", "corrupted", seed=seed)
@@ -138,7 +146,8 @@ def figure_validation(results, seed=0):
         ax.scatter(reference, estimates[:n], s=8, c=np.where(corrupted[:n], "C3", "C0"))
         ax.set_xlabel(f"{title} score (nats)")
         ax.set_ylabel("turn-over score (nats)")
-        ax.set_title(f"Spearman {stats.spearman(estimates[:n], reference):.2f}, {n} examples")
+        rho, left_out = defined_spearman(estimates[:n], reference)
+        ax.set_title(f"Spearman {rho:.2f}, {n - left_out} examples")
     fig.suptitle(f"{_label(results, 'validation')}, seed {seed}; red: random labels")
     return fig
 
@@ -146,7 +155,7 @@ def figure_validation(results, seed=0):
 def figure_score_band(results, band=9):
     """Uncorrupted training images (first seed) whose memorization score falls in decile ``band`` (0: lowest),
     titled label: score."""
-    cell = results.cell("scores", labels="uncorrupted")
+    cell = results.cell("scores", labels="uncorrupted", seed_half=0)
     index, images = cell["decile_examples"][band], cell["decile_examples_images"][band]
     scores, labels = cell["scores"][0], cell["labels"][0]
     fig, axes = figure(ncols=8, nrows=-(-len(index) // 8), width=0.85, height=1.0)
