@@ -2,6 +2,8 @@
 
 - :func:`gradient_magnitude`, G(x) = sum_j |dL/dx_j|, the L1 norm of the loss's gradient with
   respect to the input, per example (section 2, Figure 1);
+- :func:`per_step_gradient_magnitude`, G recorded at every training step instead of per epoch, so
+  that a hunting stage shorter than an epoch can be resolved;
 - :func:`activation_maximization`, Equation 1: z_j* = argmax_z f1_j(G(z)) by gradient ascent
   from many starting codes at once, every (class, seed) pair an independent ascent;
 - :func:`dissimilarity`, Equation 2: Dist(f1, f2) = (1/C) sum_j KL(f1(x_j*) || f2(x_j*)), per
@@ -12,6 +14,8 @@ The networks are used in evaluation mode, so that examples (and codes) do not in
 batch norm and one batched call equals separate calls (tested).
 """
 from __future__ import annotations
+
+import contextlib
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +38,31 @@ def gradient_magnitude(model, x, y, chunk=1000):
             (grad,) = torch.autograd.grad(loss, xs)
         out.append(grad.abs().flatten(1).sum(1))
     return torch.cat(out)
+
+
+@contextlib.contextmanager
+def per_step_gradient_magnitude(model):
+    """Record G at every training step of ``model``: yields a list that receives, per minibatch trained on, the
+    mean over its examples of sum_j |dL/dx_j|, L being the minibatch's summed loss: the quantity that
+    :func:`memo_utils.training.train_classifier` averages per epoch with ``input_gradient=True``, at step resolution.
+
+    Hooks, so that the training loop stays the shared one: in training mode, a forward pre-hook puts a hook on the
+    model's input (when it requires a gradient), which receives the minibatch mean loss's gradient dL/dx in the
+    backward pass; the mean over the B examples of B |dL/dx_i|_1 is |dL/dx|_1. The values stay on the device (0-dim
+    tensors) until the caller reads them, so that recording does not synchronise every step.
+    """
+    record = []
+
+    def on_forward(module, args):
+        inputs = args[0]
+        if module.training and inputs.requires_grad:
+            inputs.register_hook(lambda grad: record.append(grad.detach().abs().sum()))
+
+    handle = model.register_forward_pre_hook(on_forward)
+    try:
+        yield record
+    finally:
+        handle.remove()
 
 
 def activation_maximization(generator, classifier, z, *, lr=0.05, iterations=1000, objective="logit"):

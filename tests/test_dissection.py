@@ -83,6 +83,28 @@ def test_g_recorded_during_training_is_each_examples_input_gradient_at_its_step(
     assert "input_gradient" not in train_classifier(model, x, y, epochs=1, batch_size=12, lr=0.1)[0]
 
 
+def test_g_per_step_is_each_steps_input_gradient_and_averages_to_the_epochs_g():
+    """Without batch norm, the G recorded at step k equals per-example autograd at the parameters before step k, on
+    the examples of that minibatch; the steps of an epoch average to the G that training records per epoch."""
+    from memo_utils.training import train_classifier
+
+    model = _tiny_classifier(seed=5)
+    g = torch.Generator().manual_seed(6)
+    x, y = torch.randn(12, 3, 32, 32, generator=g, dtype=torch.float64), torch.randint(10, (12,), generator=g)
+    order = torch.randperm(12, generator=torch.Generator().manual_seed(7))  # train_classifier's first epoch, seed 7
+    first_batch = order[:4]
+    expected_first = dissection.gradient_magnitude(model, x[first_batch], y[first_batch]).mean()
+    with dissection.per_step_gradient_magnitude(model) as steps:
+        history, _ = train_classifier(model, x, y, epochs=2, batch_size=4, lr=0.1, seed=7, input_gradient=True,
+                                      callback=lambda epoch, m: m(x))  # a forward pass outside training adds nothing
+    per_step = torch.stack(steps)
+    assert per_step.shape == (6,)  # 3 steps per epoch, 2 epochs
+    torch.testing.assert_close(per_step[0], expected_first)
+    torch.testing.assert_close(per_step.view(2, 3).mean(1), torch.tensor(history["input_gradient"], dtype=torch.float64))
+    model(x.requires_grad_(True)).sum().backward()  # the hook is gone once the recording ends
+    assert len(steps) == 6
+
+
 def test_random_crop_flip_takes_a_window_of_the_padded_image_and_sometimes_mirrors_it():
     from memo_utils.data import random_crop_flip
 

@@ -59,7 +59,7 @@ def figure_2(results, cfg, objective="logit"):
     ax.set_xticks(positions, names)
     ax.set_xlabel("f2")
     ax.set_ylabel("Dist(VGG-11 (s1), f2)")
-    ax.set_title(f"Equation 1 ascends the class {objective.replace('_', '-')}; {cfg['replicates']} replicates")
+    ax.set_title(f"Equation 1 ascends the class {objective.replace('_', '-')}; {len(cfg['seeds'])} replicates")
     legend_outside(ax)
     return fig
 
@@ -98,20 +98,25 @@ def figure_optimized_images(results, cfg, setting="X_T", objective="logit"):
 
 
 def figure_4(results, cfg):
-    """Training accuracy (top) and G (bottom) of every VGG-11 run, on true labels (left) and random labels
-    (right): the spread of the paths over seeds."""
+    """Training accuracy per epoch (top) and G per tenth of an epoch (bottom; per step when an epoch has fewer than
+    ten) of every VGG-11 run, on true labels (left) and random labels (right): the spread of the paths over seeds,
+    and G as the hunting stage's measure reads it."""
     fig, axes = figure(ncols=2, nrows=2, width=3.6, height=2.7)
     for column, name in enumerate(("X_T", "X_R")):
-        for row, array in enumerate(("train_accuracy", "input_gradient")):
-            ax = axes[2 * row + column]
-            curves = results.sel_finite("train", array, **SETTINGS[name])[:, :2].reshape(-1, cfg["epochs"])
-            for curve in curves:
-                ax.plot(_epochs(curve), curve, color=DATASET_COLORS[name], lw=1, alpha=0.8)
+        accuracy = results.sel_finite("train", "train_accuracy", **SETTINGS[name])[:, :2].reshape(-1, cfg["epochs"])
+        steps = results.sel_finite("train", "input_gradient_steps", **SETTINGS[name])[:, :2]
+        blocks, length = dis.gradient_blocks(steps.reshape(-1, steps.shape[-1]), steps.shape[-1] // cfg["epochs"])
+        top, bottom = axes[column], axes[2 + column]
+        for curve in accuracy:
+            top.plot(_epochs(curve), curve, color=DATASET_COLORS[name], lw=1, alpha=0.8)
+        for curve in blocks:  # block k ends at epoch (k + 1) x its length
+            bottom.plot(np.arange(1, len(curve) + 1) * length, curve, color=DATASET_COLORS[name], lw=0.8, alpha=0.7)
+        top.axhline(dis.CROSSING, color="0.6", ls=":", lw=1)
+        top.set_title(f"{'true' if name == 'X_T' else 'random'} labels, {len(accuracy)} runs")
+        top.set_ylabel("training accuracy")
+        bottom.set_ylabel(f"G per {length:.2g} epoch")
+        for ax in (top, bottom):
             ax.set_xlabel("epoch")
-            ax.set_ylabel("training accuracy" if row == 0 else "G")
-            if row == 0:
-                ax.axhline(dis.CROSSING, color="0.6", ls=":", lw=1)
-                ax.set_title(f"{'true' if name == 'X_T' else 'random'} labels, {len(curves)} runs")
     fig.suptitle(f"VGG-11; {_data_label(results)}")
     return fig
 
