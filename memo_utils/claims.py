@@ -249,10 +249,14 @@ class Estimate:
         if self.sd is not None:
             if self.sd == 0:
                 return self.n
-            for m in range(max(self.n, 2), MOST_REPLICATES + 1):
-                if t_quantile(0.975, m - 1) * self.sd / math.sqrt(m) < distance:
-                    return m
-            return None
+            clears = lambda m: t_quantile(0.975, m - 1) * self.sd / math.sqrt(m) < distance  # falls with m
+            low, high = max(self.n, 2), MOST_REPLICATES
+            if not clears(high):
+                return None
+            while low < high:  # the first m that clears: bisection
+                mid = (low + high) // 2
+                low, high = (mid + 1, high) if not clears(mid) else (low, mid)
+            return low
         half = (self.high - self.low) / 2
         needed = math.ceil(self.n * (half / distance) ** 2)
         return needed if needed <= MOST_REPLICATES else None

@@ -8,6 +8,7 @@ with SciPy where it is installed).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -40,24 +41,33 @@ def binomial_dispersion_test(counts, trials, groups=None):
     Under that null each count is Binomial(trials, p), and the dispersion statistic
     sum (c - trials p)^2 / (trials p (1 - p)), p estimated from the pooled counts, is
     approximately chi-square with N - 1 degrees of freedom (the classical test of
-    binomial heterogeneity). Returns the dispersion index (statistic / dof, 1 under the
-    null, larger when examples differ in difficulty) and the one-sided p-value.
+    binomial heterogeneity). Returns the dispersion index (statistic / dof: 1 under the
+    null, larger when examples differ in difficulty, smaller when they are more alike than
+    binomial noise allows, e.g. 0 when every example of a group has the same count) and the
+    one-sided p-value against overdispersion.
 
     With ``groups`` (one label per example) each group gets its own p, and the statistics
     and degrees of freedom add up: the test then asks whether examples differ *within* groups.
+    A group with p = 0 or 1 (every run right on all its examples, or wrong on all) has no
+    binomial variance to compare with: it is left out, and counted in ``left_out_groups`` and
+    ``left_out_examples`` so that a caller can report it. With no degrees of freedom left the
+    index and p-value are nan.
     """
     counts = np.asarray(counts, dtype=np.float64)
     groups = np.zeros(counts.shape, dtype=int) if groups is None else np.asarray(groups)
-    statistic, dof = 0.0, 0
+    statistic, dof, left_out_groups, left_out_examples = 0.0, 0, 0, 0
     for g in np.unique(groups):
         c = counts[groups == g]
         p = c.mean() / trials
-        if 0 < p < 1:  # a group that is always or never right carries no information
+        if 0 < p < 1:
             statistic += float(np.sum((c - trials * p) ** 2) / (trials * p * (1 - p)))
             dof += c.size - 1
+        else:
+            left_out_groups, left_out_examples = left_out_groups + 1, left_out_examples + c.size
+    left_out = {"left_out_groups": left_out_groups, "left_out_examples": left_out_examples}
     if dof == 0:
-        return {"dispersion_index": float("nan"), "p_value": float("nan"), "dof": 0}
-    return {"dispersion_index": statistic / dof, "p_value": chi2_sf(statistic, dof), "dof": dof}
+        return {"dispersion_index": float("nan"), "p_value": float("nan"), "dof": 0, **left_out}
+    return {"dispersion_index": statistic / dof, "p_value": chi2_sf(statistic, dof), "dof": dof, **left_out}
 
 
 def spatial_smoothness(filters):
@@ -122,6 +132,7 @@ def _invert(cdf, probability, low, high):
     return (low + high) / 2
 
 
+@lru_cache(maxsize=4096)  # claims ask for the same quantiles again and again
 def t_quantile(probability, dof):
     return _invert(lambda t: t_cdf(t, dof), probability, -1e4, 1e4)
 
@@ -177,24 +188,33 @@ def _erfinv(y):
     return _invert(math.erf, y, -10.0, 10.0)
 
 
-def dispersion_interval(counts, trials, groups=None, confidence=0.95):
-    """The dispersion index (1 for binomial counts) with its confidence interval.
+def dispersion_index(outcomes, groups=None):
+    """The dispersion index of per-example counts over runs: ``outcomes`` is (run, example), 1 where that run
+    misclassified that example (:func:`binomial_dispersion_test`; nan with no degrees of freedom)."""
+    outcomes = np.asarray(outcomes)
+    return binomial_dispersion_test(outcomes.sum(0), outcomes.shape[0], groups)["dispersion_index"]
 
-    Under overdispersion phi, the dispersion statistic is about phi * chi2(dof) (the
-    quasi-binomial model), which gives the interval. An equivalence claim ("binomial") holds
-    when the whole interval lies inside a stated margin: failing to reject would not show it.
-    Returns (index, low, high, dof); index and bounds are nan when no group has degrees of
-    freedom left (for example when every run predicts one class, so each class is always
-    right or always wrong).
+
+def dispersion_interval(outcomes, groups=None, confidence=0.95):
+    """The dispersion index of per-example counts over runs (1 for binomial counts), with a 95% interval over
+    runs: ``outcomes`` is (run, example), 1 where that run misclassified that example.
+
+    The runs are the replicates, never the examples: the interval is the delete-one jackknife over runs
+    (:func:`jackknife_interval`), not the chi-square interval of the statistic, whose degrees of freedom
+    count examples. An equivalence claim ("binomial") holds when the whole interval lies inside a
+    two-sided margin around 1: failing to reject would not show it, and a one-sided margin would let
+    networks whose examples of a group all get the same count (index 0) pass. Returns {index, low, high,
+    runs, dof, left_out_groups, left_out_examples}: the groups left out of the index (p = 0 or 1 over all
+    runs) are counted; with no degrees of freedom left, index and bounds are nan.
     """
-    test = binomial_dispersion_test(counts, trials, groups)
-    dof = test["dof"]
-    if dof == 0:
-        return float("nan"), float("nan"), float("nan"), 0
-    statistic = test["dispersion_index"] * dof
-    tail = (1 - confidence) / 2
-    return (test["dispersion_index"], statistic / chi2_quantile(1 - tail, dof), statistic / chi2_quantile(tail, dof),
-            dof)
+    outcomes = np.asarray(outcomes)
+    test = binomial_dispersion_test(outcomes.sum(0), outcomes.shape[0], groups)
+    out = {"runs": int(outcomes.shape[0]), "dof": test["dof"], "left_out_groups": test["left_out_groups"],
+           "left_out_examples": test["left_out_examples"]}
+    if test["dof"] == 0 or outcomes.shape[0] < 3:
+        return {"index": test["dispersion_index"], "low": float("nan"), "high": float("nan"), **out}
+    index, low, high = jackknife_interval(outcomes, lambda o: dispersion_index(o, groups), confidence)
+    return {"index": index, "low": low, "high": high, **out}
 
 
 def epochs_to_reach(curves, threshold):

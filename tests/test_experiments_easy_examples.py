@@ -12,42 +12,52 @@ from conftest import SHARED_DATA
 CHAPTER = experiments.get("easy_examples")
 
 
-def _fake_results(randx_error_rates, n_runs=100, seed=0, cnn_seeds=(0, 1, 2), moved=1.0):
-    """Results whose randX misclassification has given per-example rates; real and randY fixed.
+SEEDS = (0, 1, 2, 3, 4, 5)
 
-    The CNN cells hold smooth real filters, noisy randX ones and randY ones in between, each
-    moved from its initialisation by ``moved`` times the initial norm.
+
+def _fake_results(randx_error_rates, n_runs=100, seed=0, real_error=0.3, randy_noise=(0.5,) * 6,
+                  randy_fit=0.9, real_test=0.55, randx_outcomes=None):
+    """Synthetic results: given per-example randX error rates (or (run, example) ``randx_outcomes``), real examples
+    of two kinds (easy and hard) with mean error ``real_error``, randY ones spread within each label.
+
+    The CNN cells (one per entry of ``randy_noise``) add to random initial filters W0 a smooth pattern for real data,
+    the same pattern plus noise of weight ``randy_noise[seed]`` for randY (0.5: smoothness about 0.3, against 0.9
+    for real data), and pure noise for randX.
     """
     rng = np.random.default_rng(seed)
     n_eval = len(randx_error_rates)
-    real = np.r_[np.zeros(n_eval // 2), np.ones(n_eval - n_eval // 2) * 0.6]
+    half = n_eval // 2  # mean error real_error: half the examples at max(0, 2e - 1), half at min(1, 2e)
+    real = np.r_[np.full(half, max(0.0, 2 * real_error - 1)), np.full(n_eval - half, min(1.0, 2 * real_error))]
     mlp_part, cnn_part = CHAPTER.parts
     meta = lambda part, dataset: {"dims": {k: list(v) for k, v in part.dims.items()},
                                   "config": {"data": {dataset: {"label": "test data"}}}}
     entries = []
     for name, rates in (("real", real), ("randX", randx_error_rates), ("randY", np.linspace(0.7, 0.95, n_eval))):
-        arrays = {"misclassified": (rng.random((1, n_runs, n_eval)) < rates).astype(np.uint8),
-                  "finite": np.ones(n_runs, dtype=bool), "eval_labels": np.arange(n_eval) % 10,
+        wrong = (rng.random((1, n_runs, n_eval)) < rates).astype(np.uint8)
+        if name == "randX" and randx_outcomes is not None:
+            wrong = randx_outcomes[None].astype(np.uint8)
+        arrays = {"misclassified": wrong, "finite": np.ones(n_runs, dtype=bool), "eval_labels": np.arange(n_eval) % 10,
                   "true_labels": np.arange(n_eval) % 10, "predicted_class_counts": np.full((1, n_runs, 10), n_eval // 10),
                   "checkpoint": np.array([1.0]), "checkpoint_steps": np.array([1])}
         entries.append(("mlp", {"dataset": name}, cache.Result(arrays, meta(mlp_part, "mnist"), True)))
     ramp = np.linspace(0, 1, 5)
-    for s in cnn_seeds:
+    for s, noise_weight in zip(SEEDS, randy_noise):
         initial = rng.normal(size=(8, 3, 5, 5))
         smooth = np.ones((8, 3, 5, 5)) * ramp * rng.uniform(0.5, 1.5, size=(8, 3, 1, 1))
-        noisy = rng.normal(size=(8, 3, 5, 5))
-        norm = np.linalg.norm(initial)
-        change = lambda target: initial + moved * norm * (target - initial) / np.linalg.norm(target - initial)
-        filters = np.stack([change(smooth), change(0.5 * smooth + 0.1 * noisy), change(noisy)])
-        cnn = {"dataset": np.array(easy_examples.CNN_DATASETS), "filters": filters, "initial_filters": initial,
-               "train_accuracy": np.full((3, 1), 0.5), "test_accuracy": np.full(3, 0.5), "finite": np.ones(3, bool)}
+        learned = [smooth, smooth + noise_weight * rng.normal(size=smooth.shape), rng.normal(size=smooth.shape)]
+        cnn = {"dataset": np.array(easy_examples.CNN_DATASETS), "filters": initial + np.stack(learned),
+               "initial_filters": initial, "train_accuracy": np.array([[0.99], [randy_fit], [1.0]]),
+               "test_accuracy": np.array([real_test, 0.1, 0.1]), "finite": np.ones(3, bool)}
         entries.append(("cnn", {"seed": s}, cache.Result(cnn, meta(cnn_part, "cifar10"), True)))
     return Results(entries)
 
 
+def _judged(results, profile="cpu"):
+    return {c.id: c for c in CHAPTER.judge(results, CHAPTER.config(profile))}
+
+
 def _verdicts(results, profile="cpu"):
-    cfg = CHAPTER.config(profile)
-    return {c.id: c.verdict for c in CHAPTER.claims(results, cfg)}
+    return {i: c.verdict for i, c in _judged(results, profile).items()}
 
 
 def test_binomial_randx_reproduces_and_heterogeneous_randx_does_not():
@@ -59,21 +69,57 @@ def test_binomial_randx_reproduces_and_heterogeneous_randx_does_not():
     assert heterogeneous["arpit2017-easy-1"] == "not reproduced"  # randX then varies as much as real data
 
 
-def test_filter_claims_use_seeds_as_replicates_and_need_the_filters_to_have_moved():
-    moved = _verdicts(_fake_results(np.full(1000, 0.85)))
-    assert moved["arpit2017-easy-4"] == "reproduced" and moved["arpit2017-easy-4b"] == "reproduced"
-    barely = _verdicts(_fake_results(np.full(1000, 0.85), moved=0.2))
-    assert barely["arpit2017-easy-4"] == "not at this scale" == barely["arpit2017-easy-4b"]
-    one_seed = _verdicts(_fake_results(np.full(1000, 0.85), cnn_seeds=(0,)))
-    assert one_seed["arpit2017-easy-4"] == "not at this scale"  # one replicate: no interval, no verdict
+def test_randy_overdispersion_within_labels_is_reproduced_but_not_explained_by_digits_equal_to_the_labels():
+    verdicts = _verdicts(_fake_results(np.full(1000, 0.85)))
+    assert verdicts["arpit2017-easy-3"] == "reproduced" and verdicts["arpit2017-easy-1y"] == "reproduced"
+    assert verdicts["arpit2017-easy-3b"] == "not reproduced"  # the true digit is the random label here: ratio 1
 
 
-def test_a_randx_collapsed_onto_one_class_has_no_within_class_verdict_rather_than_nan():
-    results = _fake_results(np.full(1000, 0.85))
-    cell = results.cell("mlp", dataset="randX")
-    cell.arrays["misclassified"] = np.broadcast_to(cell["eval_labels"] != 3, cell["misclassified"].shape).astype(np.uint8)
-    claim = {c.id: c for c in CHAPTER.claims(results, CHAPTER.config("cpu"))}["arpit2017-easy-2w"]
-    assert claim.verdict == "not at this scale" and claim.interval is None and "nan" not in claim.measured
+def test_runs_that_each_predict_one_class_make_randx_examples_too_alike_to_be_binomial():
+    labels = np.arange(1000) % 10
+    collapsed = (np.arange(100)[:, None] % 10 != labels[None, :])  # run k predicts class k % 10 for every example
+    claim = _judged(_fake_results(np.full(1000, 0.85), randx_outcomes=collapsed))["arpit2017-easy-2w"]
+    assert claim.estimates[0].estimate == 0 and claim.verdict == "not reproduced"  # a one-sided margin let it pass
+
+
+def test_a_randx_collapsed_onto_one_class_leaves_nothing_to_test_and_reports_the_groups_left_out():
+    labels = np.arange(1000) % 10
+    one_class = np.broadcast_to(labels != 3, (100, 1000))  # every run predicts class 3: each class always right or wrong
+    claim = _judged(_fake_results(np.full(1000, 0.85), randx_outcomes=one_class))["arpit2017-easy-2w"]
+    assert claim.verdict == "not at this scale" and "nan" not in claim.measured
+    assert "10 group(s), 1000 examples, left out" in claim.measured
+
+
+def test_figure_1_claims_need_an_epoch_that_learned_the_real_data():
+    judged = _judged(_fake_results(np.full(1000, 0.85), real_error=0.4, seed=1))
+    unlearned = _judged(_fake_results(np.full(1000, 0.85), real_error=0.7, seed=1))
+    figure_1 = [i for i, c in judged.items() if all(n.endswith("MLPs") for n in c.definition.networks)]
+    assert len(figure_1) == 6 and judged["arpit2017-easy-2"].verdict == "reproduced"
+    assert {unlearned[i].verdict for i in figure_1} == {"not at this scale"}
+    assert "misclassification rate" in unlearned["arpit2017-easy-2"].why and "needs <= 0.500" in unlearned["arpit2017-easy-2"].why
+    assert unlearned["arpit2017-easy-4b"].verdict == "reproduced"  # the CNN claims have their own preconditions
+
+
+def test_filter_claims_use_seeds_as_replicates_and_each_verdict_arises_where_it_should():
+    clear = _verdicts(_fake_results(np.full(1000, 0.85)))
+    assert clear["arpit2017-easy-4"] == clear["arpit2017-easy-4b"] == clear["arpit2017-easy-4c"] == "reproduced"
+    alike = _verdicts(_fake_results(np.full(1000, 0.85), randy_noise=(0.05,) * 6))
+    assert alike["arpit2017-easy-4"] == "not reproduced"  # randY filters as smooth as real ones
+    spread = _judged(_fake_results(np.full(1000, 0.85), randy_noise=(0.1, 0.5, 0.15, 0.6, 0.12, 0.45)))
+    gap = spread["arpit2017-easy-4"]
+    assert gap.verdict == "inconclusive" and gap.replicates_needed > len(SEEDS)  # present in every seed, wide spread
+    assert "seeds would resolve it" in gap.why
+
+
+def test_filter_claims_need_networks_that_learned_cifar10_and_fitted_randy():
+    unfitted = _judged(_fake_results(np.full(1000, 0.85), randy_fit=0.3))
+    assert {unfitted[i].verdict for i in ("arpit2017-easy-4", "arpit2017-easy-4b", "arpit2017-easy-4c")} == \
+        {"not at this scale"}
+    assert "randY CNNs" in unfitted["arpit2017-easy-4b"].why and "0.3" in unfitted["arpit2017-easy-4b"].why
+    unlearned = _verdicts(_fake_results(np.full(1000, 0.85), real_test=0.2))
+    assert unlearned["arpit2017-easy-4"] == "not at this scale" and unlearned["arpit2017-easy-4b"] == "reproduced"
+    one_seed = _fake_results(np.full(1000, 0.85), randy_noise=(0.5,))
+    assert _verdicts(one_seed)["arpit2017-easy-4"] == "not at this scale"  # one replicate: no interval, no verdict
 
 
 def test_smoke_profile_never_claims_a_reproduction():
@@ -92,7 +138,7 @@ def test_smoke_run_produces_every_figure_array():
     assert results.sel("cnn", "filters", seed=0, dataset="randX").shape == (cfg["cnn_width"], 3, 5, 5)
     assert not np.array_equal(results.sel("cnn", "filters", seed=0, dataset="real"),
                               results.sel("cnn", "initial_filters", seed=0))
-    assert len(CHAPTER.claims(results, cfg)) == 7
+    assert {c.verdict for c in CHAPTER.judge(results, cfg)} == {"not at this scale"}
 
 
 def test_each_dataset_of_figure_1_is_its_own_cell_and_equals_the_whole_run(isolated_results):

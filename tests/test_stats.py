@@ -76,23 +76,60 @@ def test_one_replicate_has_no_interval():
     assert mean == 0.3 and np.isnan(low) and np.isnan(high)
 
 
-def test_dispersion_interval_supports_equivalence_for_binomial_counts_and_rejects_overdispersed_ones():
+def _outcomes(rng, p, runs):
+    """(run, example) 0/1 outcomes, example i wrong with probability p[i] in every run."""
+    return (rng.random((runs, len(p))) < p).astype(np.uint8)
+
+
+def test_dispersion_interval_over_runs_supports_equivalence_for_binomial_outcomes_and_rejects_overdispersed_ones():
     rng = np.random.default_rng(3)
-    binomial = rng.binomial(100, 0.3, size=1000)
-    index, low, high, dof = stats.dispersion_interval(binomial, 100)
-    assert dof == 999 and low < index < high < 2.0  # inside the margin: equivalent to binomial
-    overdispersed = rng.binomial(100, rng.beta(3, 7, size=1000))  # p varies from example to example
-    index, low, high, _ = stats.dispersion_interval(overdispersed, 100)
-    assert low > 2.0
-    few = rng.binomial(8, 0.3, size=20)  # with 20 examples the interval is wide: no equivalence from failing to reject
-    assert stats.binomial_dispersion_test(few, 8)["p_value"] > 0.01
-    assert stats.dispersion_interval(few, 8)[2] > 1.5
+    binomial = stats.dispersion_interval(_outcomes(rng, np.full(1000, 0.3), 100))
+    assert binomial["runs"] == 100 and binomial["dof"] == 999
+    assert 0.5 < binomial["low"] < binomial["index"] < binomial["high"] < 2.0  # inside the two-sided margin
+    overdispersed = stats.dispersion_interval(_outcomes(rng, rng.beta(3, 7, size=1000), 100))  # p varies
+    assert overdispersed["low"] > 2.0
+    few = _outcomes(rng, np.full(20, 0.3), 8)  # 20 examples, 8 runs: no equivalence from failing to reject
+    assert stats.binomial_dispersion_test(few.sum(0), 8)["p_value"] > 0.01
+    assert stats.dispersion_interval(few)["high"] > 1.5
+
+
+def test_the_jackknife_over_runs_covers_a_known_dispersion_index():
+    rng = np.random.default_rng(4)
+    p, runs = rng.beta(3, 7, size=200), 40
+    true_index = 1 + (runs - 1) * p.var() / (p.mean() * (1 - p.mean()))  # 1 + (n - 1) rho
+    covered = [(d["low"] < true_index < d["high"]) for d in
+               (stats.dispersion_interval(_outcomes(rng, p, runs)) for _ in range(100))]
+    assert 0.88 <= np.mean(covered) <= 1.0
+
+
+def test_examples_more_alike_than_binomial_score_near_zero_so_a_two_sided_margin_fails_them():
+    runs, labels = 50, np.arange(500) % 10
+    predicted = np.arange(runs) % 10  # each run predicts one class for every example (a collapsed network)
+    wrong = (predicted[:, None] != labels[None, :]).astype(np.uint8)
+    d = stats.dispersion_interval(wrong, labels)
+    assert d["index"] == 0 and d["low"] == d["high"] == 0  # every example of a class has the same count
+    assert not 0.5 < d["low"]  # outside [1/2, 2]: a one-sided margin [0, 2] would have let it pass
+
+
+def test_groups_always_right_or_always_wrong_are_counted_not_dropped_silently():
+    rng = np.random.default_rng(5)
+    labels = np.arange(300) % 3
+    wrong = _outcomes(rng, np.full(300, 0.4), 60)
+    wrong[:, labels == 1] = 1  # every run wrong on every example of class 1
+    wrong[:, labels == 2] = 0  # every run right on every example of class 2
+    d = stats.dispersion_interval(wrong, labels)
+    assert (d["left_out_groups"], d["left_out_examples"], d["dof"]) == (2, 200, 99)
+    test = stats.binomial_dispersion_test(wrong.sum(0), 60, labels)
+    assert (test["left_out_groups"], test["left_out_examples"]) == (2, 200)
+    pooled = stats.dispersion_interval(wrong)
+    assert pooled["left_out_groups"] == 0 and pooled["dof"] == 299
 
 
 def test_no_degrees_of_freedom_give_no_index_rather_than_a_number():
-    always_wrong = np.full(50, 10)
-    index, low, high, dof = stats.dispersion_interval(always_wrong, 10, groups=np.arange(50) % 5)
-    assert dof == 0 and np.isnan(index) and np.isnan(low) and np.isnan(high)
+    always_wrong = np.ones((10, 50), dtype=np.uint8)
+    d = stats.dispersion_interval(always_wrong, np.arange(50) % 5)
+    assert d["dof"] == 0 and np.isnan(d["index"]) and np.isnan(d["low"]) and np.isnan(d["high"])
+    assert (d["left_out_groups"], d["left_out_examples"]) == (5, 50)
 
 
 def test_epochs_to_reach_finds_the_first_crossing_and_censors_curves_that_never_get_there():

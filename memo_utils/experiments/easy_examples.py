@@ -6,8 +6,12 @@ as one batched computation; for each of ``n_eval`` training examples we record w
 misclassify it, at several points of the epoch (the last one is the paper's figure; the others
 feed the chapter's widget).
 
-Figure 2 (part ``cnn``): the small AlexNet is trained on CIFAR-10 and on randY CIFAR-10 from the
-same initial filters; we keep its first-layer filters before and after training.
+Figure 2 (part ``cnn``, one cell per seed): the small AlexNet is trained on CIFAR-10, on randY CIFAR-10
+and on randX (our control) from the same initial filters; we keep its first-layer filters before and
+after training. The filter claims measure what training added to them (W - W0).
+
+The claims (``NETWORKS``, ``PRECONDITIONS``, ``CLAIMS``, ``evidence``) use runs as the replicates of
+Figure 1 and seeds as those of Figure 2.
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ import torch
 
 from .. import data, profiles, seeds, stats
 from ..chapter import Chapter, Param, Part
-from ..claims import Evidence  # issue 26: the claims below are being re-registered
+from ..claims import Definition, Evidence, Precondition, above, across, interval, within
 from ..errors import ConfigError
 from ..ensemble import MLPEnsemble, train_ensemble
 from ..models import SmallAlexNet
@@ -45,22 +49,25 @@ PARAMS = (
           note="not stated in the paper; 32 is a common choice that gives real data a meaningful first epoch "
                "at learning rate 0.01 (a parameter, so it can be changed)"),
     Param("lr", profiles.positive_float, 0.01, paper="0.01 (SGD)", parts=("mlp",)),
-    Param("seed", profiles.non_negative_int, 0, paper="not stated", parts=("mlp",),
-          note="fixes the noise, the initialisations and the data orders of the runs"),
+    Param("seed", profiles.non_negative_int, 0, paper="not stated", parts=("mlp",), replicates=True,
+          note="fixes the noise, the initialisations and the data orders of the runs (the replicates of Figure 1's "
+               "claims)"),
     Param("noise_fraction", profiles.fraction, 1.0, paper="1.0 (randX and randY are 100% noise)", parts=("mlp",),
           note="a parameter: lower it to see the curves move from noise towards real data"),
     Param("input_scaling", profiles.one_of(*INPUT_SCALINGS), "standardized", paper="not stated", parts=("mlp",),
           note="not stated; inputs standardised by the training set's mean and std. With [0, 1] inputs ('unit') the "
                "randX networks collapse onto fewer classes in one epoch, which changes how binomial randX looks"),
     Param("cnn_seeds", profiles.seed_list, [0, 1, 2], paper="one network per dataset", parts=("cnn",),
-          by_profile={"smoke": [0]},
+          by_profile={"smoke": [0], "cpu": [0, 1, 2, 3, 4]}, replicates=True,
           note="seeds are the replicates of the filter claims; each seed's real, randY and randX networks share their "
-               "initial filters"),
+               "initial filters. cpu: 5 seeds (one cell each, run in parallel), so that the intervals are narrow "
+               "beside the smallest effects"),
     Param("cnn_width", profiles.positive_int, 200, paper="200", parts=("cnn",), by_profile={"smoke": 8, "cpu": 32},
           note=SCALED),
     Param("cnn_epochs", profiles.positive_int, 30, paper="not stated", parts=("cnn",),
           by_profile={"smoke": 1, "cpu": 10, "paper": 100},
-          note="not stated; long enough for the filters to settle in each profile's budget"),
+          note="not stated; long enough for the filters to settle in each profile's budget (at cpu, for the randY "
+               "networks to fit most of their 3,000 labels: the preconditions check it)"),
     Param("cnn_train_size", profiles.positive_int, 50000, paper="CIFAR-10 training set (50,000)", parts=("cnn",),
           by_profile={"smoke": 512, "cpu": 3000},
           note="cpu: the exact first 3,000 CIFAR-10 images; gpu: all 50,000 (the JPEG copy unless torchvision's "
@@ -221,13 +228,25 @@ def _common_finite_runs(results, datasets, checkpoint=-1):
 
 
 def dispersion(wrong, groups=None):
-    """Dispersion index of per-example error counts over runs (1: binomial), with its 95% interval."""
-    index, low, high, dof = stats.dispersion_interval(wrong.sum(0), wrong.shape[0], groups)
-    return {"index": index, "low": low, "high": high, "dof": dof}
+    """Dispersion index of per-example error counts over runs (1: binomial), with its 95% interval over runs
+    (delete-one jackknife) and the groups left out of it (:func:`memo_utils.stats.dispersion_interval`)."""
+    return stats.dispersion_interval(wrong, groups)
 
 
-def _within(groups):
-    return lambda wrong: stats.binomial_dispersion_test(wrong.sum(0), wrong.shape[0], groups)["dispersion_index"]
+def dispersion_ratio(numerator, denominator):
+    """The ratio of two dispersion indices, each given as ((run, example) outcomes, groups), over runs that pair
+    up (run k of both), with a delete-one jackknife over those runs: (ratio, low, high, runs). A denominator of
+    0 (examples all alike) gives no finite ratio, hence no interval."""
+    (a, groups_a), (b, groups_b) = numerator, denominator
+    paired = np.stack([a, b], axis=1)  # (run, 2, example)
+
+    def ratio(r):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.float64(stats.dispersion_index(r[:, 0], groups_a)) / stats.dispersion_index(r[:, 1], groups_b)
+
+    with np.errstate(invalid="ignore"):  # inf - inf in the jackknife's spread: a nan interval, as it should be
+        estimate, low, high = stats.jackknife_interval(paired, ratio)
+    return estimate, low, high, len(paired)
 
 
 def predicted_class_shares(results, dataset, checkpoint=-1):
@@ -256,123 +275,207 @@ def measure(results, checkpoint=-1):
 
 
 def filter_measures(results):
-    """Per CNN seed (the replicates): smoothness of each dataset's filters and of the shared initial ones,
-    and how far training moved the filters (||W - W0|| / ||W0||)."""
+    """Per CNN seed (the replicates): smoothness of each dataset's filters W, of what training added to them
+    (W - W0, ``_learned``; nan for a network that diverged) and of the shared initial ones W0, how far
+    training moved the filters (||W - W0|| / ||W0||), and the networks' accuracies."""
     seeds = [c["seed"] for p, c, _ in results if p == "cnn"]
     out = {"seed": seeds, "initial": np.array([stats.spatial_smoothness(results.sel("cnn", "initial_filters", seed=s))
                                                for s in seeds])}
     for name in CNN_DATASETS:
         filters = [results.sel("cnn", "filters", seed=s, dataset=name) for s in seeds]
         initial = [results.sel("cnn", "initial_filters", seed=s) for s in seeds]
+        out[f"{name}_finite"] = np.array([bool(results.sel("cnn", "finite", seed=s, dataset=name)) for s in seeds])
         out[name] = np.array([stats.spatial_smoothness(f) for f in filters])
+        out[f"{name}_learned"] = np.array([stats.spatial_smoothness(f - i) if ok else np.nan
+                                           for f, i, ok in zip(filters, initial, out[f"{name}_finite"])])
         out[f"{name}_moved"] = np.array([np.linalg.norm(f - i) / np.linalg.norm(i) for f, i in zip(filters, initial)])
         out[f"{name}_train_accuracy"] = np.array([results.sel("cnn", "train_accuracy", seed=s, dataset=name)[-1]
                                                   for s in seeds])
-        out[f"{name}_finite"] = np.array([bool(results.sel("cnn", "finite", seed=s, dataset=name)) for s in seeds])
+        out[f"{name}_test_accuracy"] = np.array([results.sel("cnn", "test_accuracy", seed=s, dataset=name)
+                                                 for s in seeds])
     return out
 
 
-BINOMIAL_MARGIN = 2.0  # "binomial": example-level variance at most the binomial variance itself (index <= 2)
-SPREAD_RATIO_THRESHOLD = 2.0
-REAL_MAX_ERROR = 0.5  # real data must have been learned in the epoch for difficulty to mean anything
-FILTERS_MOVED_MIN = 0.5  # training must have moved the filters by half their initial norm
+# --- Claims, registered before the results (memo_utils.claims) ------------------------------------
+
+NETWORKS = {"real MLPs": "real-label MLPs of Figure 1 (MNIST)", "randX MLPs": "random-input MLPs of Figure 1 (randX)",
+            "randY MLPs": "random-label MLPs of Figure 1 (randY)", "real CNNs": "real-label CNNs of Figure 2 (CIFAR-10)",
+            "randY CNNs": "random-label CNNs of Figure 2 (randY)",
+            "randX CNNs": "random-input CNNs of Figure 2 (randX, our control)"}
+FITTED = ("the paper's networks trained on noise fit it (section 3 builds on Zhang et al., whose networks fit random "
+          "data perfectly); we ask for at least half of what only memorisation can fit: half of the labels beyond "
+          "chance (0.1 + 0.9 / 2)")
+PRECONDITIONS = (
+    Precondition("epoch-learned", ("real MLPs", "randX MLPs", "randY MLPs"),
+                 "Figure 1's epoch (the same initialisations, data orders and steps for the three datasets): the real-"
+                 "label MLPs' misclassification rate of the evaluated examples after it, mean over runs", 0.5,
+                 "the paper's premise (Fig. 1 caption): the simple patterns behind easy examples 'are reliably learned "
+                 "within the first epoch'; an epoch that leaves real data more than half wrong (chance: 0.9) has not "
+                 "learned them, and is not the paper's epoch for any of the three datasets", at_most=True),
+    Precondition("cifar-learned", ("real CNNs",), "real-label CNNs: accuracy on the CIFAR-10 test images, mean over "
+                                                  "seeds", 0.5,
+                 "Figure 2's left filters come from a network that learned CIFAR-10 (the small AlexNet of section 2); "
+                 "we ask for half of the test images right, five times chance: features that generalize, though short "
+                 "of what the full 50,000-image training set gives"),
+    Precondition("randY-fitted", ("randY CNNs",), "randY CNNs: training accuracy in the last epoch, mean over seeds",
+                 0.55, "Figure 2's right filters come from a network trained on randY: " + FITTED),
+    Precondition("randX-fitted", ("randX CNNs",), "randX CNNs: training accuracy in the last epoch, mean over seeds",
+                 0.55, "the control is trained like the randY networks: " + FITTED),
+)
+BINOMIAL_MARGIN = (0.5, 2.0)
+BINOMIAL_REASON = ("'closely resembles' the binomial curve (Fig. 1 caption): the sorted curve's spread within a factor "
+                   "sqrt 2 of the binomial one's (its variance within a factor 2 either way), a difference that Figure "
+                   "1's 0-1 axis hardly shows; two-sided, so that examples more alike than binomial noise allows "
+                   "(index near 0, as when each run predicts one class for every example) fail too")
+DISPERSION_FACTOR = 2.0
+MUCH_MORE_REASON = ("'much more variable in real data' (Fig. 1 caption): more than the factor 2 within which easy-2's "
+                    "margin still calls two dispersions the same (binomial)")
+SMOOTHNESS_STEP = 0.1
+SMOOTHNESS_REASON = ("Figure 2 is read by eye: an adjacent-weight correlation of 0.1 (1% of variance shared by "
+                     "neighbouring weights) is the least structure we count as visible in its 5 x 5 tiles")
+RUNS = ("runs (initialisations and data orders, paired across datasets: run k starts alike in each); "
+        "delete-one jackknife over runs")
+SEEDS = ("seeds, paired: a seed's real, randY and randX networks share their initial filters; Student-t over "
+         "seeds")
+_INDEX = "dispersion index of per-example error counts over runs"
+_LEARNED = "smoothness of what training added to the first-layer filters (W - W0)"
+CLAIMS = (
+    Definition("arpit2017-easy-1", "arpit2017", "Sec. 3.1, Fig. 1",
+               "This measure of an example's difficulty is much more variable in real data.",
+               "Per-example difficulty after one epoch varies much more for real data than for randX: the within-class "
+               "dispersion index is larger by more than a factor 2.",
+               (above(f"within-class {_INDEX}, real / randX", DISPERSION_FACTOR, MUCH_MORE_REASON),), RUNS,
+               ("real MLPs", "randX MLPs")),
+    Definition("arpit2017-easy-1y", "arpit2017", "Sec. 3.1, Fig. 1",
+               "For noise data, the difference between examples is much less, indicating that these examples are fit "
+               "(more) independently.",
+               "Per-example difficulty after one epoch varies much more for real data than for randY: the within-class "
+               "dispersion index (randY: within each random label) is larger by more than a factor 2.",
+               (above(f"within-class {_INDEX}, real / randY", DISPERSION_FACTOR, MUCH_MORE_REASON),), RUNS,
+               ("real MLPs", "randY MLPs")),
+    Definition("arpit2017-easy-2", "arpit2017", "Sec. 3.1, Fig. 1",
+               "For randX, apparent differences in difficulty are well modeled as random Binomial noise.",
+               "For randX, per-example error counts over runs are binomial with one p for all examples, as the "
+               "figure's binomial curve: the pooled dispersion index lies inside [1/2, 2].",
+               (within(f"randX {_INDEX}, pooled (one p)", *BINOMIAL_MARGIN, BINOMIAL_REASON),), RUNS,
+               ("randX MLPs",)),
+    Definition("arpit2017-easy-2w", "arpit2017", "Sec. 3.1, Fig. 1",
+               "For randX, apparent differences in difficulty are well modeled as random Binomial noise.",
+               "For randX, per-example error counts over runs are binomial within each class (one p per class: the "
+               "networks may learn the label prior): the within-class dispersion index lies inside [1/2, 2].",
+               (within(f"randX {_INDEX}, within each class", *BINOMIAL_MARGIN, BINOMIAL_REASON),), RUNS,
+               ("randX MLPs",), beyond_paper=True),
+    Definition("arpit2017-easy-3", "arpit2017", "Sec. 3.1, Fig. 1",
+               "For randY, this is not the case, indicating some use of shared patterns.",
+               "For randY, per-example error counts over runs are not binomial within each random label: the dispersion "
+               "index lies above 2.",
+               (above(f"randY {_INDEX}, within each random label", BINOMIAL_MARGIN[1],
+                      "'this is not the case': above the upper end (2) of the margin within which easy-2 calls "
+                      "counts binomial"),), RUNS, ("randY MLPs",)),
+    Definition("arpit2017-easy-3b", "arpit2017", "Sec. 3.1, Fig. 1",
+               "For randY, this is not the case, indicating some use of shared patterns.",
+               "The shared patterns behind randY difficulty are those of the true digits: grouping randY examples by "
+               "random label and true digit lowers their dispersion index by more than a factor 2.",
+               (above(f"randY {_INDEX}, within random label / within random label x true digit", DISPERSION_FACTOR,
+                      "as in easy-1: more than the factor 2 within which easy-2's margin calls two dispersions the "
+                      "same"),), RUNS, ("randY MLPs",), beyond_paper=True),
+    Definition("arpit2017-easy-4", "arpit2017", "Sec. 3.1, Fig. 2",
+               "Filters from first layer of network trained on CIFAR10 (left) and randY (right).",
+               "First-layer filters learned on real CIFAR-10 are more structured than those learned on randY (the "
+               "paper shows the two side by side but does not state a difference).",
+               (above(f"{_LEARNED}, real - randY, per seed", SMOOTHNESS_STEP, SMOOTHNESS_REASON),), SEEDS,
+               ("real CNNs", "randY CNNs"), beyond_paper=True),
+    Definition("arpit2017-easy-4b", "arpit2017", "Sec. 3.1, Fig. 2",
+               "Visualizing first-level features learned by a CNN supports this hypothesis [some use of shared "
+               "patterns in randY]",
+               "What training on randY puts into the first-layer filters is structured, not noise: smoother than the "
+               "random initial filters.",
+               (above(f"{_LEARNED} on randY minus smoothness of the initial filters W0, per seed", SMOOTHNESS_STEP,
+                      SMOOTHNESS_REASON),), SEEDS, ("randY CNNs",)),
+    Definition("arpit2017-easy-4c", "arpit2017", "Sec. 3.1, Fig. 2",
+               "Visualizing first-level features learned by a CNN supports this hypothesis [some use of shared "
+               "patterns in randY]",
+               "The randY filters' structure comes from the images: what training on randY puts into the filters is "
+               "smoother than what training on randX (Gaussian inputs, real labels) puts in.",
+               (above(f"{_LEARNED}, randY - randX, per seed", SMOOTHNESS_STEP, SMOOTHNESS_REASON),), SEEDS,
+               ("randY CNNs", "randX CNNs"), beyond_paper=True),
+)
 
 
-def _interval(d):
-    return "no degrees of freedom (every run predicts one class per group)" if d["dof"] == 0 else \
-        f"{d['index']:.2f} [{d['low']:.2f}, {d['high']:.2f}]"
+def dispersion_text(d):
+    """An index with its interval over runs, and the groups left out of it (p = 0 or 1 over all runs)."""
+    text = "no degrees of freedom left" if d["dof"] == 0 else f"{d['index']:.3g} [{d['low']:.3g}, {d['high']:.3g}]"
+    if d["left_out_groups"]:
+        text += (f" ({d['left_out_groups']} group(s), {d['left_out_examples']} examples, left out: every run right on "
+                 f"all of them, or wrong on all)")
+    return text
 
 
-def claims(results, cfg):
-    """Section 3.1's claims, each with a verdict computed from ``results``."""
+def _index_estimate(d):
+    return interval(d["index"], d["low"], d["high"], d["runs"])
+
+
+def _figure_1_evidence(results):
+    """Figure 1's claims: dispersion indices and their ratios, runs as replicates."""
     m = measure(results)
-    labels = results.data_labels()
-    mnist, cifar = ", ".join(labels["mlp"]), ", ".join(labels["cnn"])
-    real, randx, randy = m["real"], m["randX"], m["randY"]
-    runs = f"runs ({real['n_runs']} initialisations and data orders)"
-    common = dict(paper="arpit2017", profile=cfg["profile"], figure="Fig. 1", data=mnist, seeds=[cfg["seed"]])
-    learned = dict(precondition=f"real data learned in the epoch: mean error <= {REAL_MAX_ERROR}; "
-                                f"measured {real['mean_error']:.3f}", at_scale=real["mean_error"] <= REAL_MAX_ERROR)
-    out = []
+    cells = {name: results.cell("mlp", dataset=name) for name in DATASETS}
+    labels = {name: cell["eval_labels"] for name, cell in cells.items()}
 
-    paired = _common_finite_runs(results, ("real", "randX"))
-    ratio = stats.jackknife_interval(
-        np.stack([paired["real"], paired["randX"]], axis=1),
-        lambda r: _within(results.cell("mlp", dataset="real")["eval_labels"])(r[:, 0])
-        / _within(results.cell("mlp", dataset="randX")["eval_labels"])(r[:, 1]))
-    out.append(Claim(
-        "arpit2017-easy-1", **common, **learned, replicate=runs + ", paired; delete-one jackknife",
-        statement="Per-example difficulty after one epoch varies much more for real data than for randX.",
-        effect="within-class dispersion index, real / randX", estimate=ratio[0], interval=list(ratio[1:]),
-        threshold=f"95% interval above {SPREAD_RATIO_THRESHOLD}", passed=ratio[1] > SPREAD_RATIO_THRESHOLD,
-        measured=f"within-class dispersion index (1 = binomial): real {_interval(real['within_label'])}, randX "
-                 f"{_interval(randx['within_label'])}, randY {_interval(randy['within_label'])}; pooled std of "
-                 f"per-example error: real {real['std_error']:.3f}, randX {randx['std_error']:.3f}"))
-    for suffix, key, scope in (("2", "pooled", "all examples share one p, as in the paper's figure"),
-                               ("2w", "within_label", "one p per class")):
-        d = randx[key]
-        out.append(Claim(
-            f"arpit2017-easy-{suffix}", **common, replicate=runs + "; chi-square interval of the dispersion statistic",
-            statement="For randX, differences in difficulty are well modelled as binomial noise"
-                      + (" (the paper's reading: one p for all examples)." if key == "pooled" else
-                         " within each class (our refinement: one p per class)."),
-            effect=f"randX dispersion index ({scope})", estimate=d["index"],
-            interval=None if d["dof"] == 0 else [d["low"], d["high"]],
-            threshold=f"equivalence: 95% interval inside [0, {BINOMIAL_MARGIN}] (example-level variance at most the "
-                      f"binomial variance)", passed=d["dof"] > 0 and d["high"] < BINOMIAL_MARGIN,
-            precondition="degrees of freedom left (not every run predicts one class per group); "
-                         f"mean largest predicted-class share {randx['largest_predicted_share']:.2f}",
-            at_scale=d["dof"] > 0,
-            measured=f"randX index {_interval(d)}; mean error {randx['mean_error']:.3f}; the networks learn the label "
-                     f"prior, so frequent classes are easier: the pooled index mixes that in"))
-    d = randy["within_label"]
-    out.append(Claim(
-        "arpit2017-easy-3", **common, **learned, replicate=runs + "; chi-square interval of the dispersion statistic",
-        statement="For randY, difficulty is not binomial, indicating some use of shared patterns.",
-        effect="randY dispersion index within each random label", estimate=d["index"],
-        interval=None if d["dof"] == 0 else [d["low"], d["high"]],
-        threshold=f"95% interval above {BINOMIAL_MARGIN} (outside the binomial margin)",
-        passed=d["dof"] > 0 and d["low"] > BINOMIAL_MARGIN,
-        measured=f"within random label {_interval(d)}; pooled {_interval(randy['pooled'])}"))
-    randy_cell = results.cell("mlp", dataset="randY")
-    wrong = randy_cell["misclassified"][-1][randy_cell["finite"]]
-    drop = stats.jackknife_interval(
-        wrong, lambda r: _within(randy_cell["eval_labels"])(r)
-        / _within(randy_cell["eval_labels"] * 10 + randy_cell["true_labels"])(r))
-    out.append(Claim(
-        "arpit2017-easy-3b", **common, **learned, replicate=runs + "; delete-one jackknife",
-        statement="The shared patterns behind randY difficulty are those of the true digits: within groups of the same "
-                  "random label and true digit, randY examples are more alike.",
-        effect="randY dispersion within random label / within (random label x true digit)",
-        estimate=drop[0], interval=list(drop[1:]), threshold="95% interval above 1", passed=drop[1] > 1,
-        measured=f"within random label {_interval(randy['within_label'])}; within random label x true digit "
-                 f"{_interval(randy['within_label_and_digit'])}"))
+    def ratio(a, b):
+        paired = _common_finite_runs(results, (a, b))
+        return interval(*dispersion_ratio((paired[a], labels[a]), (paired[b], labels[b])))
 
+    randy = _finite_runs(results, "randY")
+    digit_groups = labels["randY"] * 10 + cells["randY"]["true_labels"]
+    within = {name: f"{name} {dispersion_text(m[name]['within_label'])}" for name in DATASETS}
+    estimates = {"arpit2017-easy-1": (ratio("real", "randX"),), "arpit2017-easy-1y": (ratio("real", "randY"),),
+                 "arpit2017-easy-2": (_index_estimate(m["randX"]["pooled"]),),
+                 "arpit2017-easy-2w": (_index_estimate(m["randX"]["within_label"]),),
+                 "arpit2017-easy-3": (_index_estimate(m["randY"]["within_label"]),),
+                 "arpit2017-easy-3b": (interval(*dispersion_ratio((randy, labels["randY"]), (randy, digit_groups))),)}
+    measured = {
+        "arpit2017-easy-1": f"within-class index (1 = binomial): {within['real']}; {within['randX']}",
+        "arpit2017-easy-1y": f"within-class index (1 = binomial): {within['real']}; {within['randY']}",
+        "arpit2017-easy-2": f"randX pooled index {dispersion_text(m['randX']['pooled'])}; within class "
+                            f"{dispersion_text(m['randX']['within_label'])}; mean error {m['randX']['mean_error']:.3f}; "
+                            f"mean largest predicted-class share {m['randX']['largest_predicted_share']:.2f}",
+        "arpit2017-easy-2w": f"randX within-class index {dispersion_text(m['randX']['within_label'])}; pooled "
+                             f"{dispersion_text(m['randX']['pooled'])}",
+        "arpit2017-easy-3": f"randY within random label {dispersion_text(m['randY']['within_label'])}; pooled "
+                            f"{dispersion_text(m['randY']['pooled'])}",
+        "arpit2017-easy-3b": f"randY within random label {dispersion_text(m['randY']['within_label'])}; within random "
+                             f"label x true digit {dispersion_text(m['randY']['within_label_and_digit'])}"}
+    return m["real"]["mean_error"], estimates, measured
+
+
+def _figure_2_evidence(results):
+    """Figure 2's claims: the smoothness of what training added to the filters, seeds as replicates."""
     f = filter_measures(results)
-    moved = min(float(f[f"{name}_moved"].min()) for name in CNN_DATASETS)
-    finite = all(f[f"{name}_finite"].all() for name in CNN_DATASETS)
-    filters = dict(paper="arpit2017", profile=cfg["profile"], figure="Fig. 2", data=cifar, seeds=list(f["seed"]),
-                   replicate=f"seeds ({len(f['seed'])}), paired: a seed's networks share their initial filters",
-                   precondition=f"training moved every network's filters by >= {FILTERS_MOVED_MIN:.0%} of their initial "
-                                f"norm; least: {moved:.0%}" + ("" if finite else "; a network diverged"),
-                   at_scale=moved >= FILTERS_MOVED_MIN and finite)
-    smooth = lambda name: f"{f[name].mean():.3f}"
-    text = (f"mean spatial smoothness (adjacent-weight correlation): real {smooth('real')}, randY {smooth('randY')}, "
-            f"randX {smooth('randX')}, initial {smooth('initial')}; training accuracy real "
-            f"{f['real_train_accuracy'].mean():.2f}, randY {f['randY_train_accuracy'].mean():.2f}, randX "
-            f"{f['randX_train_accuracy'].mean():.2f}")
-    out.append(from_test(
-        exceeds(f["real"] - f["randY"]), id="arpit2017-easy-4", **filters, measured=text,
-        statement="First-layer filters learned on real CIFAR-10 are more structured than those learned on randY.",
-        effect="smoothness of the filters, real - randY", threshold="95% interval above 0"))
-    above_init, above_randx = exceeds(f["randY"] - f["initial"]), exceeds(f["randY"] - f["randX"])
-    out.append(from_test(
-        all_of(above_init, above_randx), id="arpit2017-easy-4b", **filters,
-        statement="Filters learned on randY are structured, not noise: smoother than their initialisation and than "
-                  "filters learned on randX.",
-        effect="the smaller of smoothness randY - initial and randY - randX", threshold="both 95% intervals above 0",
-        measured=f"randY - initial {above_init}; randY - randX {above_randx}; " + text))
-    return out
+    learned = {name: f[f"{name}_learned"] for name in CNN_DATASETS}
+    mean = lambda key: f"{np.nanmean(f[key]):.3f}"
+    text = ("means over seeds: smoothness of W - W0 real " + mean("real_learned") + ", randY " + mean("randY_learned")
+            + ", randX " + mean("randX_learned") + "; of W0 " + mean("initial") + "; of W real " + mean("real")
+            + ", randY " + mean("randY") + ", randX " + mean("randX") + "; training moved the filters by "
+            + ", ".join(f"{np.mean(f[name + '_moved']):.0%} ({name})" for name in CNN_DATASETS) + " of their initial "
+            "norm; training accuracy " + ", ".join(f"{np.mean(f[name + '_train_accuracy']):.2f} ({name})"
+                                                   for name in CNN_DATASETS)
+            + f"; test accuracy {np.mean(f['real_test_accuracy']):.3f} (real)")
+    conditions = {"cifar-learned": float(np.mean(f["real_test_accuracy"])),
+                  "randY-fitted": float(np.mean(f["randY_train_accuracy"])),
+                  "randX-fitted": float(np.mean(f["randX_train_accuracy"]))}
+    estimates = {"arpit2017-easy-4": (across(learned["real"] - learned["randY"]),),
+                 "arpit2017-easy-4b": (across(learned["randY"] - f["initial"]),),
+                 "arpit2017-easy-4c": (across(learned["randY"] - learned["randX"]),)}
+    return conditions, estimates, {claim: text for claim in estimates}
 
 
-CHAPTER = Chapter("easy_examples", paper="arpit2017", params=PARAMS, parts=PARTS, claims=(), evidence=lambda results, cfg: Evidence({}, {}), check=_check)
+def evidence(results, cfg):
+    """Section 3.1's claims: Figure 1 with runs as replicates, Figure 2 with seeds."""
+    real_error, estimates, measured = _figure_1_evidence(results)
+    conditions, filter_estimates, filter_measured = _figure_2_evidence(results)
+    return Evidence({"epoch-learned": real_error, **conditions}, {**estimates, **filter_estimates},
+                    {**measured, **filter_measured})
+
+
+CHAPTER = Chapter("easy_examples", paper="arpit2017", params=PARAMS, parts=PARTS, claims=CLAIMS, evidence=evidence,
+                  networks=NETWORKS, preconditions=PRECONDITIONS, check=_check)

@@ -43,13 +43,17 @@ def _filter_grid(ax, filters, title, n=64):
 
 
 def figure_2(results, seed=None):
-    """First-layer filters of one seed: at initialisation, and after training on real CIFAR-10, randY and randX."""
+    """First-layer filters of one seed: at initialisation W0, and after training on real CIFAR-10, randY and randX
+    (top: the filters W; bottom: what training added to them, W - W0, which the filter claims measure)."""
     seed = seed if seed is not None else min(c["seed"] for p, c, _ in results if p == "cnn")
     label = ", ".join(results.data_labels()["cnn"])
-    fig, axes = figure(ncols=4, width=3.2, height=3.6)
-    _filter_grid(axes[0], results.sel("cnn", "initial_filters", seed=seed), "at initialisation")
-    for ax, name in zip(axes[1:], easy_examples.CNN_DATASETS):
-        _filter_grid(ax, results.sel("cnn", "filters", seed=seed, dataset=name),
-                     f"trained on {label}" if name == "real" else f"trained on {name}")
+    initial = results.sel("cnn", "initial_filters", seed=seed)
+    fig, axes = figure(ncols=4, nrows=2, width=3.2, height=3.6)
+    _filter_grid(axes[0], initial, "at initialisation (W0)")
+    axes[4].axis("off")
+    for top, bottom, name in zip(axes[1:4], axes[5:], easy_examples.CNN_DATASETS):
+        filters = results.sel("cnn", "filters", seed=seed, dataset=name)
+        _filter_grid(top, filters, f"W, trained on {label}" if name == "real" else f"W, trained on {name}")
+        _filter_grid(bottom, filters - initial, f"W - W0, {'real' if name == 'real' else name}")
     fig.suptitle(f"seed {seed}")
     return fig
