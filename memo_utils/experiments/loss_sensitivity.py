@@ -10,12 +10,14 @@ Our reading of the average. The paper writes g_{i,j} = E 1/T sum_t^T |dL_t(y=i)/
 the minibatch loss that SGD computes after t updates. Computing all T terms exactly costs
 T backward sweeps; we estimate the mean by stratified sampling, one step drawn uniformly in
 each of ``measured_steps`` equal slices of [1, T]. That is an unbiased estimate of the paper's
-average, and all the sampled losses share one backward sweep. The sampled steps are the
-same for every run, so that all runs of a figure (settings and seeds) are swept together.
+average, and all the sampled losses share one backward sweep. Each seed draws its own sampled
+steps, shared by the settings it pairs, so that the spread across seeds includes the noise of
+the estimate; its Gini is still biased upward by that noise (the page discusses by how much).
 
-One part, ``sensitivity``, with two cells: the settings with 10 classes (Figure 3 left and
-Figure 4) and those with one class per example (Figure 3 right); each cell sweeps all its
-settings and seeds at once. Arrays have named dimensions (setting, seed, T, example).
+One part, ``sensitivity``, with one cell per group and seed: the settings with 10 classes
+(Figure 3 left and Figure 4) and those with one class per example (Figure 3 right); each cell
+sweeps its settings at once, and ``run --jobs`` spreads the cells over the cores. Arrays have
+named dimensions (setting, norm, T, example); :func:`sel` stacks a setting's seeds in front.
 """
 from __future__ import annotations
 
@@ -43,27 +45,35 @@ PARAMS = (
           note="not stated; section 2's defaults (1,000 epochs, learning rate 0.01) over 1,000 examples reach the "
                "figure's 10^5 steps only with batch 10"),
     Param("lr", profiles.positive_float, 0.01, paper="0.01 (section 2's default)", parts=("sensitivity",),
+          by_profile={"cpu": 0.02},
           note="section 2: 'if not stated otherwise ... SGD with learning rate 0.01'; section 3.2 changes only the "
-               "width. How far the networks get in T steps, and with it some verdicts, depends on it: lr=0.1 is a "
-               "time-compression variant, not the paper's setting"),
+               "width. cpu doubles it to compress time: at 0.01 the random-label networks fit half their labels only "
+               "after ~10^4 steps, beyond the budget. Faster rates were tried and rejected: at 0.03 and 0.05 the "
+               "unrolled sensitivity of some random-data networks grows by orders of magnitude over the last "
+               "thousands of steps, so the average over t changes character. The preconditions (how much each "
+               "network fitted), not the rate, license the test"),
     Param("steps", profiles.step_list, [1000, 2000, 5000, 10000, 20000], paper="10^3 to 10^5 (log axis)",
           parts=("sensitivity",),
-          by_profile={"smoke": [100, 200], "cpu": [1000, 2000, 3000],
+          by_profile={"smoke": [100, 200], "cpu": [500, 2000, 10000],
                       "paper": [1000, 2000, 5000, 10000, 20000, 50000, 100000]},
-          note="cpu: as far as 64 sampled steps per T fit the 5-minute budget; gpu: up to 2 x 10^4 (an estimate until "
-               "a GPU run is committed); paper: the paper's range"),
+          note="cpu: 10^4 steps at lr 0.02, where the randY networks have fitted about two thirds of their labels "
+               "(lr x T from 10 to 200: the paper's T = 10^3 to 2 x 10^4 at lr 0.01); gpu: up to 2 x 10^4 (an "
+               "estimate until a GPU run is committed); paper: the paper's range"),
     Param("measured_steps", profiles.positive_int, 64, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 3, "paper": 100000},
-          note="the average over all t <= T, estimated from this many stratified samples of t: with 8, the Gini's "
-               "upward bias from a noisy estimate was +0.01 to +0.03, the size of the gaps tested"),
+          by_profile={"smoke": 3, "cpu": 6, "paper": 100000},
+          note="the average over all t <= T, estimated from this many stratified samples of t. A noisy estimate "
+               "biases the Gini upward; cpu takes 6 to fit its budget (the page discusses the bias)"),
     Param("unique_measured_steps", profiles.positive_int, 64, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 3, "cpu": 16, "paper": 100000},
-          note="the same for one class per example, whose 1,000-way output layer makes each sample ~10x dearer; "
-               "cpu takes fewer, since its networks do not fit there (Figure 3 right is not at this scale at cpu)"),
+          by_profile={"smoke": 3, "cpu": 5, "paper": 100000},
+          note="the same for one class per example, whose 1,000-way output layer makes each sample ~5x dearer"),
     Param("class_steps", profiles.positive_int, 16, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 2, "cpu": 8, "paper": 100000}, note="likewise for Figure 4, at the last T"),
-    Param("seeds", profiles.seed_list, [0, 1, 2], paper="not stated", parts=("sensitivity",), by_profile={"smoke": [0]},
-          note="the replicates: every claim's interval is across seeds", replicates=True),
+          by_profile={"smoke": 2, "cpu": 2, "paper": 100000},
+          note="likewise for Figure 4, at the last T; each sampled step carries 10 adjoints (one per class), so "
+               "Figure 4 is the dearest part of the sweep"),
+    Param("seeds", profiles.seed_list, [0, 1, 2, 3, 4], paper="not stated", parts=("sensitivity",),
+          by_profile={"smoke": [0]},
+          note="the replicates: every claim's interval is across seeds; each seed is its own cell, so that run --jobs "
+               "spreads them over the cores", replicates=True),
 )
 
 
@@ -99,87 +109,109 @@ def _dataset(setting, seed, x_real, y_real, device):
     return x, y, n
 
 
-def _compute(cfg, cell, inputs, device):
-    """Loss-sensitivity of every (setting, seed) of one group, swept together.
+def _sampled_steps_generator(seed):
+    """The stream that draws seed ``seed``'s sampled steps t: a seed of its own, so that the seed-to-seed spread
+    of every estimate includes the noise of estimating the average over t from a sample."""
+    return torch.Generator().manual_seed(seeds.SAMPLED_STEPS + seed)
 
-    Each run has its own initialisation and data order (from its seed); the sampled steps t
-    are shared, so that all runs fit in one batched backward sweep.
+
+def _compute(cfg, cell, inputs, device):
+    """Loss-sensitivity of every setting of one group for one seed, swept together.
+
+    The seed fixes the initialisation and the data order (the same for every setting: the settings are
+    paired), the label or input noise, and the sampled steps t, which all settings of the cell share so
+    that they fit in one batched backward sweep.
     """
-    mnist = inputs["mnist"]
+    mnist, seed = inputs["mnist"], cell["seed"]
     x_real = data.to_tensor(mnist.x_train[: cfg["n_examples"]], device, downscale=2)  # 28x28 -> 14x14
     (x_real,) = data.standardize(x_real)
     x_real = x_real.flatten(1)
     y_real = torch.as_tensor(mnist.y_train[: cfg["n_examples"]], dtype=torch.long, device=device)
     names = list(GROUPS[cell["group"]])
-    runs = [(name, seed, *_dataset(name, seed, x_real, y_real, device)) for seed in cfg["seeds"] for name in names]
+    runs = [_dataset(name, seed, x_real, y_real, device) for name in names]
     n_classes = runs[0][-1]  # the same for every run of the group
-    steps_generator = torch.Generator().manual_seed(seeds.SAMPLED_STEPS)
+    steps_generator = _sampled_steps_generator(seed)
     count = cfg["measured_steps"] if n_classes == 10 else cfg["unique_measured_steps"]
     per_t = [stratified_steps(t, count, steps_generator) for t in cfg["steps"]]
     measured = sorted({t for steps in per_t for t in steps})
     last = max(cfg["steps"])
     class_steps = stratified_steps(last, cfg["class_steps"], steps_generator) if n_classes == 10 else []
     inits, schedules = [], []
-    for _, seed, x, _, _ in runs:
+    for x, _, _ in runs:
         generator = torch.Generator().manual_seed(seed)
         inits.append(sensitivity.init_params([x.shape[1], cfg["hidden"], cfg["hidden"], n_classes], generator,
                                              device=device))
         schedules.append(sensitivity.minibatch_schedule(len(x), cfg["batch_size"], last, generator))
     params = tuple(torch.stack(p) for p in zip(*inits))
-    x = torch.stack([r[2] for r in runs])
-    y = torch.stack([r[3] for r in runs])
+    x = torch.stack([r[0] for r in runs])
+    y = torch.stack([r[1] for r in runs])
     schedule = torch.stack(schedules).to(device)
     grads, class_grads = sensitivity.input_gradients_runs(params, x, y, lr=cfg["lr"], schedule=schedule,
                                                           measure_steps=measured, class_specific_steps=class_steps)
-    # g_x^t = ||dL_t/dx|| with each norm: (R, norm, measured, N)
+    # g_x^t = ||dL_t/dx|| with each norm: (setting, norm, measured, N)
     norms = torch.stack([grads.abs().sum(-1), grads.norm(dim=-1), grads.abs().amax(-1)], dim=1)
     position = {t: i for i, t in enumerate(measured)}
     average = lambda g: torch.stack([g[..., [position[t] for t in steps], :].mean(-2) for steps in per_t], dim=-2)
-    loss_sensitivity = average(norms)  # (R, norm, T, N): the mean of g_x^t over the sampled t <= T
+    loss_sensitivity = average(norms)  # (setting, norm, T, N): the mean of g_x^t over the sampled t <= T
     # robustness: each step's g_x^t divided by its mean over examples, so that no few steps dominate
     step_normalized = average(norms[:, 0] / norms[:, 0].mean(-1, keepdim=True).clamp_min(1e-30))
     _, final = sensitivity.train_runs(params, x, y, schedule, cfg["lr"], last, last)
     with torch.no_grad():
         accuracy = (sensitivity.forward(final, x).argmax(-1) == y).float().mean(-1)
-    by_setting = lambda t: t.reshape(len(cfg["seeds"]), len(names), *t.shape[1:]).transpose(0, 1).cpu().numpy()
-    out = {"setting": np.array(names), "seed": np.array(cfg["seeds"]), "T": np.array(cfg["steps"]),
-           "norm": np.array(NORMS), "loss_sensitivity": by_setting(loss_sensitivity),
-           "step_normalized": by_setting(step_normalized), "final_train_accuracy": by_setting(accuracy),
-           "finite": by_setting(torch.isfinite(loss_sensitivity).flatten(1).all(1)), "labels": by_setting(y)}
+    numpy = lambda t: t.cpu().numpy()
+    out = {"setting": np.array(names), "T": np.array(cfg["steps"]), "norm": np.array(NORMS),
+           "loss_sensitivity": numpy(loss_sensitivity), "step_normalized": numpy(step_normalized),
+           "final_train_accuracy": numpy(accuracy), "finite": numpy(torch.isfinite(loss_sensitivity).flatten(1).all(1)),
+           "labels": numpy(y)}
     if class_grads is not None:
-        per_class = class_grads.abs().sum(-1).mean(1)  # (R, C, N): mean over t of |dL_t(y=i)/dx|_1
-        matrices = torch.stack([torch.stack([per_class[r][:, y[r] == j].mean(1) for j in range(n_classes)], dim=1)
-                                for r in range(len(runs))])
-        out["class_matrix"] = by_setting(matrices)
+        per_class = class_grads.abs().sum(-1).mean(1)  # (setting, C, N): mean over t of |dL_t(y=i)/dx|_1
+        out["class_matrix"] = numpy(torch.stack([torch.stack([per_class[r][:, y[r] == j].mean(1)
+                                                              for j in range(n_classes)], dim=1)
+                                                 for r in range(len(runs))]))
     return out
 
 
 def _work(cfg, cell):
-    """SGD steps times live adjoints (at least one: the forward pass)."""
+    """The sweep's cost: the parameters each adjoint carries, times the SGD steps it lives through (a loss
+    sampled at step t is carried back through t updates; a uniform draw from [1, T] has mean about T / 2), plus
+    the forward pass and its recomputation (two passes of the last T steps)."""
     group = GROUPS[cell["group"]]
+    last = max(cfg["steps"])
     if group is SETTINGS_10_CLASSES:
-        adjoints, width = len(cfg["steps"]) * cfg["measured_steps"] + 10 * cfg["class_steps"], 10
+        adjoint_steps, width = cfg["measured_steps"] * sum(cfg["steps"]) / 2 + 10 * cfg["class_steps"] * last / 2, 10
     else:
-        adjoints, width = len(cfg["steps"]) * cfg["unique_measured_steps"], cfg["n_examples"]
+        adjoint_steps, width = cfg["unique_measured_steps"] * sum(cfg["steps"]) / 2, cfg["n_examples"]
     per_step = cfg["hidden"] * (196 + cfg["hidden"] + width)  # parameters each adjoint carries
-    return len(group) * len(cfg["seeds"]) * max(cfg["steps"]) * (1 + adjoints) * per_step
+    return len(group) * (2 * last + adjoint_steps) * per_step
 
 
-_DIMS = {"loss_sensitivity": ("setting", "seed", "norm", "T", "example"),
-         "step_normalized": ("setting", "seed", "T", "example"), "final_train_accuracy": ("setting", "seed"),
-         "finite": ("setting", "seed"), "labels": ("setting", "seed", "example"),
-         "class_matrix": ("setting", "seed", "loss_class", "example_class")}
-PARTS = (Part("sensitivity", version=5, compute=_compute, datasets=lambda cfg: {"mnist": cfg["n_examples"]},
-              cells=lambda cfg: [{"group": g} for g in GROUPS], dims=_DIMS, work=_work),)
+_DIMS = {"loss_sensitivity": ("setting", "norm", "T", "example"), "step_normalized": ("setting", "T", "example"),
+         "final_train_accuracy": ("setting",), "finite": ("setting",), "labels": ("setting", "example"),
+         "class_matrix": ("setting", "loss_class", "example_class")}
+PARTS = (Part("sensitivity", version=6, compute=_compute, datasets=lambda cfg: {"mnist": cfg["n_examples"]},
+              cells=lambda cfg: [{"group": g, "seed": s} for g in GROUPS for s in cfg["seeds"]], dims=_DIMS,
+              work=_work),)
+GROUP_OF = {name: group for group, settings in GROUPS.items() for name in settings}
+
+
+def seeds_run(results):
+    """The seeds of ``results``, in the order they were run (each seed is one cell per group)."""
+    return list(dict.fromkeys(c["seed"] for p, c, _ in results if p == "sensitivity"))
+
+
+def sel(results, name, setting, **coords):
+    """Array ``name`` of one setting, stacked over the seeds (one cell each): its first dimension is the seed."""
+    return np.stack([results.sel("sensitivity", name, group=GROUP_OF[setting], seed=seed, setting=setting, **coords)
+                     for seed in seeds_run(results)])
 
 
 def gini_per_seed(results, setting, norm="l1", step_normalized=False):
     """Gini of the loss-sensitivity over examples, (seed, T), NaN where a run diverged (reported, not plotted)."""
     if step_normalized:
-        sens = results.sel("sensitivity", "step_normalized", setting=setting)
+        sens = sel(results, "step_normalized", setting)
     else:
-        sens = results.sel("sensitivity", "loss_sensitivity", setting=setting, norm=norm)
-    finite = results.sel("sensitivity", "finite", setting=setting)
+        sens = sel(results, "loss_sensitivity", setting, norm=norm)
+    finite = sel(results, "finite", setting)
     return np.array([[stats.gini(s) if ok else np.nan for s in per_seed] for per_seed, ok in zip(sens, finite)])
 
 
@@ -194,7 +226,7 @@ def gini_curves(results):
 
 def class_matrix(results, name):
     """g_{i,j} averaged over the seeds (rows i: the class of the loss; columns j: the example's class)."""
-    return results.sel("sensitivity", "class_matrix", setting=name).mean(0)
+    return sel(results, "class_matrix", name).mean(0)
 
 
 def off_diagonal_share(matrix):
@@ -289,17 +321,13 @@ CLAIMS = (
 )
 
 
-def _accuracy(results, setting):
-    return results.sel("sensitivity", "final_train_accuracy", setting=setting)
-
-
 def evidence(results, cfg):
     """Section 3.2's claims at the last T (where Figure 3 makes its point), seeds as replicates."""
     steps = cfg["steps"]
     gini = {name: gini_per_seed(results, name) for name in SETTING_NAMES}
     last = {name: g[:, -1] for name, g in gini.items()}
     curve = lambda name: ", ".join(f"{v:.2f}" for v in np.nanmean(gini[name], 0))
-    fit = {name: float(np.mean(_accuracy(results, name))) for name in SETTING_NAMES}
+    fit = {name: float(np.mean(sel(results, "final_train_accuracy", name))) for name in SETTING_NAMES}
     conditions = {"real-learned": fit["real"], "half-memorised": fit["50% real"], "randY-memorised": fit["randY"],
                   "randX-memorised": fit["randX"], "unique-memorised": min(fit["real inputs"], fit["random inputs"])}
     at_t = f"Gini at T = {steps}"
@@ -315,8 +343,7 @@ def evidence(results, cfg):
     measured["arpit2017-sens-2"] = f"{at_t}: 50% real {curve('50% real')}"
     estimates["arpit2017-sens-3"] = (across(last["real inputs"] - last["random inputs"]),)
     measured["arpit2017-sens-3"] = f"{at_t}: real inputs {curve('real inputs')}; random inputs {curve('random inputs')}"
-    dominance = {name: np.log10([diagonal_dominance(m) for m in results.sel("sensitivity", "class_matrix",
-                                                                            setting=name)])
+    dominance = {name: np.log10([diagonal_dominance(m) for m in sel(results, "class_matrix", name)])
                  for name in ("real", "randY", "randX")}
     for suffix, random in (("a", "randY"), ("b", "randX")):
         estimates[f"arpit2017-sens-4{suffix}"] = (across(dominance["real"]), across(dominance[random]),

@@ -52,8 +52,8 @@ def figure_sorted(results, cfg):
 
     fig, (ax,) = figure(width=5.6)
     for name in loss_sensitivity.SETTINGS_10_CLASSES:
-        sens = results.sel("sensitivity", "loss_sensitivity", setting=name, norm="l1")[:, -1]  # (seed, example)
-        finite = results.sel("sensitivity", "finite", setting=name)
+        sens = loss_sensitivity.sel(results, "loss_sensitivity", name, norm="l1")[:, -1]  # (seed, example)
+        finite = loss_sensitivity.sel(results, "finite", name)
         relative = np.sort(sens[finite] / sens[finite].mean(-1, keepdims=True), axis=-1)[:, ::-1].mean(0)
         ax.plot(np.arange(1, len(relative) + 1), relative, color=COLORS.get(name), label=name)
     ax.set_yscale("log")
