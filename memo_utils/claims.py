@@ -233,6 +233,7 @@ class Estimate:
     n: int
     sd: float | None = None
     dropped: int = 0
+    note: str = ""  # why an interval is missing, when the replicates alone do not say (shown as the verdict's reason)
 
     @property
     def judgeable(self):
@@ -353,8 +354,12 @@ class Claim:
         if self.failed:
             return "; ".join(f"{p.statement}: {_value(v)}, needs {p.requirement()}" for p, v in self.failed)
         if verdict == NOT_AT_THIS_SCALE:
-            counts = sorted({e.n for e in self.estimates if not e.judgeable})
-            return f"no interval: {' or '.join(map(str, counts))} finite replicate(s)"
+            unjudged = [e for e in self.estimates if not e.judgeable]
+            if any(e.note for e in unjudged):
+                return "; ".join(e.note for e in unjudged if e.note)
+            if any(e.n >= 2 for e in unjudged):
+                return "the effect could not be computed from these replicates (see measured)"
+            return f"no interval: {' or '.join(sorted({str(e.n) for e in unjudged}))} finite replicate(s)"
         if verdict == INCONCLUSIVE:
             needed = self.replicates_needed
             unit = re.match(r"[A-Za-z]+", self.definition.replicate).group(0)

@@ -34,9 +34,9 @@ def figure_time(results, cfg, kind="randX"):
     Censored runs (not converged within the budget) are drawn as open triangles at the budget.
     """
     fig, axes = figure(ncols=2, width=4.4, height=3.6)
-    for ax, part, key, values, label in ((axes[0], "capacity", "width", cfg["widths"], "hidden units per layer"),
-                                         (axes[1], "dataset_size", "size", cfg["dataset_sizes"], "training examples")):
-        epochs, censored = capacity.convergence(results, part, kind, key, cfg)  # (value, level, seed)
+    for ax, axis, values, label in ((axes[0], "width", cfg["widths"], "hidden units per layer"),
+                                    (axes[1], "size", capacity.size_grid(cfg), "training examples")):
+        epochs, censored = capacity.convergence(results, kind, cfg, axis)  # (value, level, seed)
         for i, (level, color) in enumerate(zip(cfg["noise_levels"], _level_colors(cfg))):
             ax.plot(values, epochs[:, i].mean(-1), color=color, label=f"{level:.0%}")
             for j, v in enumerate(values):
@@ -47,8 +47,30 @@ def figure_time(results, cfg, kind="randX"):
         ax.set_yscale("log")
         ax.set_xlabel(label)
         ax.set_ylabel(f"epochs to {capacity.CONVERGED:.0%} training accuracy")
-        ax.set_title(f"{kind}" + (f", width {cfg['size_width']}" if part == "dataset_size" else ""))
+        ax.set_title(f"{kind}" + (f", width {cfg['size_width']}" if axis == "size" else ""))
     legend_outside(axes[-1], title="noise (open ^: censored)")
+    return fig
+
+
+def figure_fit(results, cfg):
+    """Final training accuracy on the noisy training set against width, one line per noise level (the band spans
+    the seeds), beside a linear probe's on the top level's sets (dashed): where the networks need capacity."""
+    fig, axes = figure(ncols=2, width=4.4, height=3.6)
+    for ax, kind in zip(axes, capacity.NOISE_KINDS):
+        final = np.array([capacity.training_curves(results, kind, cfg, width=w)[..., -1] for w in cfg["widths"]])
+        for i, (level, color) in enumerate(zip(cfg["noise_levels"], _level_colors(cfg))):
+            ax.plot(cfg["widths"], np.nanmean(final[:, i], -1), marker="o", color=color, label=f"{level:.0%}")
+            ax.fill_between(cfg["widths"], np.nanmin(final[:, i], -1), np.nanmax(final[:, i], -1), color=color,
+                            alpha=0.2)
+        probe = results.sel("probe", "probe_accuracy", noise=kind).mean()
+        ax.axhline(probe, color=_level_colors(cfg)[-1], ls="--", lw=1,
+                   label=f"linear probe, {cfg['noise_levels'][-1]:.0%}")
+        ax.axhline(capacity.CONVERGED, color="0.5", ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("hidden units per layer")
+        ax.set_ylabel(f"training accuracy after {cfg['epochs']} epochs")
+        ax.set_title(kind)
+    legend_outside(axes[-1], title="noise")
     return fig
 
 
@@ -74,8 +96,8 @@ def figure_curves(results, cfg, kind="randX", level=None):
     fig, (ax,) = figure(width=5.0)
     colors = plt.get_cmap("plasma")(np.linspace(0, 0.85, len(cfg["widths"])))
     for width, color in zip(cfg["widths"], colors):
-        curves = results.sel("capacity", "train_accuracy", noise=kind, width=width, level=level)
-        ax.plot(np.arange(1, curves.shape[-1] + 1), curves.mean(0), color=color, label=str(width))
+        curves = capacity.training_curves(results, kind, cfg, width=width)[cfg["noise_levels"].index(level)]
+        ax.plot(np.arange(1, curves.shape[-1] + 1), np.nanmean(curves, 0), color=color, label=str(width))
     ax.axhline(capacity.CONVERGED, color="0.5", ls=":", lw=1)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training accuracy (on the noisy set)")
