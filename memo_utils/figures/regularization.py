@@ -32,6 +32,30 @@ def figure_10(results, cfg):
     return fig
 
 
+def figure_10_shares(results, cfg):
+    """Figure 10 in the claims' units: the share of the unregularized memorization kept (x) against the share of the
+    unregularized real-data learning kept (y), both above chance and paired by seed, one point per strength from the
+    unregularized networks (1, 1); bars span the seeds. The claims read each curve at half memorization (dotted),
+    where a curve above the diagonal has hindered memorization more than learning."""
+    fig, (ax,) = figure(width=5.6, height=4.0)
+    for regularizer in reg.run_regularizers(cfg):
+        memory, learning = reg.shares(results, cfg, regularizer)  # (point, seed)
+        x, y = np.nanmean(memory, 1), np.nanmean(learning, 1)
+        ax.errorbar(x, y, xerr=[x - np.nanmin(memory, 1), np.nanmax(memory, 1) - x],
+                    yerr=[y - np.nanmin(learning, 1), np.nanmax(learning, 1) - y], color=COLORS[regularizer],
+                    marker="o", ms=4, capsize=2, lw=1.2, label=reg.NAMES[regularizer])
+        kept = reg.kept_at_half_memorization(results, cfg, regularizer)
+        if np.isfinite(kept).any():
+            ax.plot([reg.HALF], [np.nanmean(kept)], marker="D", ms=7, mfc="none", color=COLORS[regularizer])
+    ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="hinders both alike")
+    ax.axvline(reg.HALF, color="0.6", ls=":", lw=1)
+    ax.set_xlabel("share of the unregularized randY fit kept (above chance)")
+    ax.set_ylabel("share of the unregularized validation accuracy kept")
+    ax.set_title(f"{_data_label(results)}, CNN width {cfg['width']}")
+    legend_outside(ax, title="regularizer (diamond: read at half)")
+    return fig
+
+
 def figure_11(results, cfg, strength_index=-1):
     """Training loss (top) and accuracy (bottom) per epoch on random (left) and real labels (right), one
     curve per regularizer at one strength (default: its strongest), and the unregularized network."""
