@@ -13,6 +13,8 @@ import torch
 from .errors import ConfigError
 
 PROFILES = ("smoke", "cpu", "gpu", "paper")  # in increasing order of scale
+MAX_COUNT = 10**7  # any size, count or number of steps: far above the papers' (50,000 images, 10^5 steps); a larger
+#                   one is a typo that would exhaust memory before any check of a cell's footprint could run
 MAX_SEED = 10**9  # seeds are multiplied by up to ~10^5 (memo_utils.seeds) and must stay within torch's 64-bit seeds
 
 
@@ -29,13 +31,13 @@ def _is_finite_number(value):
 
 
 def positive_int(name, value):
-    if not _is_int(value) or value <= 0:
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a positive integer")
+    if not _is_int(value) or not 0 < value <= MAX_COUNT:
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a positive integer up to {MAX_COUNT:,}")
 
 
 def non_negative_int(name, value):
-    if not _is_int(value) or value < 0:
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-negative integer")
+    if not _is_int(value) or not 0 <= value <= MAX_COUNT:
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-negative integer up to {MAX_COUNT:,}")
 
 
 def positive_float(name, value):
@@ -72,8 +74,9 @@ def seed_list(name, value):
 
 
 def step_list(name, value):
-    if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) and v > 0 for v in value):
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of positive integers")
+    if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) and 0 < v <= MAX_COUNT for v in value):
+        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of positive integers up to "
+                          f"{MAX_COUNT:,}")
 
 
 def fraction_list(name, value):

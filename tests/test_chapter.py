@@ -25,6 +25,8 @@ def test_profile_values_are_used_and_overrides_win():
 @pytest.mark.parametrize("kwargs, message", [
     ({"profile": "fast"}, "profile='fast' is not allowed: choose one of smoke, cpu, gpu, paper"),
     ({"profile": "smoke", "train_size": -5}, "train_size=-5 is not allowed: must be a positive integer"),
+    ({"profile": "smoke", "n_runs": 10**12}, "n_runs=1000000000000 is not allowed: must be a positive integer up to "
+                                             "10,000,000"),
     ({"profile": "smoke", "lr": 0}, "lr=0 is not allowed: must be a finite positive number"),
     ({"profile": "smoke", "lr": math.inf}, "lr=inf is not allowed: must be a finite positive number"),
     ({"profile": "smoke", "lr": math.nan}, "lr=nan is not allowed: must be a finite positive number"),

@@ -71,6 +71,15 @@ def test_intervals_cover_a_known_mean_at_about_the_nominal_rate(interval):
     assert 0.91 <= covered / trials <= 0.985, covered / trials  # nominal 0.95; 400 trials: +-0.022 s.e.
 
 
+def test_the_t_interval_is_pinned_to_printed_quantiles_and_a_hand_computed_sample():
+    """Printed Student-t tables (0.975 quantiles): an off-by-one in the degrees of freedom, ddof=0 or a 90% interval
+    each moves these numbers far beyond the tolerance."""
+    for dof, printed in ((1, 12.7062), (2, 4.3027), (4, 2.7764), (10, 2.2281), (30, 2.0423)):
+        assert stats.t_quantile(0.975, dof) == pytest.approx(printed, abs=1e-4)
+    mean, low, high = stats.mean_interval([1.0, 2.0, 3.0, 4.0])  # sd 1.29099 (ddof=1), se 0.645497, t(3) 3.18245
+    assert (mean, low, high) == (2.5, pytest.approx(2.5 - 2.054260, abs=1e-5), pytest.approx(2.5 + 2.054260, abs=1e-5))
+
+
 def test_one_replicate_has_no_interval():
     mean, low, high = stats.mean_interval([0.3])
     assert mean == 0.3 and np.isnan(low) and np.isnan(high)
