@@ -58,8 +58,8 @@ def test_run_computes_into_the_cache_then_reads_it(tmp_path):
     env = {"MEMO_RESULTS_DIR": str(tmp_path)}
     args = ("run", "loss_sensitivity", "--profile", "smoke", "--set", "n_examples=60", "--set", "steps=[20]")
     first, second = _run(*args, env_extra=env), _run(*args, env_extra=env)
-    assert first.returncode == 0 and "computed in" in first.stdout, first.stderr
-    assert second.returncode == 0 and "cached" in second.stdout
+    assert first.returncode == 0 and "computed from MNIST" in first.stdout, first.stderr
+    assert second.returncode == 0 and ": cached (MNIST" in second.stdout
     assert (tmp_path / "loss_sensitivity" / "sensitivity").is_dir()
 
 
@@ -98,7 +98,7 @@ def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_resul
     done = _run("run", "easy_examples", *small, "--jobs", "2", env_extra={"MEMO_RESULTS_DIR": str(two)})
     assert done.returncode == 0, done.stderr
     main_process = done.stdout.splitlines()[-4:-1]  # after the workers' own lines, before the JSON summary
-    assert all(line.startswith("easy_examples/mlp/") and ": cached on" in line for line in main_process), done.stdout
+    assert all(line.startswith("easy_examples/mlp/") and ": cached (MNIST" in line for line in main_process), done.stdout
     hashes = lambda root: sorted(json.loads(p.read_text())["arrays_sha256"] for p in root.rglob("meta.json"))
     assert hashes(one) == hashes(two)
     refused = _run("run", "easy_examples", *small, "--jobs", "0")

@@ -49,8 +49,8 @@ def figure_10_shares(results, cfg):
             ax.plot([reg.HALF], [np.nanmean(kept)], marker="D", ms=7, mfc="none", color=COLORS[regularizer])
     ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--", label="hinders both alike")
     ax.axvline(reg.HALF, color="0.6", ls=":", lw=1)
-    ax.set_xlabel("share of the unregularized randY fit kept (above chance)")
-    ax.set_ylabel("share of the unregularized validation accuracy kept")
+    ax.set_xlabel("share of the randY fit kept (above chance)")
+    ax.set_ylabel("share of validation accuracy kept")
     ax.set_title(f"{_data_label(results)}, CNN width {cfg['width']}")
     legend_outside(ax, title="regularizer (diamond: read at half)")
     return fig
