@@ -9,10 +9,13 @@ change: new cache keys) or shows that the refactor leaves results bit-identical,
 ``python -m memo_utils fingerprint --record CHAPTER/PART`` checks before re-recording.
 
 The fingerprint covers what ``compute`` can reach: the functions, classes and constants of its
-own module that it names, and, followed the same way, those of the ``memo_utils`` modules they
-use (``data.corrupt`` pulls in ``corrupt`` and what it names, not all of ``data``). It hashes
-their syntax trees without docstrings, so comments, docstrings and formatting do not count,
-and it leaves out modules that declare ``AFFECTS_RESULTS = False`` (progress bars, errors).
+own module that it names (every assignment of a name, not only the last), and, followed the
+same way through relative and absolute imports alike, those of the ``memo_utils`` modules they
+use (``data.corrupt`` pulls in ``corrupt`` and what it names, not all of ``data``; a parameter
+that happens to share a function's name does not). It hashes their syntax trees without what
+only people read (comments, docstrings, formatting, the message text of raised errors and
+assertions), so improving a message never makes results look stale, and it leaves out modules
+that declare ``AFFECTS_RESULTS = False`` (progress bars, errors).
 """
 from __future__ import annotations
 
@@ -38,70 +41,138 @@ from .chapter import cell_id
 RECORD = Path(__file__).parent / "experiments" / "fingerprints.json"
 
 
-def _relative_imports(nodes, package):
-    """{alias: (module, None)} for ``from . import module``, {alias: (module, name)} for ``from .module import name``."""
+def _imports(nodes, module_name):
+    """What the import statements among ``nodes`` bind to inside the package, relative and absolute alike:
+    {alias: (module, None)} for a module, {alias: (module, name)} for a symbol of a module."""
+    root, package = module_name.split(".")[0], importlib.import_module(module_name).__package__
     imports = {}
     for node in nodes:
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+        if isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+                else node.module
+            if base.split(".")[0] != root:
+                continue
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 is_module = _is_package(base) and importlib.util.find_spec(full) is not None
                 imports[alias.asname or alias.name] = (full, None) if is_module else (base, alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == root:  # ``import pkg.mod`` binds pkg; ``import pkg.mod as m`` binds m
+                    imports[alias.asname or root] = (alias.name if alias.asname else root, None)
     return imports
+
+
+def _bound_names(node):
+    """The names a top-level statement binds: a definition's name, every assignment's targets."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return set()
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(child.name)  # defined inside a top-level if or try
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            names.add(child.id)
+    return names
 
 
 @lru_cache(maxsize=None)
 def _module_info(module_name):
-    """Top-level definitions {name: node} of a module, and its imports from memo_utils (see _relative_imports)."""
-    module = importlib.import_module(module_name)
-    tree = ast.parse(inspect.getsource(module))
+    """Every top-level statement binding each name {name: [nodes, in source order]}, so that a constant assigned
+    twice is hashed with both assignments, and the module's imports from its package (see _imports)."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
     definitions = {}
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            definitions[node.name] = node
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        definitions[name.id] = node
-    package = module.__package__ if module_name != module.__package__ else module_name
-    return definitions, _relative_imports(tree.body, package)
+        for name in _bound_names(node):
+            definitions.setdefault(name, []).append(node)
+    return definitions, _imports(tree.body, module_name)
 
 
 def _is_package(module_name):
     return hasattr(importlib.import_module(module_name), "__path__")
 
 
-def _strip_docstrings(node):
-    node = ast.parse(ast.unparse(node))  # a copy
-    for child in ast.walk(node):
-        body = getattr(child, "body", None)
+class _Prose(ast.NodeTransformer):
+    """Removes what only people read: docstrings and the message text of raised errors and assertions."""
+
+    def generic_visit(self, node):
+        body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
                 and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-            child.body = body[1:] or [ast.Pass()]
-    return ast.dump(node)
+            node.body = body[1:] or [ast.Pass()]
+        return super().generic_visit(node)
+
+    def visit_Raise(self, node):
+        if node.exc is not None:
+            node.exc = _Text().visit(node.exc)
+        return node
+
+    def visit_Assert(self, node):
+        node.msg = None
+        return self.generic_visit(node)
+
+
+class _Text(ast.NodeTransformer):
+    def visit_Constant(self, node):
+        return ast.Constant("") if isinstance(node.value, str) else node
+
+    def visit_JoinedStr(self, node):
+        return ast.Constant("")
+
+
+def _without_prose(node):
+    return ast.dump(_Prose().visit(ast.parse(ast.unparse(node))))  # a copy
+
+
+def _local_names(node):
+    """Names a function binds for itself (its parameters, assignments, inner definitions): a parameter called
+    ``source`` is not the module's function ``source``."""
+    local, declared_global = set(), set()
+    for child in ast.walk(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            arguments = child.args
+            local |= {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+            local |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+            if child is not node and not isinstance(child, ast.Lambda):
+                local.add(child.name)
+        elif isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+            local.add(child.id)
+        elif isinstance(child, (ast.Global, ast.Nonlocal)):
+            declared_global |= set(child.names)
+    return local - declared_global
+
+
+def _resolve(expr, module_name, imports, definitions, local):
+    """The (module, name) that a name or an attribute chain (``pkg.mod.name``) stands for; name None: a module."""
+    if isinstance(expr, ast.Name):
+        if expr.id in imports:
+            return imports[expr.id]
+        return (module_name, expr.id) if expr.id in definitions and expr.id not in local else None
+    if isinstance(expr, ast.Attribute):
+        base = _resolve(expr.value, module_name, imports, definitions, local)
+        if base is None or base[1] is not None:
+            return base  # an attribute of a symbol: the symbol is what is used
+        full = f"{base[0]}.{expr.attr}"
+        is_module = _is_package(base[0]) and importlib.util.find_spec(full) is not None
+        return (full, None) if is_module else (base[0], expr.attr)
+    return None
 
 
 def _references(node, module_name):
-    """The (module, name) symbols of memo_utils that a definition uses; name None: the whole module."""
-    definitions, imports = _module_info(module_name)
-    module = importlib.import_module(module_name)
-    imports = {**imports, **_relative_imports(ast.walk(node), module.__package__)}  # imports inside functions too
-    attribute_bases = {id(c.value) for c in ast.walk(node) if isinstance(c, ast.Attribute)}
+    """The (module, name) symbols of the package that a definition uses; name None: the whole module."""
+    definitions, module_imports = _module_info(module_name)
+    local = _local_names(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
+    imports = {**{alias: target for alias, target in module_imports.items() if alias not in local},
+               **_imports(ast.walk(node), module_name)}  # imports inside the function win
+    inner = {id(child.value) for child in ast.walk(node) if isinstance(child, ast.Attribute)}
     found = set()
     for child in ast.walk(node):
-        if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and child.value.id in imports:
-            target, name = imports[child.value.id]
-            found.add((target, child.attr) if name is None else (target, name))
-        elif isinstance(child, ast.Name) and id(child) not in attribute_bases:
-            if child.id in imports:
-                found.add(imports[child.id])
-            elif child.id in definitions:
-                found.add((module_name, child.id))
-        elif isinstance(child, ast.Name) and child.id in definitions and child.id not in imports:
-            found.add((module_name, child.id))  # a local object whose attribute is used
+        if isinstance(child, (ast.Name, ast.Attribute)) and id(child) not in inner:  # a whole chain, once
+            symbol = _resolve(child, module_name, imports, definitions, local)
+            if symbol is not None:
+                found.add(symbol)
     return found
 
 
@@ -120,14 +191,15 @@ def reachable(part):
             continue  # progress bars, error messages
         definitions, _ = _module_info(module_name)
         if name is None:  # a module used whole
-            nodes = {(module_name, n): node for n, node in definitions.items()}
+            nodes = {(module_name, n): statements for n, statements in definitions.items()}
         elif name in definitions:
             nodes = {symbol: definitions[name]}
         else:
-            continue  # a name the module takes from outside memo_utils
-        for key, node in nodes.items():
-            found[key] = _strip_docstrings(node)
-            todo.extend(_references(node, module_name) - seen)
+            continue  # a name the module takes from outside the package
+        for key, statements in nodes.items():
+            found[key] = "\n".join(_without_prose(node) for node in statements)
+            for node in statements:
+                todo.extend(_references(node, module_name) - seen)
     return found
 
 

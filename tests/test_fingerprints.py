@@ -4,6 +4,7 @@ import json
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from memo_utils import experiments, fingerprints
@@ -24,10 +25,15 @@ def toy_package(tmp_path, monkeypatch):
     files = {
         "helpers.py": '''
             SCALE = 2
+            OFFSET = 1
+            OFFSET = OFFSET + 1
 
             def scaled(x):
                 """Why: the toy's only helper."""
-                return SCALE * x
+                if x is None:
+                    raise ValueError(f"x={x} is not allowed: give a number")
+                assert x == x, "x is not NaN"
+                return SCALE * x + OFFSET
 
             def unrelated():
                 return 0
@@ -35,8 +41,11 @@ def toy_package(tmp_path, monkeypatch):
         "exp.py": '''
             from . import helpers
 
-            def compute(cfg, cell, inputs, device):
-                return {"y": helpers.scaled(cfg["x"])}  # a comment
+            def compute(cfg, cell, inputs, device, source=None):
+                return {"y": helpers.scaled(cfg["x"]) + (source or 0)}  # a comment
+
+            def source():
+                return 2
             ''',
     }
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -64,10 +73,37 @@ def test_the_fingerprint_follows_the_code_a_part_reaches_and_nothing_else(toy_pa
     write("helpers.py", files["helpers.py"].replace('"""Why: the toy\'s only helper."""', '"""Reworded."""'))
     write("exp.py", files["exp.py"].replace("# a comment", "# another comment"))
     assert fingerprint() == original  # docstrings and comments do not count
+    write("helpers.py", files["helpers.py"].replace("is not allowed: give a number", "must be a number")
+          .replace('"x is not NaN"', '"a NaN"'))
+    assert fingerprint() == original  # nor the message text of a raised error or an assertion
     write("helpers.py", files["helpers.py"].replace("return 0", "return 1"))
-    assert fingerprint() == original  # nor does code the part never reaches
+    write("exp.py", files["exp.py"].replace("return 2", "return 3"))
+    assert fingerprint() == original  # nor code the part never reaches, a function named like a parameter too
+    write("exp.py", files["exp.py"])
+    changed = {"a constant it uses": ("SCALE = 2", "SCALE = 3"),
+               "the first of two assignments": ("OFFSET = 1", "OFFSET = 5"),
+               "an operator": ("SCALE * x + OFFSET", "SCALE * x - OFFSET"),
+               "a called function": ("return SCALE * x + OFFSET", "return abs(SCALE * x) + OFFSET"),
+               "the condition of a raised error": ("if x is None:", "if x is not None:")}
+    for what, (before, after) in changed.items():
+        write("helpers.py", files["helpers.py"].replace(before, after))
+        assert fingerprint() != original, what
+    write("helpers.py", files["helpers.py"])
+
+
+@pytest.mark.parametrize("imported,used", [
+    ("from toy.helpers import scaled", "scaled"),
+    ("from .helpers import scaled", "scaled"),
+    ("from toy import helpers", "helpers.scaled"),
+    ("import toy.helpers as h", "h.scaled"),
+    ("import toy.helpers", "toy.helpers.scaled"),
+])
+def test_imports_are_followed_whether_relative_or_absolute(toy_package, imported, used):
+    files, write, fingerprint = toy_package
+    write("exp.py", files["exp.py"].replace("from . import helpers", imported).replace("helpers.scaled", used))
+    original = fingerprint()
     write("helpers.py", files["helpers.py"].replace("SCALE = 2", "SCALE = 3"))
-    assert fingerprint() != original  # a constant that a reached helper uses does
+    assert fingerprint() != original
 
 
 def test_recording_a_changed_part_needs_bit_identical_results_unless_its_version_is_bumped(tmp_path, monkeypatch):
@@ -86,3 +122,26 @@ def test_recording_a_changed_part_needs_bit_identical_results_unless_its_version
     record.write_text(json.dumps({"easy_examples/mlp": {"version": part.version - 1, "source": "old"}}))
     monkeypatch.setattr(fingerprints, "refactor_check", lambda *a, **k: pytest.fail("a new version needs no check"))
     assert fingerprints.record(chapter, part) == []
+
+
+def test_the_refactor_check_refuses_a_changed_value_dtype_or_shape_at_every_profile_it_checks(isolated_results):
+    from memo_utils import profiles
+    from memo_utils.chapter import Chapter, Param
+
+    produce = {"y": lambda size: np.linspace(0, 1, size, dtype=np.float32)}
+    part = Part("values", 1, compute=lambda cfg, cell, inputs, device: {"y": produce["y"](cfg["size"])})
+    toy = Chapter("toy", paper="arpit2017", parts=(part,), claims=(), evidence=lambda results, cfg: None,
+                  params=(Param("size", profiles.positive_int, 4, paper="-", parts=("values",),
+                                by_profile={"smoke": 3}),))
+    for profile in ("smoke", "cpu"):  # the references: what the code computed before the change
+        toy.run(toy.config(profile), device="cpu")
+    assert fingerprints.refactor_check(toy, part) == []
+    changes = {"a value one ulp away": lambda y: np.nextafter(y, np.float32(2)),
+               "a dtype": lambda y: y.astype(np.float64),
+               "a shape": lambda y: y[None]}
+    for what, change in changes.items():
+        for profile, size in (("smoke", 3), ("cpu", 4)):  # changed at one profile only
+            produce["y"] = lambda n, change=change, size=size: (
+                change(np.linspace(0, 1, n, dtype=np.float32)) if n == size else np.linspace(0, 1, n, dtype=np.float32))
+            mismatches = fingerprints.refactor_check(toy, part)
+            assert [m.split(" ")[0] for m in mismatches] == [profile], (what, profile, mismatches)
