@@ -147,6 +147,8 @@ def _local_names(node):
 def _resolve(expr, module_name, imports, definitions, local):
     """The (module, name) that a name or an attribute chain (``pkg.mod.name``) stands for; name None: a module."""
     if isinstance(expr, ast.Name):
+        if not isinstance(expr.ctx, ast.Load):
+            return None  # a name being bound (a class's field ``source: str``), not the module's ``source``
         if expr.id in imports:
             return imports[expr.id]
         return (module_name, expr.id) if expr.id in definitions and expr.id not in local else None

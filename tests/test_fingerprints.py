@@ -42,7 +42,10 @@ def toy_package(tmp_path, monkeypatch):
             from . import helpers
 
             def compute(cfg, cell, inputs, device, source=None):
-                return {"y": helpers.scaled(cfg["x"]) + (source or 0)}  # a comment
+                return {"y": helpers.scaled(cfg["x"]) + (source or Box.source)}  # a comment
+
+            class Box:
+                source: int = 0  # a field, not the function below
 
             def source():
                 return 2
@@ -78,7 +81,7 @@ def test_the_fingerprint_follows_the_code_a_part_reaches_and_nothing_else(toy_pa
     assert fingerprint() == original  # nor the message text of a raised error or an assertion
     write("helpers.py", files["helpers.py"].replace("return 0", "return 1"))
     write("exp.py", files["exp.py"].replace("return 2", "return 3"))
-    assert fingerprint() == original  # nor code the part never reaches, a function named like a parameter too
+    assert fingerprint() == original  # nor code the part never reaches, a function named like a parameter or field
     write("exp.py", files["exp.py"])
     changed = {"a constant it uses": ("SCALE = 2", "SCALE = 3"),
                "the first of two assignments": ("OFFSET = 1", "OFFSET = 5"),
