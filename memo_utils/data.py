@@ -15,7 +15,9 @@ path). Sources, in order of preference:
 
 Every archive is checked against a known SHA-256 before it is read (the published sums of
 ``shared/data``, the sidecar of the download cache, the bundled ``SHA256SUMS``), so a
-truncated or altered file is one clear line, not a zipfile traceback or a wrong figure.
+truncated or altered file is one clear line, not a zipfile traceback or a wrong figure; and every
+archive, whatever its source, must hold uint8 images of the dataset's shape with integer labels
+in 0-9, one per image (checked from the arrays' headers and labels, without decoding images).
 
 ``source`` picks the archive without decoding any image and ``fingerprint`` turns it into
 a small dict that the results cache can key on; ``load_source`` then reads the images.
@@ -195,13 +197,57 @@ def _remedy(origin, path):
     return "rebuild the bundled data with scripts/build_bundled_data.py"
 
 
-def _n_train(path, origin):
-    """Training images in an archive, from its small label array (no image is decoded)."""
+IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}  # one image, stored as uint8
+
+
+def _checked(path, name, layout, origin):
+    """Training images in an archive, after checking what every source must hold, bundled, folder or download
+    alike: uint8 images of the dataset's shape, integer labels in 0-9, one label per image. Reads the arrays'
+    headers and the small label and offset arrays only (no image is decoded), so a page can afford it on
+    every render; a wrong archive is one line here, not a traceback or a wrong figure later."""
     try:
-        with np.load(path) as d:
-            return len(d["y_train"])
+        with zipfile.ZipFile(path) as archive:
+            splits = ("train",) if layout == "exact_first4000" else ("train", "test")
+            n_train = None
+            for split in splits:
+                labels = _array(archive, f"y_{split}")
+                if labels.ndim != 1 or labels.dtype.kind not in "iu":
+                    return _invalid(path, origin, f"y_{split} is {labels.dtype} {labels.shape}, not integer labels")
+                if len(labels) and not 0 <= labels.min() <= labels.max() < NUM_CLASSES:
+                    return _invalid(path, origin, f"y_{split} holds labels outside 0-{NUM_CLASSES - 1}")
+                if layout == "jpeg":
+                    offsets, (size,), _ = _array(archive, f"{split}_offsets"), *_header(archive, f"{split}_jpeg")[:2]
+                    if offsets.shape != (len(labels) + 1,) or offsets.dtype.kind not in "iu" \
+                            or (np.diff(offsets) < 0).any() or offsets[0] < 0 or offsets[-1] > size:
+                        return _invalid(path, origin, f"{split}_offsets do not split {split}_jpeg into "
+                                                      f"{len(labels)} images")
+                else:
+                    shape, dtype = _header(archive, f"x_{split}")
+                    if dtype != np.uint8 or shape != (len(labels), *IMAGE_SHAPES[name]):
+                        return _invalid(path, origin, f"x_{split} is {dtype} {shape}, expected uint8 "
+                                                      f"{(len(labels), *IMAGE_SHAPES[name])} for {len(labels)} labels")
+                n_train = len(labels) if n_train is None else n_train
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
         raise DataUnavailableError(f"{path} cannot be read ({_one_line(error)}): {_remedy(origin, path)}") from None
+    return n_train
+
+
+def _array(archive, key):
+    with archive.open(f"{key}.npy") as f:
+        return np.lib.format.read_array(f, allow_pickle=False)
+
+
+def _header(archive, key):
+    """(shape, dtype) of an array in an .npz archive, from its header alone."""
+    with archive.open(f"{key}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f)
+    return shape, dtype
+
+
+def _invalid(path, origin, problem):
+    raise DataUnavailableError(f"{path} is not a valid archive ({problem}): {_remedy(origin, path)}")
 
 
 def _from_data_dir(name, data_dir, min_train, parameter):
@@ -225,7 +271,7 @@ def _from_data_dir(name, data_dir, min_train, parameter):
     filename, layout, label, exact = present[0]
     path = folder / filename
     sha256 = _verify_published(path)
-    n_train = _n_train(path, "data_dir")
+    n_train = _checked(path, name, layout, "data_dir")
     if layout == "exact_first4000":
         n_train = min(n_train, EXACT_CIFAR_TRAIN)
     if n_train < min_train:
@@ -264,7 +310,7 @@ def _from_download_cache(name, allow_download):
         _download_with_torchvision(name, path)
     sha256 = _verify_cache(path)
     return DataSource(name, path, sha256, "MNIST" if name == "mnist" else "CIFAR-10", True,
-                      "torchvision", "arrays", _n_train(path, "torchvision"))
+                      "torchvision", "arrays", _checked(path, name, "arrays", "torchvision"))
 
 
 def _verify_cache(path):
@@ -344,7 +390,7 @@ def _bundled(name):
             f"{path} does not match its SHA256SUMS entry (SHA-256 {found[:12]}..., expected "
             f"{expected[filename][:12]}...): {rebuild}")
     label = "MNIST (bundled sample)" if name == "mnist" else "CIFAR-10 (exact first 4,000)"
-    return DataSource(name, path, found, label, True, "bundled", "arrays", _n_train(path, "bundled"))
+    return DataSource(name, path, found, label, True, "bundled", "arrays", _checked(path, name, "arrays", "bundled"))
 
 
 def to_tensor(images, device="cpu", downscale=None):

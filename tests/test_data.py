@@ -267,6 +267,34 @@ def test_load_source_reads_what_source_chose_and_refuses_a_file_changed_since(tm
                     str(tmp_path / "cifar10_jpeg.npz"))
 
 
+@pytest.mark.parametrize("change,problem", [
+    (dict(x_train=np.zeros((20, 32, 32), np.uint8)), "x_train is uint8 (20, 32, 32), expected uint8 (20, 28, 28)"),
+    (dict(x_train=np.zeros((20, 28, 28), np.float32)), "x_train is float32"),
+    (dict(y_train=np.full(20, 10, np.uint8)), "y_train holds labels outside 0-9"),
+    (dict(y_test=-np.ones(4, np.int64)), "y_test holds labels outside 0-9"),
+    (dict(y_train=np.zeros(20, np.float32)), "y_train is float32 (20,), not integer labels"),
+    (dict(y_train=np.zeros(19, np.uint8)), "expected uint8 (19, 28, 28) for 19 labels"),
+])
+def test_a_download_cache_with_wrong_shapes_dtypes_labels_or_lengths_is_refused_in_one_line(
+        tmp_path, monkeypatch, change, problem):
+    monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
+    monkeypatch.setattr(data, "DOWNLOAD_CACHE", tmp_path)
+    with np.load(_mnist_like(tmp_path / "mnist.npz")) as sound:
+        arrays = {**dict(sound), **change}
+    np.savez(tmp_path / "mnist.npz", **arrays)  # trusted on first use: no sidecar yet
+    _one_line_error(lambda: data.source("mnist"), str(tmp_path / "mnist.npz"), problem, "delete")
+
+
+def test_jpeg_offsets_that_do_not_split_the_buffer_are_refused(tmp_path, monkeypatch):
+    path = _cifar_jpeg_like(tmp_path / "cifar10_jpeg.npz")
+    with np.load(path) as sound:
+        arrays = dict(sound)
+    arrays["train_offsets"] = arrays["train_offsets"][::-1].copy()
+    np.savez(path, **arrays)
+    _publish(monkeypatch, path)
+    _one_line_error(lambda: data.source("cifar10", data_dir=tmp_path), "train_offsets do not split train_jpeg")
+
+
 def test_a_file_is_hashed_once_per_path_size_and_mtime(tmp_path, monkeypatch):
     calls = []
     digest = data._digest
