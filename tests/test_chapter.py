@@ -36,12 +36,27 @@ def test_profile_values_are_used_and_overrides_win():
     ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
     ({"profile": "smoke", "cnn_seeds": [0, 0]}, "cnn_seeds=[0, 0] is not allowed: the seeds must be distinct"),
     ({"profile": "smoke", "cnn_seeds": [2**62]}, "is not allowed: must be a non-empty list of integers in [0, 1,000,"),
+    ({"profile": "smoke", "seed": 2**62}, "seed=4611686018427387904 is not allowed: must be an integer in [0, 1,000,"),
 ])
 def test_bad_parameters_stop_with_one_line_naming_them(kwargs, message):
     profile = kwargs.pop("profile")
     with pytest.raises(ConfigError) as error:
         easy.config(profile, **kwargs)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("name", experiments.CHAPTERS)
+def test_every_integer_setting_of_every_chapter_has_an_upper_bound_refused_in_one_line(name):
+    """Sizes, counts, steps and seeds alike: 10^12 would allocate without end, 2^62 overflows a seed."""
+    chapter = experiments.get(name)
+    integers = [p for p in chapter.params if (type(p.default) is int) or (
+        isinstance(p.default, list) and p.default and all(type(v) is int for v in p.default))]
+    assert integers
+    for param in integers:
+        huge = [2**62] if isinstance(param.default, list) else 2**62
+        with pytest.raises(ConfigError) as error:
+            chapter.config("smoke", **{param.name: huge})
+        assert str(error.value).startswith(f"{param.name}=") and "\n" not in str(error.value), str(error.value)
 
 
 def test_a_parameter_that_belongs_to_no_part_is_refused():

@@ -49,7 +49,7 @@ PARAMS = (
           note="not stated in the paper; 32 is a common choice that gives real data a meaningful first epoch "
                "at learning rate 0.01 (a parameter, so it can be changed)"),
     Param("lr", profiles.positive_float, 0.01, paper="0.01 (SGD)", parts=("mlp",)),
-    Param("seed", profiles.non_negative_int, 0, paper="not stated", parts=("mlp",), replicates=True,
+    Param("seed", profiles.seed, 0, paper="not stated", parts=("mlp",), replicates=True,
           note="fixes the noise, the initialisations and the data orders of the runs (the replicates of Figure 1's "
                "claims)"),
     Param("noise_fraction", profiles.fraction, 1.0, paper="1.0 (randX and randY are 100% noise)", parts=("mlp",),
