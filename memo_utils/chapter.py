@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import cache, claims as claims_module, data, devices, profiles, progress
+from . import cache, claims as claims_module, data, devices, memory, profiles, progress
 from .errors import ONE_LINE, ConfigError, DataUnavailableError
 
 RUNTIME = ("profile", "data_dir", "device", "recompute")  # options every chapter takes; no result depends on them
@@ -64,8 +64,9 @@ class Part:
     coordinates of its independent cells (one entry, ``{}``, when it has none). ``dims``
     names the dimensions of its arrays, for :meth:`Results.sel`; a dimension's coordinates
     are the array of the same name. ``work(cfg, cell)`` is its compute in arbitrary units
-    (FLOPs up to a constant), to extrapolate costs between profiles. Bump ``version`` when
-    the code changes its results.
+    (FLOPs up to a constant), to extrapolate costs between profiles. ``memory(cfg, cell)``
+    is the bytes it cannot do without on its device (:mod:`memo_utils.memory`), checked
+    before it computes. Bump ``version`` when the code changes its results.
     """
 
     name: str
@@ -75,6 +76,7 @@ class Part:
     cells: Callable = lambda cfg: [{}]
     dims: dict = field(default_factory=dict)
     work: Callable = lambda cfg, cell: 1.0
+    memory: Callable = lambda cfg, cell: 0
 
 
 def cell_id(part, cell):
@@ -267,11 +269,16 @@ class Chapter:
                 continue
 
             def compute(part=part, cell=cell, sources=sources):
+                part_cfg = self.part_config(part, cfg)
+                sizes = [p.name for p in self.params
+                         if part.name in p.parts and type(p.default) is int and not p.replicates]
+                memory.check(part.memory(part_cfg, cell), device, f"{self.name}/{cell_id(part.name, cell)}",
+                             ", ".join(sizes) or "its sizes")
                 with progress.task(f"{self.name}/{cell_id(part.name, cell)}"):
                     for name, s in sources.items():
                         if s not in loaded:
                             loaded[s] = data.load_source(s)
-                    return part.compute(self.part_config(part, cfg), cell,
+                    return part.compute(part_cfg, cell,
                                         {name: loaded[s] for name, s in sources.items()}, device)
 
             result = cache.cached(*self.key(part, cell, cfg, sources=sources), compute, device=device, recompute=recompute,

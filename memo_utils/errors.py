@@ -15,4 +15,8 @@ class ResultsUnwritableError(RuntimeError):
     """The results folder cannot be written; the message says where any computed arrays were kept."""
 
 
-ONE_LINE = (ConfigError, DataUnavailableError, ResultsUnwritableError)  # shown as their message, never a traceback
+class InsufficientMemoryError(RuntimeError):
+    """A cell would need more memory than its device has free; the message gives the estimate and what to lower."""
+
+
+ONE_LINE = (ConfigError, DataUnavailableError, ResultsUnwritableError, InsufficientMemoryError)  # shown as their message, never a traceback

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from memo_utils.cache import results_dir  # noqa: E402
 from memo_utils.costs import record_wall_time  # noqa: E402
+from memo_utils.errors import ONE_LINE  # noqa: E402
 from memo_utils.experiments import CHAPTERS, get as get_chapter  # noqa: E402
 from memo_utils.profiles import default_profile  # noqa: E402
 
@@ -128,7 +129,7 @@ def execute(source, target, parameters, timeout):
                                    cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout,
                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except papermill.PapermillExecutionError as error:
-        if error.ename in ("ConfigError", "DataUnavailableError", "ResultsUnwritableError"):  # a bad parameter or missing data: one line
+        if error.ename in {kind.__name__ for kind in ONE_LINE}:  # a bad parameter, missing data or memory: one line
             message = error.evalue
             if error.ename == "DataUnavailableError":
                 message = missing_data_message(source.stem, parameters, error.evalue)

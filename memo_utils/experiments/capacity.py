@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .. import data, hessian, profiles, seeds, stats
+from .. import data, hessian, memory, profiles, seeds, stats
 from ..chapter import Chapter, Param, Part
 from ..claims import NOT_MEASURED, Definition, Estimate, Evidence, Precondition, above, across, within
 from ..ensemble import MLPEnsemble, train_ensemble
@@ -284,6 +284,21 @@ def trained_sizes(cfg):
     return size_grid(cfg) if cfg["size_width"] not in cfg["widths"] else cfg["dataset_sizes"]
 
 
+def _mlp_memory(width, n, cfg, noise, held_out=0):
+    """One row's ensemble (every level x seed), its training images (one noisy copy per model for randX) and
+    ``held_out`` validation images."""
+    models = len(cfg["noise_levels"]) * len(cfg["seeds"])
+    ensemble = memory.mlp((_inputs(cfg), width, width, data.NUM_CLASSES), cfg["batch_size"], models=models)
+    copies = models if noise == "randX" else 1
+    return memory.needed(ensemble, data=memory.images(copies * n + held_out, (_inputs(cfg),)))
+
+
+def _cifar_memory(cfg, cell):
+    """One small AlexNet at a time, on minibatches of 128, and the training and test images."""
+    network = memory.network(lambda: SmallAlexNet(width=cell["width"]), (3, 32, 32), 128)
+    return memory.needed(network, data=memory.images(2 * cfg["cifar_train_size"], (3, 32, 32)))
+
+
 _DIMS = {"train_accuracy": ("level", "seed", "epoch"), "val_accuracy": ("level", "seed", "epoch"),
          "top_eigenvalue": ("level", "seed"), "hessian_converged": ("level", "seed"), "finite": ("level", "seed"),
          "probe_accuracy": ("seed",), "probe_noise_accuracy": ("seed",)}
@@ -291,20 +306,25 @@ PARTS = (
     Part("capacity", version=3, compute=_compute_capacity,
          datasets=lambda cfg: {"mnist": cfg["train_size"] + cfg["val_size"]},
          cells=lambda cfg: [{"noise": k, "width": w} for k in NOISE_KINDS for w in cfg["widths"]], dims=_DIMS,
-         work=lambda cfg, cell: _mlp_work(cell["width"], cfg["train_size"], cfg)),
+         work=lambda cfg, cell: _mlp_work(cell["width"], cfg["train_size"], cfg),
+         memory=lambda cfg, cell: _mlp_memory(cell["width"], cfg["train_size"], cfg, cell["noise"], cfg["val_size"])),
     Part("dataset_size", version=3, compute=_compute_dataset_size,
          datasets=lambda cfg: {"mnist": max(trained_sizes(cfg))},
          cells=lambda cfg: [{"noise": k, "size": n} for k in NOISE_KINDS for n in trained_sizes(cfg)], dims=_DIMS,
-         work=lambda cfg, cell: _mlp_work(cfg["size_width"], cell["size"], cfg)),
+         work=lambda cfg, cell: _mlp_work(cfg["size_width"], cell["size"], cfg),
+         memory=lambda cfg, cell: _mlp_memory(cfg["size_width"], cell["size"], cfg, cell["noise"])),
     Part("probe", version=2, compute=_compute_probe, datasets=lambda cfg: {"mnist": cfg["train_size"]},
          cells=lambda cfg: [{"noise": k} for k in NOISE_KINDS], dims=_DIMS,
-         work=lambda cfg, cell: len(cfg["seeds"]) * PROBE_ITERATIONS * cfg["train_size"] * _inputs(cfg) * 10),
+         work=lambda cfg, cell: len(cfg["seeds"]) * PROBE_ITERATIONS * cfg["train_size"] * _inputs(cfg) * 10,
+         memory=lambda cfg, cell: memory.needed(data=memory.images(len(cfg["seeds"]) * cfg["train_size"],
+                                                                   (_inputs(cfg),)))),
     Part("cifar", version=1, compute=_compute_cifar,
          datasets=lambda cfg: {"cifar10": cfg["cifar_train_size"]} if cfg["cifar_epochs"] else {},
          cells=lambda cfg: [{"noise": k, "width": w} for k in NOISE_KINDS for w in cfg["cifar_widths"]]
          if cfg["cifar_epochs"] else [], dims=_DIMS,
          work=lambda cfg, cell: len(cfg["cifar_noise_levels"]) * len(cfg["seeds"]) * cfg["cifar_epochs"]
-         * cfg["cifar_train_size"] * (28 * 28 * 75 * cell["width"] + 14 * 14 * 25 * cell["width"] ** 2)),
+         * cfg["cifar_train_size"] * (28 * 28 * 75 * cell["width"] + 14 * 14 * 25 * cell["width"] ** 2),
+         memory=_cifar_memory),
 )
 
 

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import torch
 
-from .. import data, lass, profiles, seeds
+from .. import data, lass, memory, profiles, seeds
 from ..chapter import Chapter, Param, Part
 from ..claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across, within
 from ..ensemble import MLPEnsemble, train_ensemble
@@ -237,16 +237,32 @@ def _cifar_work(cfg, cell):
         cfg["cifar_epochs"] * cfg["cifar_train_size"] + search)
 
 
+def _mnist_memory(cfg, cell):
+    """The seeds' ensemble, its largest pass (a minibatch, or LASS on the whole validation set at once), and the
+    images: one noisy copy per model for randX."""
+    models = len(cfg["seeds"])
+    ensemble = memory.mlp((784, cfg["hidden"], cfg["hidden"], 10), max(cfg["batch_size"], cfg["val_size"]), models)
+    copies = models if cell["noise"] == "randX" else 1
+    return memory.needed(ensemble, data=memory.images(copies * cfg["train_size"] + cfg["val_size"], (784,)))
+
+
+def _cifar_memory(cfg, cell):
+    """One CNN at a time, its largest pass (a minibatch of 128, or LASS on a whole set), and the images."""
+    batch = max(128, cfg["cifar_val_size"], cfg["cifar_train_csr_size"])
+    network = memory.network(lambda: SmallAlexNet(width=cfg["cifar_width"]), (3, 32, 32), batch)
+    return memory.needed(network, data=memory.images(2 * cfg["cifar_train_size"] + cfg["cifar_val_size"], (3, 32, 32)))
+
+
 _DIMS = {"train_accuracy": ("seed", "epoch"), "val_accuracy": ("seed", "epoch"), "csr": ("seed", "csr_epoch"),
          "train_csr": ("seed", "csr_epoch"), "found_by_iteration": ("seed", "csr_epoch", "iteration"),
          "finite": ("seed",)}
 PARTS = (
     Part("mnist", version=2, compute=_compute_mnist,
          datasets=lambda cfg: {"mnist": cfg["train_size"] + cfg["val_size"]},
-         cells=lambda cfg: cells(cfg["noise_levels"]), dims=_DIMS, work=_mnist_work),
+         cells=lambda cfg: cells(cfg["noise_levels"]), dims=_DIMS, work=_mnist_work, memory=_mnist_memory),
     Part("cifar", version=2, compute=_compute_cifar,
          datasets=lambda cfg: {"cifar10": cfg["cifar_train_size"]},
-         cells=lambda cfg: cells(cfg["cifar_noise_levels"]), dims=_DIMS, work=_cifar_work),
+         cells=lambda cfg: cells(cfg["cifar_noise_levels"]), dims=_DIMS, work=_cifar_work, memory=_cifar_memory),
 )
 
 

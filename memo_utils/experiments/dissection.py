@@ -37,7 +37,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from .. import data, dissection, profiles, seeds
+from .. import data, dissection, memory, profiles, seeds
 from ..chapter import Chapter, Param, Part
 from ..claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across, below, within
 from ..errors import ConfigError
@@ -268,9 +268,22 @@ def _work(cfg, cell):
     return len(cfg["seeds"]) * (training + ascent) + gan
 
 
+def _memory(cfg, cell):
+    """A replicate's networks with their gradients, its largest pass (a training minibatch, or the ascent through
+    the generator and f1 on every class's codes at once), and the training, validation and DCGAN images."""
+    names, ascent = architectures(cfg, cell), data.NUM_CLASSES * cfg["am_codes"]
+    trained = [memory.network(lambda a=a: _network(cfg, a), (3, 32, 32), cfg["batch_size"]) for a in names]
+    through = [memory.network(lambda: _network(cfg, names[0]), (3, 32, 32), ascent),
+               memory.network(lambda: DCGANGenerator(width=cfg["gan_width"]), (100,), ascent)]
+    largest = max(max(t.activations for t in trained), sum(t.activations for t in through))
+    networks = memory.Footprint(sum(t.parameters for t in trained) + through[1].parameters, largest)
+    images = cfg["train_size"] + cfg["val_size"] + cfg["gan_train_size"]
+    return memory.needed(networks, data=memory.images(images, (3, 32, 32)))
+
+
 _CURVES = ("replicate", "model", "epoch")
 PARTS = (
-    Part("train", version=2, compute=_compute, cells=cells, work=_work,
+    Part("train", version=2, compute=_compute, cells=cells, work=_work, memory=_memory,
          datasets=lambda cfg: {"cifar10": max(cfg["train_size"], cfg["gan_train_size"])},
          dims={"train_accuracy": _CURVES, "train_loss": _CURVES, "input_gradient": _CURVES, "val_accuracy": _CURVES,
                "input_gradient_steps": ("replicate", "model", "step"),

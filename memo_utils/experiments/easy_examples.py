@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .. import data, profiles, seeds, stats
+from .. import data, memory, profiles, seeds, stats
 from ..chapter import Chapter, Param, Part
 from ..claims import Definition, Evidence, Precondition, above, across, interval, within
 from ..errors import ConfigError
@@ -186,13 +186,26 @@ def _cnn_work(cfg, cell):
     return 3 * cfg["cnn_epochs"] * cfg["cnn_train_size"] * (28 * 28 * 75 * w + 14 * 14 * 25 * w * w)
 
 
+def _mlp_memory(cfg, cell):
+    """The ensemble of ``n_runs`` MLPs training, the training images twice (corrupted, standardized)."""
+    ensemble = memory.mlp((784, cfg["hidden"], cfg["hidden"], 10), cfg["batch_size"], models=cfg["n_runs"])
+    return memory.needed(ensemble, data=memory.images(cfg["train_size"], (784,), copies=2))
+
+
+def _cnn_memory(cfg, cell):
+    """Three small AlexNets (real, randY, randX), the training images three times and the test images."""
+    networks = memory.network(lambda: SmallAlexNet(width=cfg["cnn_width"]), (3, 32, 32), cfg["cnn_batch_size"],
+                              models=len(CNN_DATASETS))
+    return memory.needed(networks, data=memory.images(3 * cfg["cnn_train_size"], (3, 32, 32)))
+
+
 PARTS = (
     Part("mlp", version=3, compute=_compute_mlp, datasets=lambda cfg: {"mnist": cfg["train_size"]},
-         cells=lambda cfg: [{"dataset": d} for d in DATASETS], work=_mlp_work,
+         cells=lambda cfg: [{"dataset": d} for d in DATASETS], work=_mlp_work, memory=_mlp_memory,
          dims={"misclassified": ("checkpoint", "run", "example"),
                "predicted_class_counts": ("checkpoint", "run", "class")}),
     Part("cnn", version=3, compute=_compute_cnn, datasets=lambda cfg: {"cifar10": cfg["cnn_train_size"]},
-         cells=lambda cfg: [{"seed": s} for s in cfg["cnn_seeds"]], work=_cnn_work, dims={"filters": ("dataset", "filter", "channel", "row", "column"),
+         cells=lambda cfg: [{"seed": s} for s in cfg["cnn_seeds"]], work=_cnn_work, memory=_cnn_memory, dims={"filters": ("dataset", "filter", "channel", "row", "column"),
                                "train_accuracy": ("dataset", "epoch"), "test_accuracy": ("dataset",),
                                "finite": ("dataset",)}),
 )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import data, profiles, seeds, sensitivity, stats
+from .. import data, memory, profiles, seeds, sensitivity, stats
 from ..chapter import Chapter, Param, Part
 from ..claims import (NOT_MEASURED, Definition, Evidence, Precondition, above, across, differs,
                       within)
@@ -185,12 +185,23 @@ def _work(cfg, cell):
     return len(group) * (2 * last + adjoint_steps) * per_step
 
 
+def _memory(cfg, cell):
+    """The group's MLPs, each backward pass taken for every example at once, and the input gradients kept for
+    every measured step (at least ``count`` of them)."""
+    group = GROUPS[cell["group"]]
+    n = cfg["n_examples"]
+    classes, count = (10, cfg["measured_steps"]) if group is SETTINGS_10_CLASSES else (n, cfg["unique_measured_steps"])
+    networks = memory.mlp((196, cfg["hidden"], cfg["hidden"], classes), n, models=len(group))
+    kept = len(group) * min(count, max(cfg["steps"])) * n * 196
+    return memory.needed(networks, data=memory.images(len(group) * n, (196,)) + kept)
+
+
 _DIMS = {"loss_sensitivity": ("setting", "norm", "T", "example"), "step_normalized": ("setting", "T", "example"),
          "final_train_accuracy": ("setting",), "finite": ("setting",), "labels": ("setting", "example"),
          "class_matrix": ("setting", "loss_class", "example_class")}
 PARTS = (Part("sensitivity", version=6, compute=_compute, datasets=lambda cfg: {"mnist": cfg["n_examples"]},
               cells=lambda cfg: [{"group": g, "seed": s} for g in GROUPS for s in cfg["seeds"]], dims=_DIMS,
-              work=_work),)
+              work=_work, memory=_memory),)
 GROUP_OF = {name: group for group, settings in GROUPS.items() for name in settings}
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import data, profiles, seeds
+from .. import data, memory, profiles, seeds
 from ..chapter import Chapter, Param, Part
 from ..claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across
 from ..errors import ConfigError
-from ..models import small_alexnet_macs
+from ..models import SmallAlexNet, small_alexnet_macs
 from ..regularization import Adversary, RegularizedAlexNet
 from ..stacked import train_classifiers
 from ..training import accuracy, train_classifier
@@ -202,11 +202,22 @@ def _work(cfg, cell):
     return models * cfg["epochs"] * (steps * cfg["train_size"] + cfg["val_size"]) * macs
 
 
+def _memory(cfg, cell):
+    """Every model of the cell (all strengths x seeds) with its gradients, the activations of one minibatch per
+    model trained at once (all of them stacked, one unstacked), and the training and validation images."""
+    r = cell["regularizer"]
+    count = len(cfg["seeds"]) * (len(own_zero_point(r)) + (0 if r == "none" else len(cfg[REGULARIZERS[r][0]])))
+    one = memory.network(lambda: SmallAlexNet(width=cfg["width"]), (3, 32, 32), cfg["batch_size"])  # its architecture
+    at_once = count if cfg["engine"] == "stacked" else 1
+    networks = memory.Footprint(one.parameters, one.activations * at_once // count, count)
+    return memory.needed(networks, data=memory.images(cfg["train_size"] + cfg["val_size"], (3, 32, 32)))
+
+
 _DIMS = {name: ("strength", "seed", "epoch") for name in ("train_loss", "train_accuracy", "val_accuracy")}
 _DIMS["finite"] = _DIMS["final_train_accuracy"] = ("strength", "seed")
 PARTS = (
     Part("train", version=3, compute=_compute, datasets=lambda cfg: {"cifar10": cfg["train_size"]}, cells=cells,
-         dims=_DIMS, work=_work),
+         dims=_DIMS, work=_work, memory=_memory),
 )
 
 

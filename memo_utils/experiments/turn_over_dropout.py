@@ -29,7 +29,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from .. import data, influence, per_example, profiles, seeds, stats, turn_over
+from .. import data, influence, memory, per_example, profiles, seeds, stats, turn_over
 from ..chapter import Chapter, Param, Part
 from ..claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across, below, within
 from ..ensemble import MLPEnsemble, train_ensemble
@@ -581,25 +581,46 @@ def _cifar_sizes(cfg):
     return {"cifar10": cfg["cifar_train_size"]}
 
 
+def _mlp_memory(models, hidden, n, batch):
+    """``models`` MLPs (784 - hidden - 10) trained on ``n`` MNIST images; scoring passes take chunks of 4096."""
+    return memory.needed(memory.mlp((784, hidden, 10), max(batch, min(n, 4096)), models),
+                         data=memory.images(n, (784,)))
+
+
+def _vgg_memory(cfg, cell):
+    """One VGG-11 at a time on minibatches, and the CIFAR-10 training and held-out images."""
+    network = memory.network(lambda: vgg("vgg11", width=cfg["vgg_width"]), (3, 32, 32), cfg["batch_size"])
+    return memory.needed(network, data=memory.images(cfg["cifar_train_size"] + cfg["cifar_test_size"], (3, 32, 32)))
+
+
 SCORE_ARRAYS = ("scores", "labels", "corrupted", "unmuted_prediction", "muted_prediction", "unmuted_accuracy",
                 "muted_accuracy", "finite", "lowest_similarity", "highest_similarity")
 PARTS = (
     Part("scores", version=2, compute=_compute_scores, datasets=lambda cfg: {"mnist": cfg["train_size"]},
          cells=lambda cfg: [{"labels": c, **half} for c in CELLS for half in seed_halves(cfg)], work=_scores_work,
+         memory=lambda cfg, cell: _mlp_memory(_seed_count(cfg, cell), cfg["hidden"], cfg["train_size"],
+                                              cfg["batch_size"]),
          dims={name: ("seed",) for name in SCORE_ARRAYS}),
     Part("validation", version=2, compute=_compute_validation, datasets=lambda cfg: {"mnist": cfg["validation_size"]},
          cells=seed_halves, work=_validation_work,
+         memory=lambda cfg, cell: _mlp_memory(1, cfg["validation_hidden"], cfg["validation_size"],
+                                              cfg["validation_batch_size"]),
          dims={name: ("seed",) for name in ("loo", "subsampling", "turn_over", "corrupted")}),
     Part("dynamics", version=3, compute=_compute_dynamics, datasets=lambda cfg: {"mnist": cfg["train_size"]},
          cells=seed_halves,
          work=lambda cfg, cell: _seed_count(cfg, cell) * cfg["dynamics_epochs"] * cfg["train_size"] * 784 * cfg["hidden"] * 5,
+         memory=lambda cfg, cell: _mlp_memory(_seed_count(cfg, cell), cfg["hidden"], cfg["train_size"],
+                                              cfg["batch_size"]),
          dims={name: ("seed",) for name in ("true_subset_accuracy", "random_subset_accuracy", "train_accuracy",
                                             "test_accuracy", "finite") + GRADIENT_CURVES}),
     Part("subsets", version=2, compute=_compute_subsets, datasets=lambda cfg: {"mnist": cfg["train_size"]},
-         cells=seed_halves, work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
+         cells=seed_halves, work=_subsets_work, dims={name: ("seed",) for name in SUBSET_ARRAYS},
+         memory=lambda cfg, cell: _mlp_memory((1 + len(RUNS)) * _seed_count(cfg, cell), cfg["hidden"],
+                                              cfg["train_size"], cfg["batch_size"])),
     Part("cifar", version=1, compute=_compute_cifar, cells=lambda cfg: [{}] if cfg["cifar"] else [],
-         datasets=_cifar_sizes, work=_cifar_work, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
+         datasets=_cifar_sizes, work=_cifar_work, memory=_vgg_memory, dims={name: ("seed",) for name in SUBSET_ARRAYS}),
     Part("corruption", version=2, compute=_compute_corruption, datasets=_cifar_sizes, work=_corruption_work,
+         memory=_vgg_memory,
          cells=lambda cfg: [{"fraction": f} for f in cfg["corrupted_fractions"]] if cfg["cifar"] else [],
          dims={name: ("seed",) for name in ("train_accuracy", "test_accuracy", "finite")}),
 )
