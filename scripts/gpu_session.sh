@@ -4,8 +4,8 @@
 # Here, once:   scripts/gpu_session.sh prepare
 #     copies the archives the gpu profiles read (mnist.npz, cifar10_jpeg.npz; 30 MB) from
 #     ../shared/data into data_carry/, and downloads the wheels the device may lack (Pillow for
-#     the JPEG copy, BackPACK for the benchmark, tqdm and filelock for memo_utils), at the
-#     lock's versions, into .whl/. Both folders are git-ignored:
+#     the JPEG copy, BackPACK for the benchmark, tqdm, filelock and psutil for memo_utils), at the
+#     lock's versions and checked against its hashes, into .whl/. Both folders are git-ignored:
 #     name them in the device call's `carry`.
 # There:        scripts/gpu_session.sh easy_examples loss_sensitivity bench
 #     installs the carried wheels, then runs each step in order (a step is a chapter name,
@@ -26,16 +26,18 @@ cd "$(dirname "$0")/.."
 if [[ "${1:-}" == prepare ]]; then
     mkdir -p data_carry .whl
     cp ../shared/data/mnist.npz ../shared/data/cifar10_jpeg.npz data_carry/
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 \
-        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d .whl \
-        $(grep -i -E '^(pillow|backpack-for-pytorch|einops|unfoldnd|tqdm|filelock)==' requirements.lock)
+    # the lock's entries (version and hashes) of the wheels to carry
+    awk '/^[A-Za-z]/ { keep = tolower($0) ~ /^(pillow|backpack-for-pytorch|einops|unfoldnd|tqdm|filelock|psutil)==/ } keep' \
+        requirements.lock > .whl/requirements.txt
+    python3 -m pip download --quiet --no-deps --require-hashes --only-binary=:all: --python-version 3.12 \
+        --platform manylinux2014_x86_64 --platform manylinux_2_28_x86_64 -d .whl -r .whl/requirements.txt
     ls -l data_carry .whl
     exit 0
 fi
 
 PY=${PYTHON:-python3}
-if [[ -d .whl ]]; then
-    $PY -m pip install --quiet --no-index --no-deps --find-links .whl .whl/*.whl || echo "warning: wheels not installed"
+if [[ -d .whl ]]; then  # exactly the lock's versions, each checked against the lock's hashes; a failure stops here
+    $PY -m pip install --quiet --no-index --no-deps --require-hashes --find-links .whl -r .whl/requirements.txt
 fi
 $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no GPU')"
 for step in "$@"; do

@@ -31,9 +31,25 @@ def test_requires_python_admits_no_python_the_locked_numpy_refuses():
     assert minimum(ours) >= minimum(numpy_needs), (ours, numpy_needs)
 
 
-def test_the_gpu_script_installs_only_locked_versions():
+def test_the_gpu_script_installs_only_locked_versions_checked_against_their_hashes_and_stops_on_failure():
     script = (ROOT / "scripts" / "gpu_session.sh").read_text()
-    assert "requirements.lock" in script and not re.search(r"pip download[^\n]*\n[^\n]*\b(pillow|backpack)\b", script)
+    carried = re.search(r"\^\(([a-z|\-]+)\)==", script).group(1).split("|")
+    core = {re.split("[<>=]", d)[0].lower() for d in PYPROJECT["project"]["dependencies"]} - {"torch", "numpy"}
+    assert core <= set(carried), core - set(carried)  # what memo_utils imports and the device may lack
+    downloads = [line for line in script.splitlines() if "pip download" in line]
+    installs = [line for line in script.splitlines() if "pip install" in line]
+    assert downloads and installs and all("--require-hashes" in line for line in downloads + installs)
+    assert not any("||" in line for line in installs), installs  # a failed install is not waved through
+    assert "set -euo pipefail" in script
+
+
+def test_every_locked_requirement_carries_hashes_and_make_installs_with_require_hashes():
+    entries = re.split(r"\n(?=[A-Za-z])", (ROOT / "requirements.lock").read_text().strip())
+    assert len(entries) > 100
+    for entry in entries:
+        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ \\\n", entry) and re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
+    assert "pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock" in \
+        (ROOT / "Makefile").read_text()
 
 
 def test_the_makefile_refuses_a_profile_that_is_not_a_profiles_name(tmp_path):
