@@ -168,10 +168,12 @@ _HASHES = {}
 
 
 def file_sha256(path):
-    """SHA-256 of a file, computed once per (path, size, mtime) per process: pages ask on every render."""
+    """SHA-256 of a file, computed once per process for each version of it: pages ask on every render. A version
+    is its path, inode, size, mtime and ctime: a replaced file with the same size and a restored mtime still has
+    another inode or ctime (no program can set ctime back), so it is hashed again."""
     path = Path(path)
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _HASHES:
         _HASHES[key] = _digest(path)
     return _HASHES[key]

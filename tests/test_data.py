@@ -295,7 +295,7 @@ def test_jpeg_offsets_that_do_not_split_the_buffer_are_refused(tmp_path, monkeyp
     _one_line_error(lambda: data.source("cifar10", data_dir=tmp_path), "train_offsets do not split train_jpeg")
 
 
-def test_a_file_is_hashed_once_per_path_size_and_mtime(tmp_path, monkeypatch):
+def test_a_file_is_hashed_once_per_version_and_again_when_replaced_behind_a_restored_mtime(tmp_path, monkeypatch):
     calls = []
     digest = data._digest
     monkeypatch.setattr(data, "_digest", lambda path: calls.append(path) or digest(path))
@@ -305,6 +305,12 @@ def test_a_file_is_hashed_once_per_path_size_and_mtime(tmp_path, monkeypatch):
     assert data.file_sha256(path) == first and len(calls) == 1
     os.utime(path, ns=(1, 1))  # touched: hash again
     assert data.file_sha256(path) == first and len(calls) == 2
+    mtime = path.stat().st_mtime_ns
+    replaced = tmp_path / "other.npz"
+    replaced.write_bytes(b"xyz")  # the same size
+    os.replace(replaced, path)
+    os.utime(path, ns=(mtime, mtime))  # and the old mtime restored
+    assert data.file_sha256(path) == data._digest(path) != first and len(calls) == 4
 
 
 def _real(n=2000):
