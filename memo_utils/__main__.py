@@ -1,11 +1,12 @@
 """Command line: compute a chapter's results into the cache without Jupyter.
 
-    python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute] [--jobs 2]
-    python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
-    python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
-    python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
-    python -m memo_utils bench                                  (writes bench/results-<device>.json)
+python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute] [--jobs 2]
+python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
+python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
+python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
+python -m memo_utils bench                                  (writes bench/results-<device>.json)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,9 +15,11 @@ import json
 import sys
 import time
 
-from . import claims, costs, devices, experiments, fingerprints, profiles
-from .chapter import cell_id
+from . import experiments
+from .engine import devices
 from .errors import ONE_LINE, ConfigError
+from .framework import claims, costs, fingerprints, profiles
+from .framework.chapter import cell_id
 
 
 def _parse_set(items):
@@ -57,13 +60,17 @@ def _run(args):
     if args.jobs < 1:
         raise ConfigError(f"--jobs={args.jobs} is not allowed: must be a positive integer")
     in_workers = _compute_in_workers(chapter, cfg, args) if args.jobs > 1 else 0
-    results = chapter.run(cfg, device=device, data_dir=args.data_dir, recompute=args.recompute and args.jobs == 1,
-                          parts=args.part)
+    results = chapter.run(
+        cfg, device=device, data_dir=args.data_dir, recompute=args.recompute and args.jobs == 1, parts=args.part
+    )
     computed = False
     for part, cell, result in results:
         data_labels = ", ".join(sorted({f["label"] for f in result.meta["config"]["data"].values()}))
-        status = (f"cached ({data_labels})" if result.from_cache else
-                  f"computed from {data_labels} in {result.meta['wall_time_s']} s")
+        status = (
+            f"cached ({data_labels})"
+            if result.from_cache
+            else f"computed from {data_labels} in {result.meta['wall_time_s']} s"
+        )
         computed = computed or not result.from_cache
         print(f"{chapter.name}/{cell_id(part, cell)}: {status} on {result.meta['device']}")
     if not args.part:  # the whole chapter: its verdicts, saved as a page saves them
@@ -73,8 +80,12 @@ def _run(args):
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
     if computed and not args.part and not chapter.overridden(cfg):
-        costs.record_wall_time(cfg["profile"], chapter.name, seconds,
-                               "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""))
+        costs.record_wall_time(
+            cfg["profile"],
+            chapter.name,
+            seconds,
+            "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""),
+        )
     print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
     return 0
 
@@ -89,8 +100,17 @@ def _compute_in_workers(chapter, cfg, args):
     work = {cell_id(p.name, c): p.work(cfg, c) for p, c in chapter.cells(cfg, args.part)}
     todo = [cid for cid, hit in chapter.status(cfg, args.data_dir) if cid in work and (args.recompute or hit is None)]
     todo.sort(key=work.get, reverse=True)
-    base = [sys.executable, "-m", "memo_utils", "run", chapter.name, "--profile", cfg["profile"], "--force",
-            *[f"--set={item}" for item in args.set]]
+    base = [
+        sys.executable,
+        "-m",
+        "memo_utils",
+        "run",
+        chapter.name,
+        "--profile",
+        cfg["profile"],
+        "--force",
+        *[f"--set={item}" for item in args.set],
+    ]
     base += [f"--data-dir={args.data_dir}"] if args.data_dir else []
     base += [f"--device={args.device}"] if args.device else []
     base += ["--recompute"] if args.recompute else []
@@ -138,38 +158,64 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="compute a chapter's results into results/")
     _chapter_arguments(run)
-    run.add_argument("--part", action="append", default=None, metavar="PART",
-                     help="compute only this part or cell (repeatable; `parts` lists them)")
+    run.add_argument(
+        "--part",
+        action="append",
+        default=None,
+        metavar="PART",
+        help="compute only this part or cell (repeatable; `parts` lists them)",
+    )
     run.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     run.add_argument("--recompute", action="store_true", help="ignore cached results")
     run.add_argument("--force", action="store_true", help="run the paper profile even though it takes hours")
-    run.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="compute cells in N processes at once (on a CPU: one per core)")
-    run.add_argument("--reseed", type=int, default=0, metavar="K",
-                     help="move every replicate seed by K: the profile's run on a disjoint seed set, whose verdicts "
-                          "are saved beside the profile's to check that they survive it")
+    run.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="compute cells in N processes at once (on a CPU: one per core)"
+    )
+    run.add_argument(
+        "--reseed",
+        type=int,
+        default=0,
+        metavar="K",
+        help="move every replicate seed by K: the profile's run on a disjoint seed set, whose verdicts "
+        "are saved beside the profile's to check that they survive it",
+    )
     parts = sub.add_parser("parts", help="list a chapter's cached computations: cached or missing")
     _chapter_arguments(parts)
     fingerprint = sub.add_parser("fingerprint", help="is each part's version current with its code?")
-    fingerprint.add_argument("--record", metavar="CHAPTER/PART",
-                             help="record its fingerprint (after checking that smoke and cpu results are bit-identical "
-                                  "when its version is unchanged)")
+    fingerprint.add_argument(
+        "--record",
+        metavar="CHAPTER/PART",
+        help="record its fingerprint (after checking that smoke and cpu results are bit-identical "
+        "when its version is unchanged)",
+    )
     fingerprint.add_argument("--rev", default="HEAD", help="the commit whose code computes the reference results")
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
-    bench.add_argument("--cases", default=None, metavar="A,B",
-                       help="only these cases (mlp, vgg11, small-alexnet, per-example, unrolled); the report keeps "
-                            "the other cases' rows from an earlier run on the same device")
-    bench.add_argument("--profile", action="store_true",
-                       help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt")
+    bench.add_argument(
+        "--cases",
+        default=None,
+        metavar="A,B",
+        help="only these cases (mlp, vgg11, small-alexnet, per-example, unrolled); the report keeps "
+        "the other cases' rows from an earlier run on the same device",
+    )
+    bench.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "bench":
             from .bench import main as bench_main
+
             devices.configure_threads(devices.default_device())
-            return bench_main(out=args.out, quick=args.quick, profile=args.profile,
-                              cases=args.cases.split(",") if args.cases else None)
+            return bench_main(
+                out=args.out,
+                quick=args.quick,
+                profile=args.profile,
+                cases=args.cases.split(",") if args.cases else None,
+            )
         return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)
     except ONE_LINE as error:
         print(f"error: {error}", file=sys.stderr)

@@ -20,6 +20,7 @@ calls after a warm-up call. Peak and reserved GPU memory are recorded per row, a
 with ``--profile`` each row's time split (device busy; GEMM, convolution, elementwise). Prints
 one JSON line per measurement and a table. Timings are never used in pass/fail tests.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,12 +34,12 @@ from pathlib import Path
 
 import torch
 
-from . import devices
-from .ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
-from .models import SmallAlexNet, conv_macs, mlp_module, vgg
-from .per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
-from .stacked import train_classifiers
-from .training import train_classifier
+from .engine import devices
+from .engine.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
+from .engine.models import SmallAlexNet, conv_macs, mlp_module, vgg
+from .engine.per_example import per_example_grads, per_example_grads_backpack, per_example_grads_loop
+from .engine.stacked import train_classifiers
+from .engine.training import train_classifier
 
 
 def _sync(device):
@@ -75,13 +76,19 @@ def _take_split():
 
 
 def kernel_kind(name):
-    """"convolution", "gemm" or "elementwise" (everything else: pointwise, reductions, copies, indexing)
+    """ "convolution", "gemm" or "elementwise" (everything else: pointwise, reductions, copies, indexing)
     for a CUDA kernel's or an aten operator's name."""
     name = name.lower()
     if any(w in name for w in ("convolution", "convolve", "conv2d", "fprop", "dgrad", "wgrad", "winograd")):
         return "convolution"
     if any(w in name for w in ("gemm", "gemv", "nvjet", "cublas", "cutlass", "xmma", "matmul")) or name in (
-            "aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm", "aten::addbmm", "aten::_addmm_activation"):
+        "aten::mm",
+        "aten::addmm",
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::addbmm",
+        "aten::_addmm_activation",
+    ):
         return "gemm"
     return "elementwise"
 
@@ -105,8 +112,10 @@ def time_split(events, wall, on_device):
             kind = kernel_kind(e.key)
             times[kind] = times.get(kind, 0.0) + spent / 1e6
     total = sum(times.values())
-    return {"busy": total / wall, **{kind: times.get(kind, 0.0) / total if total else 0.0
-                                     for kind in ("gemm", "convolution", "elementwise")}}
+    return {
+        "busy": total / wall,
+        **{kind: times.get(kind, 0.0) / total if total else 0.0 for kind in ("gemm", "convolution", "elementwise")},
+    }
 
 
 class _Profiler:
@@ -135,8 +144,10 @@ def _profile_report(events, wall, on_device):
     """The profile's text (time split, then the top operators by self time) and its time split."""
     split = time_split(events, wall, on_device)
     where = "device kernels" if on_device else "operators (host)"
-    lines = [f"wall {wall:.4f} s; busy in {where} {split['busy']:.0%} of wall; of that: GEMM {split['gemm']:.0%}, "
-             f"convolution {split['convolution']:.0%}, elementwise and other {split['elementwise']:.0%}"]
+    lines = [
+        f"wall {wall:.4f} s; busy in {where} {split['busy']:.0%} of wall; of that: GEMM {split['gemm']:.0%}, "
+        f"convolution {split['convolution']:.0%}, elementwise and other {split['elementwise']:.0%}"
+    ]
     sort_by = "self_device_time_total" if on_device else "self_cpu_time_total"
     return "\n".join(lines + [events.table(sort_by=sort_by, row_limit=12)]), split
 
@@ -181,8 +192,10 @@ def ceilings(device, quick):
     n = 2**16 if quick else 2**28  # float32 elements: 1 GiB
     src = torch.rand(n, device=device)
     dst = torch.empty_like(src)
-    measured = {"copy_gbps": 2 * 4 * n / _timed(lambda: dst.copy_(src), device, 5, "copy", profile=False) / 1e9,
-                "gemm_tflops": {}}
+    measured = {
+        "copy_gbps": 2 * 4 * n / _timed(lambda: dst.copy_(src), device, 5, "copy", profile=False) / 1e9,  # noqa: F821 (freed after this call)
+        "gemm_tflops": {},
+    }
     del src, dst
     m = 256 if quick else 8192
     a, b = torch.randn(m, m, device=device), torch.randn(m, m, device=device)
@@ -243,9 +256,9 @@ def add_roofline(row, peak, copy_gbps=None):
 # fp32 weight traffic of one SGD step without momentum, bytes per parameter that gets an input gradient
 # (an upper layer): every tensor read or written once per use, caches ignored.
 STEP_BYTES_PER_PARAMETER = {
-    "fused": 16,            # forward reads W (4); input gradient reads W (4); the update GEMM reads and writes W (8)
+    "fused": 16,  # forward reads W (4); input gradient reads W (4); the update GEMM reads and writes W (8)
     "torch.optim.SGD": 24,  # forward 4, input gradient 4; autograd writes g (4); p += -lr g reads p, g, writes p (12)
-    "autograd": 32,         # as above, but p.sub_(lr * g): g read, temporary written (8), p and temporary read, p written (12)
+    "autograd": 32,  # as above, but p.sub_(lr * g): g read, temporary written (8), p and temporary read, p written (12)
 }
 
 
@@ -278,6 +291,7 @@ def _steady(run, device, label):
     def mark(*_):
         _sync(device)
         marks.append(time.perf_counter())
+
     run(mark)
     if _profiles is not None:
         profiler, seen = _Profiler(device), []
@@ -289,6 +303,7 @@ def _steady(run, device, label):
             elif len(seen) == len(marks):
                 text, _split["profile"] = profiler.stop()
                 _profiles.append((label, text))
+
         run(profile_mark)
     return statistics.median(b - a for a, b in zip(marks, marks[1:]))
 
@@ -317,27 +332,58 @@ def bench_mlp(device, quick):
     rows = []
 
     def row(variant, k, seconds_per_step, step, precision, **extra):
-        rows.append(_mlp_row(device, "mlp", variant, k, seconds_per_step, n // batch, flops_per_step,
-                             step, precision, sizes, batch, **extra))
+        rows.append(
+            _mlp_row(
+                device,
+                "mlp",
+                variant,
+                k,
+                seconds_per_step,
+                n // batch,
+                flops_per_step,
+                step,
+                precision,
+                sizes,
+                batch,
+                **extra,
+            )
+        )
 
     _reset_memory(device)
     model = mlp_module(sizes, torch.Generator().manual_seed(0)).to(device)
-    reference = _timed(lambda: train_reference(model, x[sub], y[sub], order_seed=0, epochs=1, batch_size=batch, lr=0.01),
-                       device, 3, "mlp: reference loop")
+    reference = _timed(
+        lambda: train_reference(model, x[sub], y[sub], order_seed=0, epochs=1, batch_size=batch, lr=0.01),  # noqa: F821
+        device,
+        3,
+        "mlp: reference loop",
+    )
     row("reference loop", 1, reference / steps, "torch.optim.SGD", "float32")
     del model
     variants = [("float32", None, False, "highest")]
     if device.type == "cuda":
-        variants += [("float32", None, True, "highest"), ("TF32 matmuls", None, True, "high"),
-                     ("bf16 autocast", torch.bfloat16, True, "highest")]
+        variants += [
+            ("float32", None, True, "highest"),
+            ("TF32 matmuls", None, True, "high"),
+            ("bf16 autocast", torch.bfloat16, True, "highest"),
+        ]
     else:  # the graph's buffer semantics, emulated: checks the comparison path (its difference must be 0)
         variants += [("float32", None, "emulate", "highest"), ("bf16 autocast", torch.bfloat16, False, "highest")]
-    for k in ((2, 4) if quick else (8, 32, 128)):
+    for k in (2, 4) if quick else (8, 32, 128):
         eager_params = None
         for name, autocast, graphs, precision in variants:
-            ensemble, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, precision,
-                                                    f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}",
-                                                    autocast_dtype=autocast, graphs=graphs)
+            ensemble, seconds = _train_mlp_ensemble(
+                device,
+                sizes,
+                k,
+                x[sub],
+                y[sub],
+                batch,
+                interval,
+                precision,
+                f"mlp: K={k} {name}, graphs={graphs}, matmul precision {precision}",
+                autocast_dtype=autocast,
+                graphs=graphs,
+            )
             extra = {}
             if autocast is None and precision == "highest":  # the float32 rows: eager first, then graphed
                 if not graphs:  # kept on the host, so that later rows' peak memory does not count it
@@ -345,17 +391,31 @@ def bench_mlp(device, quick):
                 else:
                     extra["max_abs_diff_vs_eager"] = _max_abs_diff(ensemble.parameters(), eager_params)
             # bf16: autocast's casts make the traffic depend on kernel choices, so its bytes are not modelled
-            row(f"batched ensemble, {name}, {ensemble.step_mode}", k, seconds, None if autocast else "autograd",
-                "bf16" if autocast else {"highest": "float32", "high": "TF32"}[precision], **extra)
+            row(
+                f"batched ensemble, {name}, {ensemble.step_mode}",
+                k,
+                seconds,
+                None if autocast else "autograd",
+                "bf16" if autocast else {"highest": "float32", "high": "TF32"}[precision],
+                **extra,
+            )
             del ensemble
-        fused, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, "highest",
-                                             f"mlp: K={k} fused SGD step", fused=True)
-        row("batched ensemble, fused SGD step (eager, float32)", k, seconds, "fused", "float32",
-            max_abs_diff_vs_eager=_max_abs_diff(fused.parameters(), eager_params))
+        fused, seconds = _train_mlp_ensemble(
+            device, sizes, k, x[sub], y[sub], batch, interval, "highest", f"mlp: K={k} fused SGD step", fused=True
+        )
+        row(
+            "batched ensemble, fused SGD step (eager, float32)",
+            k,
+            seconds,
+            "fused",
+            "float32",
+            max_abs_diff_vs_eager=_max_abs_diff(fused.parameters(), eager_params),
+        )
         del fused, eager_params
     # another workload (10x fewer steps per epoch): its speed-ups are against its own first row
-    return _add_speedups(rows, "seconds_per_model_epoch") + _add_speedups(_mlp_large_batch(device, quick, sizes, x, y),
-                                                                          "seconds_per_model_epoch")
+    return _add_speedups(rows, "seconds_per_model_epoch") + _add_speedups(
+        _mlp_large_batch(device, quick, sizes, x, y), "seconds_per_model_epoch"
+    )
 
 
 def _train_mlp_ensemble(device, sizes, k, x, y, batch, interval, precision, label, fused=False, **options):
@@ -366,8 +426,22 @@ def _train_mlp_ensemble(device, sizes, k, x, y, batch, interval, precision, labe
     checkpoints = [WARMUP_STEPS + i * interval for i in range(4)]
     train = train_fused if fused else train_ensemble
     with _matmul_precision(precision):
-        seconds = _steady(lambda mark: train(ensemble, x, y, order_seeds=range(k), epochs=1, batch_size=batch, lr=0.01,
-                                             checkpoints=checkpoints, callback=mark, **options), device, label)
+        seconds = _steady(
+            lambda mark: train(
+                ensemble,
+                x,
+                y,
+                order_seeds=range(k),
+                epochs=1,
+                batch_size=batch,
+                lr=0.01,
+                checkpoints=checkpoints,
+                callback=mark,
+                **options,
+            ),
+            device,
+            label,
+        )
     return ensemble, seconds / interval
 
 
@@ -379,24 +453,56 @@ def _mlp_large_batch(device, quick, sizes, x, y):
     sub = slice(0, (WARMUP_STEPS + 3 * interval) * batch)
     rows = []
     for precision in ["highest", "high"] if device.type == "cuda" else ["highest"]:
-        ensemble, seconds = _train_mlp_ensemble(device, sizes, k, x[sub], y[sub], batch, interval, precision,
-                                                f"mlp batch {batch}: K={k}, matmul precision {precision}")
+        ensemble, seconds = _train_mlp_ensemble(
+            device,
+            sizes,
+            k,
+            x[sub],
+            y[sub],
+            batch,
+            interval,
+            precision,
+            f"mlp batch {batch}: K={k}, matmul precision {precision}",
+        )
         variant = f"batched ensemble, float32, {ensemble.step_mode}" + (", TF32 matmuls" if precision == "high" else "")
-        rows.append(_mlp_row(device, f"mlp, batch {batch}", variant, k, seconds, len(x) // batch,
-                             mlp_flops_per_example(sizes) * batch, "autograd",
-                             "TF32" if precision == "high" else "float32", sizes, batch))
+        rows.append(
+            _mlp_row(
+                device,
+                f"mlp, batch {batch}",
+                variant,
+                k,
+                seconds,
+                len(x) // batch,
+                mlp_flops_per_example(sizes) * batch,
+                "autograd",
+                "TF32" if precision == "high" else "float32",
+                sizes,
+                batch,
+            )
+        )
         del ensemble
     return rows
 
 
-def _mlp_row(device, case, variant, k, seconds_per_step, steps_per_epoch, flops_per_step, step, precision, sizes,
-             batch, **extra):
+def _mlp_row(
+    device, case, variant, k, seconds_per_step, steps_per_epoch, flops_per_step, step, precision, sizes, batch, **extra
+):
     """One MLP benchmark row: seconds per model-epoch, TFLOP/s, GB/s at the modelled traffic of its ``step``
     kind (``mlp_step_bytes``; None: not modelled), and the memory the run took."""
     gbps = None if step is None else k * mlp_step_bytes(sizes, batch, step) / seconds_per_step / 1e9
-    return {"case": case, "variant": variant, "k": k, "seconds_per_model_epoch": seconds_per_step * steps_per_epoch / k,
-            "tflops": k * flops_per_step / seconds_per_step / 1e12, "precision": precision, "gbps": gbps,
-            "peak_gib": _peak_memory(device), "reserved_gib": _reserved_memory(device), **extra, **_take_split()}
+    return {
+        "case": case,
+        "variant": variant,
+        "k": k,
+        "seconds_per_model_epoch": seconds_per_step * steps_per_epoch / k,
+        "tflops": k * flops_per_step / seconds_per_step / 1e12,
+        "precision": precision,
+        "gbps": gbps,
+        "peak_gib": _peak_memory(device),
+        "reserved_gib": _reserved_memory(device),
+        **extra,
+        **_take_split(),
+    }
 
 
 def bench_vgg(device, quick):
@@ -416,7 +522,9 @@ def cnn_flops_per_example(model, image_shape=(3, 32, 32)):
     counted on the input it sees inside the model: the small AlexNet crops)."""
     first = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d))
     seen = []
-    hook = first.register_forward_hook(lambda module, inputs, output: seen.append(output[0].numel() * module.weight[0].numel()))
+    hook = first.register_forward_hook(
+        lambda module, inputs, output: seen.append(output[0].numel() * module.weight[0].numel())
+    )
     total = conv_macs(model, image_shape)
     hook.remove()
     return 6 * total - 2 * seen[0]
@@ -447,23 +555,40 @@ def _bench_cnn(device, quick, case, make, ks):
         def run(mark):
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
                 train_classifier(model, xs, y, callback=mark, **train)
+
         return run, None
 
     def stacked(k, autocast, graphed):
         models = [make().to(device) for _ in range(k)]
-        return (lambda mark: train_classifiers(models, x, y, seeds=range(k), autocast_dtype=torch.bfloat16 if autocast
-                                               else None, graphs=graphed, callback=mark, **train)), models
+        return (
+            lambda mark: train_classifiers(
+                models,
+                x,
+                y,
+                seeds=range(k),
+                autocast_dtype=torch.bfloat16 if autocast else None,
+                graphs=graphed,
+                callback=mark,
+                **train,
+            )
+        ), models
 
     # (name, K, precision, make the run): each variant's models are made just before it runs, from the same seed
-    variants = [("reference: train_classifier, eager float32", 1, float32, lambda: single(False, False, False)),
-                ("channels-last + bf16 autocast", 1, "bf16", lambda: single(True, True, False))]
+    variants = [
+        ("reference: train_classifier, eager float32", 1, float32, lambda: single(False, False, False)),
+        ("channels-last + bf16 autocast", 1, "bf16", lambda: single(True, True, False)),
+    ]
     if device.type == "cuda" and not quick:
         variants.append(("channels-last + bf16 + torch.compile", 1, "bf16", lambda: single(True, True, True)))
-    variants.append(("stacked (vmap), float32, whole step as a CUDA graph", 1, float32, lambda: stacked(1, False, graphs)))
+    variants.append(
+        ("stacked (vmap), float32, whole step as a CUDA graph", 1, float32, lambda: stacked(1, False, graphs))
+    )
     for k in ks:
-        variants += [("stacked (vmap), float32", k, float32, lambda k=k: stacked(k, False, False)),
-                     ("stacked (vmap), float32, whole step as a CUDA graph", k, float32, lambda k=k: stacked(k, False, graphs)),
-                     ("stacked (vmap), bf16 autocast", k, "bf16", lambda k=k: stacked(k, True, False))]
+        variants += [
+            ("stacked (vmap), float32", k, float32, lambda k=k: stacked(k, False, False)),
+            ("stacked (vmap), float32, whole step as a CUDA graph", k, float32, lambda k=k: stacked(k, False, graphs)),
+            ("stacked (vmap), bf16 autocast", k, "bf16", lambda k=k: stacked(k, True, False)),
+        ]
     rows, eager = [], {}
     autotuning = torch.backends.cudnn.benchmark
     for i, (name, k, precision, make_run) in enumerate(variants):
@@ -478,10 +603,20 @@ def _bench_cnn(device, quick, case, make, ks):
             eager[k] = [p.detach().cpu() for m in models for p in m.parameters()]
         elif "graph" in name and k in eager:
             extra["max_abs_diff_vs_eager"] = _max_abs_diff([p for m in models for p in m.parameters()], eager[k])
-        rows.append({"case": case, "variant": name + (" (emulated)" if graphs == "emulate" and "graph" in name else ""),
-                     "k": k, "seconds_per_model_epoch": seconds / k * (50000 // batch),
-                     "tflops": k * flops_per_example * batch / seconds / 1e12, "precision": precision,
-                     "peak_gib": _peak_memory(device), "reserved_gib": _reserved_memory(device), **extra, **_take_split()})
+        rows.append(
+            {
+                "case": case,
+                "variant": name + (" (emulated)" if graphs == "emulate" and "graph" in name else ""),
+                "k": k,
+                "seconds_per_model_epoch": seconds / k * (50000 // batch),
+                "tflops": k * flops_per_example * batch / seconds / 1e12,
+                "precision": precision,
+                "peak_gib": _peak_memory(device),
+                "reserved_gib": _reserved_memory(device),
+                **extra,
+                **_take_split(),
+            }
+        )
         del run, models
     return _add_speedups(rows, "seconds_per_model_epoch")
 
@@ -499,8 +634,16 @@ def bench_per_example(device, quick):
     for name, fn in variants:
         _reset_memory(device)
         seconds = _timed(lambda: fn(model, x, y), device, 3, f"per-example grads: {name}")
-        rows.append({"case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})", "variant": name,
-                     "k": 1, "seconds_per_batch": seconds, "peak_gib": _peak_memory(device), **_take_split()})
+        rows.append(
+            {
+                "case": f"per-example grads (784-{hidden}-{hidden}-10, batch {batch})",
+                "variant": name,
+                "k": 1,
+                "seconds_per_batch": seconds,
+                "peak_gib": _peak_memory(device),
+                **_take_split(),
+            }
+        )
     return _add_speedups(rows, "seconds_per_batch")
 
 
@@ -515,39 +658,61 @@ def bench_unrolled_sensitivity(device, quick):
 
     On CUDA the graphed sweep is checked against the eager one (largest gradient difference).
     """
-    from . import sensitivity
+    from .engine import mlp
+    from .methods import sensitivity
 
     steps = 50 if quick else 2000
     g = torch.Generator().manual_seed(0)
     x = torch.randn(1000, 196, generator=g).to(device)
     y = torch.randint(10, (1000,), generator=g).to(device)
-    params = sensitivity.init_params([196, 16, 16, 10], g, device=device)
+    params = mlp.init_params([196, 16, 16, 10], g, device=device)
     schedule = sensitivity.minibatch_schedule(1000, 10, steps, g).to(device)
     measured = list(range(max(1, steps - 63), steps + 1))
     outputs = {}  # the last result of each (second_order, graphs), to compare graphed with eager
 
     def sweep(second_order, graphs):
         outputs[second_order, graphs] = sensitivity.input_gradients(
-            params, x, y, lr=0.01, schedule=schedule, measure_steps=measured, second_order=second_order,
-            graphs=graphs)[0]
+            params, x, y, lr=0.01, schedule=schedule, measure_steps=measured, second_order=second_order, graphs=graphs
+        )[0]
 
     variants = [("reference: torch.func vjp + vmap", "torch_func", False), ("closed-form R-pass", "closed_form", False)]
-    variants.append(("closed-form R-pass, CUDA graphs", "closed_form", True) if device.type == "cuda"
-                    else ("closed-form R-pass, emulated graphs", "closed_form", "emulate"))
+    variants.append(
+        ("closed-form R-pass, CUDA graphs", "closed_form", True)
+        if device.type == "cuda"
+        else ("closed-form R-pass, emulated graphs", "closed_form", "emulate")
+    )
     rows = []
     for name, second_order, graphs in variants:
         _reset_memory(device)
-        seconds = _timed(lambda: sweep(second_order, graphs), device, 1 if not quick else 2,
-                         f"unrolled sensitivity: {name}")
-        extra = {"max_abs_diff_vs_eager": _max_abs_diff([outputs[second_order, graphs]], [outputs[second_order, False]])} \
-            if graphs else {}
-        rows.append({"case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)", "variant": name, "k": 1,
-                     "seconds_per_step": seconds / steps, "peak_gib": _peak_memory(device), **extra, **_take_split()})
+        seconds = _timed(
+            lambda: sweep(second_order, graphs), device, 1 if not quick else 2, f"unrolled sensitivity: {name}"
+        )
+        extra = (
+            {"max_abs_diff_vs_eager": _max_abs_diff([outputs[second_order, graphs]], [outputs[second_order, False]])}
+            if graphs
+            else {}
+        )
+        rows.append(
+            {
+                "case": "unrolled sensitivity (196-16-16-10, batch 10, 64 losses)",
+                "variant": name,
+                "k": 1,
+                "seconds_per_step": seconds / steps,
+                "peak_gib": _peak_memory(device),
+                **extra,
+                **_take_split(),
+            }
+        )
     return _add_speedups(rows, "seconds_per_step")
 
 
-CASES = {"mlp": bench_mlp, "vgg11": bench_vgg, "small-alexnet": bench_small_alexnet, "per-example": bench_per_example,
-         "unrolled": bench_unrolled_sensitivity}
+CASES = {
+    "mlp": bench_mlp,
+    "vgg11": bench_vgg,
+    "small-alexnet": bench_small_alexnet,
+    "per-example": bench_per_example,
+    "unrolled": bench_unrolled_sensitivity,
+}
 
 
 def main(out=None, quick=False, profile=False, cases=None):
@@ -567,9 +732,12 @@ def main(out=None, quick=False, profile=False, cases=None):
     global _profiles
     _profiles = [] if profile else None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    header = {"device": devices.name(device) if device.type == "cuda" else "cpu",
-              "torch": torch.__version__, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "quick": quick}
+    header = {
+        "device": devices.name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": quick,
+    }
     measured = ceilings(device, quick)
     peak = peaks(header["device"], measured)
     header.update(ceilings=measured, peaks=peak)
@@ -595,7 +763,9 @@ def main(out=None, quick=False, profile=False, cases=None):
         report = "\n\n".join(f"== {label}\n{text}" for label, text in _profiles)
         if out:
             suffix = f"-{'-'.join(selected)}" if cases else ""
-            Path(out).with_name(Path(out).stem.replace("results-", "profile-") + suffix + ".txt").write_text(report + "\n")
+            Path(out).with_name(Path(out).stem.replace("results-", "profile-") + suffix + ".txt").write_text(
+                report + "\n"
+            )
         else:
             print(report)
         _profiles = None
@@ -604,21 +774,31 @@ def main(out=None, quick=False, profile=False, cases=None):
 
 def format_table(rows):
     """A markdown table of the benchmark rows (also used by the book's cost page)."""
-    lines = ["| case | variant | K | seconds | speed-up | TFLOP/s | GB/s | bound: % of roofline | % of peak "
-             "| busy; GEMM / conv / elementwise | peak / reserved GiB | max abs diff vs eager |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| case | variant | K | seconds | speed-up | TFLOP/s | GB/s | bound: % of roofline | % of peak "
+        "| busy; GEMM / conv / elementwise | peak / reserved GiB | max abs diff vs eager |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     number = lambda value, spec: "" if value is None else format(value, spec)
     for r in rows:
         seconds = r.get("seconds_per_model_epoch", r.get("seconds_per_batch", r.get("seconds_per_step")))
         roofline = f"{r['bound']}: {r['roofline_pct']:.0f}%" if "roofline_pct" in r else ""
         roofline += f" ({r['copy_pct']:.0f}% of copy)" if "copy_pct" in r else ""
         split = r.get("profile")
-        split = (f"{split['busy']:.0%}; {split['gemm']:.0%} / {split['convolution']:.0%} / {split['elementwise']:.0%}"
-                 if split else "")
-        memory = f"{r['peak_gib']:.1f} / {r['reserved_gib']:.1f}" if r.get("reserved_gib") is not None else \
-            number(r.get("peak_gib"), ".1f")
-        lines.append(f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {r['speedup']:.1f}x "
-                     f"| {number(r.get('tflops'), '.1f')} | {number(r.get('gbps'), '.0f')} | {roofline} "
-                     f"| {number(r.get('peak_pct'), '.0f')} | {split} | {memory} "
-                     f"| {number(r.get('max_abs_diff_vs_eager'), '.1e')} |")
+        split = (
+            f"{split['busy']:.0%}; {split['gemm']:.0%} / {split['convolution']:.0%} / {split['elementwise']:.0%}"
+            if split
+            else ""
+        )
+        memory = (
+            f"{r['peak_gib']:.1f} / {r['reserved_gib']:.1f}"
+            if r.get("reserved_gib") is not None
+            else number(r.get("peak_gib"), ".1f")
+        )
+        lines.append(
+            f"| {r['case']} | {r['variant']} | {r['k']} | {seconds:.4g} | {r['speedup']:.1f}x "
+            f"| {number(r.get('tflops'), '.1f')} | {number(r.get('gbps'), '.0f')} | {roofline} "
+            f"| {number(r.get('peak_pct'), '.0f')} | {split} | {memory} "
+            f"| {number(r.get('max_abs_diff_vs_eager'), '.1e')} |"
+        )
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Errors that a reader should see as one clear line, not a traceback to decode."""
 
-AFFECTS_RESULTS = False  # memo_utils.fingerprints leaves this module out of the code fingerprints
+AFFECTS_RESULTS = False  # memo_utils.framework.fingerprints leaves this module out of the code fingerprints
 
 
 class ConfigError(ValueError):
@@ -19,4 +19,9 @@ class InsufficientMemoryError(RuntimeError):
     """A cell would need more memory than its device has free; the message gives the estimate and what to lower."""
 
 
-ONE_LINE = (ConfigError, DataUnavailableError, ResultsUnwritableError, InsufficientMemoryError)  # shown as their message, never a traceback
+ONE_LINE = (
+    ConfigError,
+    DataUnavailableError,
+    ResultsUnwritableError,
+    InsufficientMemoryError,
+)  # shown as their message, never a traceback

@@ -8,6 +8,7 @@ Where output goes decides the form (``$MEMO_PROGRESS=off`` silences it everywher
   they give the kernel): nothing, so that built pages hold no progress output;
 - anything else (CI logs, pipes): one line when a cached part starts and when it ends.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +16,7 @@ import os
 import sys
 import time
 
-AFFECTS_RESULTS = False  # memo_utils.fingerprints leaves this module out of the code fingerprints
+AFFECTS_RESULTS = False  # memo_utils.framework.fingerprints leaves this module out of the code fingerprints
 
 
 def _kernel():
@@ -28,7 +29,7 @@ def _kernel():
 
 
 def mode():
-    """"off", "notebook", "terminal" or "lines"."""
+    """ "off", "notebook", "terminal" or "lines"."""
     if os.environ.get("MEMO_PROGRESS", "").lower() in ("off", "0", "no"):
         return "off"
     shell = _kernel()

@@ -1,36 +1,19 @@
 """What the book's pages say about runs and chapters, read from configs, cached metadata and the
 registry, never typed in: a chapter's run note, the introduction's list of chapters and the
 cost page's tables."""
+
 from __future__ import annotations
 
 import json
 from importlib import import_module
 from pathlib import Path
 
-from .chapter import cell_id
+from . import bench, experiments
+from .errors import DataUnavailableError
+from .framework import claims, costs
+from .framework.profiles import PROFILES
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
-
-
-def run_note(results, cfg, overridden=()):
-    """Profile, data, device and wall time of each cached cell. Cache metadata is text from a file, so it is
-    escaped: it cannot inject Markdown or HTML into the page."""
-    labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
-    lines = [f"Executed with profile **{escape(cfg['profile'])}**"
-             + (f", overriding {', '.join(overridden)}" if overridden else "") + f"; data: {escape(', '.join(labels))}."]
-    for part, cell, r in results:
-        meta = r.meta
-        origin = "read from the cache" if r.from_cache else "computed during this execution"
-        lines.append(f"- `{cell_id(part, cell)}`: {origin}; computed on {escape(meta['device'])} in "
-                     f"{float(meta['wall_time_s']):.1f} s on {escape(str(meta['date'])[:10])} (torch "
-                     f"{escape(meta['torch_version'])}, memo_utils {escape(meta['package_version'])}).")
-    return "\n".join(lines)
-
-
-def escape(text):
-    """Text shown as itself in Markdown: no tags, links, emphasis, roles or code spans."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+!|~$" else c for c in text)
 
 
 def _what(chapter_name):
@@ -40,7 +23,7 @@ def _what(chapter_name):
 
 
 def _short(paper_title):
-    """"Arpit et al. 2017" from "Arpit et al. 2017, A Closer Look at ..."."""
+    """ "Arpit et al. 2017" from "Arpit et al. 2017, A Closer Look at ..."."""
     return paper_title.split(",")[0]
 
 
@@ -49,7 +32,6 @@ def _sections(numbers):
 
 
 def _verdicts(saved):
-    from . import claims
 
     if not saved:
         return "no claims saved yet"
@@ -62,7 +44,6 @@ def _verdicts(saved):
 def chapters_markdown():
     """Per paper, the chapters that exist (linked, with their claims' verdicts) and those to come
     (``experiments.PLANNED``)."""
-    from . import claims, experiments
 
     lines = []
     for paper, title in claims.PAPERS.items():
@@ -72,14 +53,21 @@ def chapters_markdown():
         for chapter in existing:
             what = _what(chapter.name)
             short = _short(title) + ", "
-            what = what[len(short)].upper() + what[len(short) + 1:] if what.startswith(short) else what
+            what = what[len(short)].upper() + what[len(short) + 1 :] if what.startswith(short) else what
             lines.append(f"- {{doc}}`{chapter.name}`: {what} Claims: {_verdicts(claims.load_largest([chapter.name]))}.")
-        for name, (planned_title, sections) in experiments.PLANNED.items():
+        for planned_title, sections in experiments.PLANNED.values():
             if paper in sections:
-                others = [f"{_short(claims.PAPERS[p])}" + (f", {_sections(s)}" if s else "")
-                          for p, s in sections.items() if p != paper]
-                lines.append(f"- *to come*: {planned_title}" + (f", {_sections(sections[paper])}" if sections[paper] else "")
-                             + (f" (with {'; '.join(others)})" if others else "") + ".")
+                others = [
+                    f"{_short(claims.PAPERS[p])}" + (f", {_sections(s)}" if s else "")
+                    for p, s in sections.items()
+                    if p != paper
+                ]
+                lines.append(
+                    f"- *to come*: {planned_title}"
+                    + (f", {_sections(sections[paper])}" if sections[paper] else "")
+                    + (f" (with {'; '.join(others)})" if others else "")
+                    + "."
+                )
         if not existing and not any(paper in s for _, s in experiments.PLANNED.values()):
             lines.append("- no chapter yet.")
         lines.append("")
@@ -100,9 +88,6 @@ def compute_times():
     [(chapter, profile, cell id, metadata or None, note)]; ``note`` says why a profile could
     not be looked up (results of several data sources cached here).
     """
-    from . import experiments
-    from .errors import DataUnavailableError
-    from .profiles import PROFILES
 
     rows = []
     for chapter in experiments.all_chapters():
@@ -132,21 +117,22 @@ def compute_time_markdown():
         devices = ", ".join(sorted({m["device"] for _, m in cached}))
         dates = sorted(m["date"][:10] for _, m in cached)
         when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
-        summary.append(f"| {chapter} | `{profile}` | {len(cached)} of {len(entries)} | {_seconds(total)} | {devices} "
-                       f"| {when} |")
-        cells += [f"| {chapter} | `{profile}` | `{cid}` | {_seconds(m['wall_time_s'])} | {m['device']} | {m['date'][:10]} |"
-                  for cid, m in cached]
+        summary.append(
+            f"| {chapter} | `{profile}` | {len(cached)} of {len(entries)} | {_seconds(total)} | {devices} | {when} |"
+        )
+        cells += [
+            f"| {chapter} | `{profile}` | `{cid}` | {_seconds(m['wall_time_s'])} | {m['device']} | {m['date'][:10]} |"
+            for cid, m in cached
+        ]
     if len(summary) == 2:
         return "No chapter has cached results yet."
-    return ("\n".join(summary) + "\n\n<details>\n<summary>Per cell</summary>\n\n" + "\n".join(cells)
-            + "\n\n</details>\n")
+    return "\n".join(summary) + "\n\n<details>\n<summary>Per cell</summary>\n\n" + "\n".join(cells) + "\n\n</details>\n"
 
 
 def gpu_pending():
     """Chapters with no gpu-profile results computed on a GPU: their GPU figures are pending."""
-    from . import costs
 
-    return [c["chapter"] for c in costs.chapter_costs() if c["gpu_wall_time_s"] is None]
+    return [c["chapter"] for c in chapter_costs() if c["gpu_wall_time_s"] is None]
 
 
 def bench_reports(folder):
@@ -161,10 +147,23 @@ def bench_reports(folder):
 # traffic (``bench.add_roofline``).
 CHAPTERS_NEVER_USE = ("bf16", "TF32", "fused")  # variants no chapter trains with
 BENCH_TARGETS = (
-    ("batched MLP, batch 100, float32 (as the chapters train): per model-epoch against the plain loop", "mlp", "",
-     CHAPTERS_NEVER_USE, "speedup", 6.0),
-    ("batched MLP, batch 100, float32 (any step, the fused one included): share of the roofline at its modelled "
-     "traffic", "mlp", "batched", ("bf16", "TF32"), "roofline_pct", 85.0),
+    (
+        "batched MLP, batch 100, float32 (as the chapters train): per model-epoch against the plain loop",
+        "mlp",
+        "",
+        CHAPTERS_NEVER_USE,
+        "speedup",
+        6.0,
+    ),
+    (
+        "batched MLP, batch 100, float32 (any step, the fused one included): share of the roofline at its modelled "
+        "traffic",
+        "mlp",
+        "batched",
+        ("bf16", "TF32"),
+        "roofline_pct",
+        85.0,
+    ),
     ("VGG-11: against the plain eager loop", "vgg11", "", (), "speedup", 3.0),
     ("per-example gradients: against a per-example loop", "per-example", "", (), "speedup", 20.0),
     ("MLP at batch 1,000: TFLOP/s", "mlp, batch 1000", "", (), "tflops", 250.0),
@@ -177,8 +176,10 @@ def _why(row):
     split = row.get("profile")
     if not split:
         return ""
-    return (f"; device busy {split['busy']:.0%}, of that GEMM {split['gemm']:.0%}, convolution "
-            f"{split['convolution']:.0%}, elementwise and other {split['elementwise']:.0%}")
+    return (
+        f"; device busy {split['busy']:.0%}, of that GEMM {split['gemm']:.0%}, convolution "
+        f"{split['convolution']:.0%}, elementwise and other {split['elementwise']:.0%}"
+    )
 
 
 def bench_targets_markdown(reports):
@@ -188,9 +189,18 @@ def bench_targets_markdown(reports):
     lines = ["| target | wanted | measured |", "|---|---|---|"]
     for what, case, prefix, left_out, measure, wanted in BENCH_TARGETS:
         unit = UNITS[measure]
-        rows = [] if gpu is None else [r for r in gpu["rows"] if (r["case"] == case or r["case"].startswith(case + " "))
-                                       and r["variant"].startswith(prefix) and r.get(measure)
-                                       and not any(word in r["variant"] for word in left_out)]
+        rows = (
+            []
+            if gpu is None
+            else [
+                r
+                for r in gpu["rows"]
+                if (r["case"] == case or r["case"].startswith(case + " "))
+                and r["variant"].startswith(prefix)
+                and r.get(measure)
+                and not any(word in r["variant"] for word in left_out)
+            ]
+        )
         if gpu is None:
             measured = "pending a device"
         elif not rows:
@@ -198,18 +208,38 @@ def bench_targets_markdown(reports):
         else:
             best = max(rows, key=lambda r: r[measure])
             met = best[measure] >= wanted
-            measured = (f"{best[measure]:.3g}{unit} ({'met' if met else 'missed'}, {gpu['device']}"
-                        f"{'' if met else _why(best)})")
+            measured = (
+                f"{best[measure]:.3g}{unit} ({'met' if met else 'missed'}, {gpu['device']}{'' if met else _why(best)})"
+            )
         lines.append(f"| {what} | >= {wanted:g}{unit} | {measured} |")
     return "\n".join(lines)
 
 
 def bench_markdown(report):
     """One benchmark report: where and when it ran, then its table (``bench.format_table``)."""
-    from . import bench
 
     head = f"Measured on **{report['device']}** with torch {report['torch']} on {report['date'][:10]}."
     if report["device"] == "cpu" or report.get("quick"):
-        head += (" This is a quick check on a CPU (`--quick`, tiny sizes): it proves the code paths run; "
-                 "its times say nothing about a GPU.")
+        head += (
+            " This is a quick check on a CPU (`--quick`, tiny sizes): it proves the code paths run; "
+            "its times say nothing about a GPU."
+        )
     return head + "\n\n" + bench.format_table(report["rows"])
+
+
+def chapter_costs():
+    """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
+    rows = []
+    for chapter in experiments.all_chapters():
+        metas = costs.cached_metas(chapter, chapter.config("gpu"))
+        on_gpu = costs.on_gpu(metas)
+        estimate = costs.paper_estimate_seconds(chapter)
+        rows.append(
+            {
+                "chapter": chapter.name,
+                "gpu_wall_time_s": sum(m["wall_time_s"] for m in metas.values()) if on_gpu else None,
+                "gpu_device": ", ".join(sorted({m["device"] for m in metas.values()})) if on_gpu else None,
+                "paper_gpu_hours": estimate / 3600 if estimate is not None else None,
+            }
+        )
+    return rows

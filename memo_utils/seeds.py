@@ -22,6 +22,22 @@ def epoch_order(model_seed, epoch):
 
 def noise(seed):
     return NOISE_OFFSET + seed
+
+
+def sampled_steps(seed):
+    """The stream that draws seed ``seed``'s sampled steps t of loss-sensitivity: its own per seed, so that the
+    seed-to-seed spread of every estimate includes the noise of estimating an average over t from a sample."""
+    return SAMPLED_STEPS + seed
+
+
+def subsampling_models(seed, models):
+    """Seeds (initialisation and data order) of the ``models`` networks of the subsampling influence estimator.
+    They use the stride of :func:`epoch_order`, so model k's integer equals the data order of model ``seed`` in
+    epoch k: two purposes (an initialisation, an order) of different networks, kept as they are because results
+    were computed with them."""
+    return [seed * EPOCH_STRIDE + k for k in range(models)]
+
+
 LASS_NOISE = 2_000_003  # the Langevin noise of LASS at epoch e (Arpit Algorithm 1), the same in every cell
 
 
@@ -29,10 +45,14 @@ def lass_noise(epoch, on_training_set=False):
     """Seed of the LASS noise of a CSR measurement after ``epoch``: the same in every cell, so that model k of
     one dataset and model k of another search with the same draws."""
     return LASS_NOISE + 10_000 * epoch + (5_000 if on_training_set else 0)
+
+
 REGULARIZATION_NOISE = 3_000_003  # the dropout masks, noise and LASS draws of a regularized network of seed s
 
 
 def regularization_noise(seed):
     return REGULARIZATION_NOISE + seed
+
+
 GAN = 4_000_003  # the DCGAN's initialisation, data order and codes (Gu & Tresp section 4): one GAN per run
 GAN_CODES = 4_100_003  # the starting codes of activation maximization, the same for every class and network

@@ -12,6 +12,7 @@ parameters cell (the settings table says what ran), and jupyter-book's own outpu
 when it fails. Each chapter's wall time is recorded in
 ``results/timings/<profile>.json`` for the reproducibility appendix.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from memo_utils.cache import results_dir  # noqa: E402
-from memo_utils.costs import record_wall_time  # noqa: E402
 from memo_utils.errors import ONE_LINE  # noqa: E402
-from memo_utils.experiments import CHAPTERS, get as get_chapter  # noqa: E402
-from memo_utils.profiles import default_profile  # noqa: E402
+from memo_utils.experiments import CHAPTERS  # noqa: E402
+from memo_utils.experiments import get as get_chapter  # noqa: E402
+from memo_utils.framework.cache import results_dir  # noqa: E402
+from memo_utils.framework.costs import record_wall_time  # noqa: E402
+from memo_utils.framework.profiles import default_profile  # noqa: E402
 
 VENDOR_FILES = {  # vendor/node_modules path -> path under the book's _static/
     "requirejs/require.js": "require.min.js",
@@ -73,9 +75,13 @@ def declared_parameters(notebook):
     for cell in notebook.cells:
         if "parameters" in cell.metadata.get("tags", []):
             tree = ast.parse(cell.source)
-            names |= {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-                      for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                      if isinstance(t, ast.Name)}
+            names |= {
+                t.id
+                for node in tree.body
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name)
+            }
     return names
 
 
@@ -96,8 +102,10 @@ def missing_data_message(name, parameters, evalue):
     cells = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
     folder = results_dir().resolve()
     where = f"{folder.relative_to(ROOT)}/" if folder.is_relative_to(ROOT) else f"{folder}/"
-    return (f"the {profile} profile's results are not in {where} ({cells}) and this machine cannot compute "
-            f"them ({reason}): run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu")
+    return (
+        f"the {profile} profile's results are not in {where} ({cells}) and this machine cannot compute "
+        f"them ({reason}): run it on a GPU (scripts/gpu_session.sh) or use PROFILE=cpu"
+    )
 
 
 OWNED = ".memo-book-build"  # marks an output folder this script made: only such a folder has anything deleted
@@ -125,9 +133,16 @@ def execute(source, target, parameters, timeout):
     try:
         # The kernel's own log (unencrypted-TCP notices, an interrupt at shutdown) is noise here;
         # an error in a cell is in the executed notebook and stops the build.
-        papermill.execute_notebook(str(staged), str(target), parameters=parameters, kernel_name="python3",
-                                   cwd=str(ROOT / "book"), progress_bar=False, execution_timeout=timeout,
-                                   extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        papermill.execute_notebook(
+            str(staged),
+            str(target),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(ROOT / "book"),
+            progress_bar=False,
+            execution_timeout=timeout,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
     except papermill.PapermillExecutionError as error:
         if error.ename in {kind.__name__ for kind in ONE_LINE}:  # a bad parameter, missing data or memory: one line
             message = error.evalue
@@ -150,8 +165,7 @@ def vendor_js(static):
         target = static / dest
         target.parent.mkdir(parents=True, exist_ok=True)
         if (modules / source).is_dir():
-            shutil.copytree(modules / source, target, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("*.map"))
+            shutil.copytree(modules / source, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.map"))
         else:
             shutil.copy2(modules / source, target)
 
@@ -159,8 +173,15 @@ def vendor_js(static):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default=None, help="smoke, cpu, gpu or paper (default: gpu with CUDA, else cpu)")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                        help="a papermill parameter for every chapter that has it")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a papermill parameter for every chapter that has it",
+    )
     parser.add_argument("--out", default=str(ROOT / "_build"))
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per notebook cell")
     args = parser.parse_args(argv)
@@ -201,8 +222,20 @@ def main(argv=None):
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     # jupyter-book's output names its own build folder, which is moved below: shown only on failure.
     print("rendering with jupyter-book", flush=True)
-    done = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--warningiserror",
-                           "--quiet", "--path-output", str(out / "jb")], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(src),
+            "--warningiserror",
+            "--quiet",
+            "--path-output",
+            str(out / "jb"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         sys.stdout.write(done.stdout)
         sys.stderr.write(done.stderr)

@@ -8,6 +8,7 @@ The sources are checked against the SHA-256 sums published in shared/data/README
 and the outputs' sums are written to ``memo_utils/bundled/SHA256SUMS`` so that the
 package can verify them at load time.
 """
+
 import hashlib
 import sys
 from pathlib import Path
@@ -36,15 +37,19 @@ def main(source_dir):
     mnist = np.load(source_dir / "mnist.npz")
     np.savez_compressed(
         OUT / "mnist_small.npz",
-        x_train=mnist["x_train"][:MNIST_TRAIN], y_train=mnist["y_train"][:MNIST_TRAIN],
-        x_test=mnist["x_test"][:MNIST_TEST], y_test=mnist["y_test"][:MNIST_TEST],
+        x_train=mnist["x_train"][:MNIST_TRAIN],
+        y_train=mnist["y_train"][:MNIST_TRAIN],
+        x_test=mnist["x_test"][:MNIST_TEST],
+        y_test=mnist["y_test"][:MNIST_TEST],
     )
     cifar = np.load(source_dir / "cifar10_exact_train_first4000.npz")
     x, y = cifar["x_train"], cifar["y_train"]
     np.savez_compressed(
         OUT / "cifar10_small.npz",
-        x_train=x[:CIFAR_TRAIN], y_train=y[:CIFAR_TRAIN],
-        x_test=x[CIFAR_TRAIN:], y_test=y[CIFAR_TRAIN:],
+        x_train=x[:CIFAR_TRAIN],
+        y_train=y[:CIFAR_TRAIN],
+        x_test=x[CIFAR_TRAIN:],
+        y_test=y[CIFAR_TRAIN:],
     )
     sums = "".join(f"{sha256(OUT / f)}  {f}\n" for f in ("cifar10_small.npz", "mnist_small.npz"))
     (OUT / "SHA256SUMS").write_text(sums)

@@ -1,13 +1,15 @@
-"""`make lab`: JupyterLab on working copies of the book's pages, so that a reader's tweaks never touch the sources.
+"""`make lab`: JupyterLab on working copies of the book's pages, so that a reader's tweaks never touch the
+sources.
 
-Each page of book/ is copied into lab/ (git-ignored). A copy the reader edited survives the next `make lab`; an
-unedited one follows its source; `make lab LAB_RESET=1` replaces every copy with the source's current version. A double click
-opens a page as a notebook (Jupytext Notebook is made the default viewer of Markdown files in lab/'s own
-settings), and its kernel starts without a question. Runs read the committed results/ and write new cache entries and claims into lab/results/, so that no
-tracked file changes, whatever a reader runs.
+Each page of book/ is copied into lab/ (git-ignored). A copy the reader edited survives the next `make lab`;
+an unedited one follows its source; `make lab LAB_RESET=1` replaces every copy with the source's current
+version. A double click opens a page as a notebook (Jupytext Notebook is made the default viewer of Markdown
+files in lab/'s own settings), and its kernel starts without a question. Runs read the committed results/ and
+write new cache entries and claims into lab/results/, so that no tracked file changes, whatever a reader runs.
 
     python scripts/lab.py [--reset] [JUPYTER LAB OPTIONS...]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,11 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 LAB = ROOT / "lab"
 # Lab's own settings for the working folder: pages open as notebooks, their kernel starts without asking, and
 # no news is fetched (the book works offline)
-SETTINGS = {"@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
-            {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}},
-            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
-            "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-            {"fetchNews": "false", "checkForUpdates": False}}
+SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {
+        "defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+}
 
 
 def working_copies(lab=LAB, reset=False):
@@ -59,14 +63,23 @@ def working_copies(lab=LAB, reset=False):
 
 
 def environment(lab=LAB):
-    """Runs in Lab write into lab/results/ and read the committed results/ (memo_utils.cache)."""
+    """Runs in Lab write into lab/results/ and read the committed results/ (memo_utils.framework.cache)."""
     return dict(os.environ, MEMO_RESULTS_DIR=str(lab / "results"), MEMO_RESULTS_BASE=str(ROOT / "results"))
 
 
 def command(options, lab=LAB):
     root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ServerApp.root_dir={lab}",
-            f"--LabApp.user_settings_dir={lab / '.settings'}", *root, *options]
+    return [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        f"--ServerApp.root_dir={lab}",
+        f"--LabApp.user_settings_dir={lab / '.settings'}",
+        *root,
+        *options,
+    ]
 
 
 def main(argv):
@@ -75,8 +88,10 @@ def main(argv):
     copied, kept = working_copies(reset=reset)
     print(f"lab/: working copies of book/; copied now: {', '.join(copied) or 'none'}; runs write into lab/results/")
     if kept:
-        print(f"lab/: your edited {', '.join(kept)} kept although book/ changed since; make lab LAB_RESET=1 "
-              f"replaces every copy")
+        print(
+            f"lab/: your edited {', '.join(kept)} kept although book/ changed since; make lab LAB_RESET=1 "
+            f"replaces every copy"
+        )
     os.execve(sys.executable, command(options), environment())
 
 

@@ -5,6 +5,7 @@ compromised mirror, a corrupted download) is refused instead of installed. Every
 release is listed (each platform's wheel and the sdist), so the lock installs on any platform
 pip supports. Run it after changing a pin: ``python scripts/lock_hashes.py`` (needs PyPI).
 """
+
 from __future__ import annotations
 
 import json
@@ -50,7 +51,9 @@ def main():
     lines = []
     for (name, version), digests in zip(locked, hashes):
         lines.append(f"{name}=={version} \\")
-        lines += [f"    --hash=sha256:{digest}" + (" \\" if i < len(digests) - 1 else "") for i, digest in enumerate(digests)]
+        lines += [
+            f"    --hash=sha256:{digest}" + (" \\" if i < len(digests) - 1 else "") for i, digest in enumerate(digests)
+        ]
     LOCK.write_text("\n".join(lines) + "\n")
     print(f"{LOCK.name}: {len(locked)} pins, {sum(map(len, hashes))} hashes", file=sys.stderr)
 

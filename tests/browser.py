@@ -1,12 +1,21 @@
 """Open pages of the built book in headless Chromium (Debian's, driven by Playwright)."""
+
 from __future__ import annotations
 
 import hashlib
 import shutil
 from contextlib import contextmanager
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_path():
@@ -49,7 +58,7 @@ OVERFLOW_JS = """() => {
 def inspect_page(b, url, screenshot):
     """Load ``url`` with the network cut off; return what a reader would see go wrong.
 
-    Then every figure-choice widget (``memo_utils.widgets.figure_choice``) is operated, with no
+    Then every figure-choice widget (``memo_utils.figures.widgets.figure_choice``) is operated, with no
     kernel: ``widget_changes`` holds, per widget, whether choosing another option changed the
     picture shown (its ``src`` and its pixels).
     """
@@ -68,7 +77,8 @@ def inspect_page(b, url, screenshot):
         math_source: document.querySelectorAll('main .math').length,
         math_rendered: document.querySelectorAll('main mjx-container').length,
         widget_outputs: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
-        widgets_rendered: document.querySelectorAll('main .jupyter-widgets, main .widget-slider, main .widget-selection-slider').length,
+        widgets_rendered: document.querySelectorAll(
+            'main .jupyter-widgets, main .widget-slider, main .widget-selection-slider').length,
         title: document.title,
     })""")
     report["overflow"] = page.evaluate(OVERFLOW_JS)
@@ -104,5 +114,8 @@ def operate_figure_choice(page, box):
         page.keyboard.press("End" if handle.get_attribute("aria-valuenow") in ("0", "0.0") else "Home")
     page.wait_for_timeout(300)
     after = _shown(box)
-    return {"before": before[0], "after": after[0],
-            "changed": None not in before + after and before[0] != after[0] and before[1] != after[1]}
+    return {
+        "before": before[0],
+        "after": after[0],
+        "changed": None not in before + after and before[0] != after[0] and before[1] != after[1],
+    }

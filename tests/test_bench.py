@@ -1,4 +1,5 @@
 """The benchmark's arithmetic: traffic model, roofline placement, kernel kinds and time split."""
+
 import pytest
 import torch
 
@@ -39,22 +40,31 @@ def test_data_sheet_peaks_are_found_by_device_name_and_others_use_the_measured_c
     assert cpu["gbps"] == 10.0 and cpu["float32"] == 0.1 and "measured" in cpu["source"]
 
 
-@pytest.mark.parametrize("name, kind", [
-    ("aten::addmm", "gemm"), ("sm90_xmma_gemm_f32f32_tf32f32", "gemm"), ("ampere_sgemm_128x64_nn", "gemm"),
-    ("aten::cudnn_convolution", "convolution"), ("sm80_xmma_fprop_implicit_gemm_tf32", "convolution"),
-    ("nvjet_tst_128x256_64x4_1x2_h_bz_coopA_NNT", "gemm"), ("gemv2T_kernel_val<int, int, float>", "gemm"),
-    ("implicit_convolve_sgemm<float, float>", "convolution"),
-    ("void at::native::vectorized_elementwise_kernel<4, ...>", "elementwise"), ("aten::relu", "elementwise"),
-    ("cudnn::bn_fw_tr_1C11_kernel_NCHW<float, float>", "elementwise"), ("convert_fp32_to_bf16", "elementwise"),
-])
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("aten::addmm", "gemm"),
+        ("sm90_xmma_gemm_f32f32_tf32f32", "gemm"),
+        ("ampere_sgemm_128x64_nn", "gemm"),
+        ("aten::cudnn_convolution", "convolution"),
+        ("sm80_xmma_fprop_implicit_gemm_tf32", "convolution"),
+        ("nvjet_tst_128x256_64x4_1x2_h_bz_coopA_NNT", "gemm"),
+        ("gemv2T_kernel_val<int, int, float>", "gemm"),
+        ("implicit_convolve_sgemm<float, float>", "convolution"),
+        ("void at::native::vectorized_elementwise_kernel<4, ...>", "elementwise"),
+        ("aten::relu", "elementwise"),
+        ("cudnn::bn_fw_tr_1C11_kernel_NCHW<float, float>", "elementwise"),
+        ("convert_fp32_to_bf16", "elementwise"),
+    ],
+)
 def test_kernels_are_sorted_into_gemm_convolution_and_elementwise(name, kind):
     assert bench.kernel_kind(name) == kind
 
 
 def test_the_time_split_of_a_profiled_run_adds_up():
-    from torch.profiler import ProfilerActivity, profile
-
     import time
+
+    from torch.profiler import ProfilerActivity, profile
 
     a, b = torch.randn(300, 300), torch.randn(300, 300)
     start = time.perf_counter()
@@ -73,10 +83,15 @@ def test_on_a_gpu_only_device_events_count_each_kernel_once():
 
     from torch.autograd import DeviceType
 
-    event = lambda key, kind, device_us: SimpleNamespace(key=key, device_type=kind, self_device_time_total=device_us,
-                                                         self_cpu_time_total=5.0)
-    events = [event("aten::mm", DeviceType.CPU, 600.0), event("sm90_xmma_gemm_f32", DeviceType.CUDA, 600.0),
-              event("aten::relu", DeviceType.CPU, 200.0), event("vectorized_elementwise_kernel", DeviceType.CUDA, 200.0)]
+    event = lambda key, kind, device_us: SimpleNamespace(
+        key=key, device_type=kind, self_device_time_total=device_us, self_cpu_time_total=5.0
+    )
+    events = [
+        event("aten::mm", DeviceType.CPU, 600.0),
+        event("sm90_xmma_gemm_f32", DeviceType.CUDA, 600.0),
+        event("aten::relu", DeviceType.CPU, 200.0),
+        event("vectorized_elementwise_kernel", DeviceType.CUDA, 200.0),
+    ]
     split = bench.time_split(events, wall=0.002, on_device=True)
     assert split["busy"] == pytest.approx(0.4) and split["gemm"] == pytest.approx(0.75)
 
@@ -93,8 +108,8 @@ def test_the_fused_step_allocates_no_parameter_sized_tensor_and_the_others_do():
     (its small allocations are activations)."""
     from torch.profiler import ProfilerActivity, profile
 
-    from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
-    from memo_utils.models import mlp_module
+    from memo_utils.engine.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
+    from memo_utils.engine.models import mlp_module
 
     sizes, steps = [784, 512, 512, 10], 2
     params = sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) + sum(sizes[1:])

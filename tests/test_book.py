@@ -1,5 +1,6 @@
 """The whole book at the smoke profile: every chapter executes, the build has no warnings,
 and every page opens offline in a real browser with its figures, tables, math and widgets."""
+
 import json
 import os
 import subprocess
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-
 from browser import browser, chromium_path, inspect_page
 from conftest import ROOT
+
 from memo_utils.experiments import CHAPTERS
 
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -22,9 +23,23 @@ def built_book(tmp_path_factory):
     out = tmp_path_factory.mktemp("book")
     results = tmp_path_factory.mktemp("results")
     env = dict(os.environ, MEMO_RESULTS_DIR=str(results), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
-                           "--out", str(out), "--timeout", "300"], env=env, cwd=ROOT, timeout=1800,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_book.py"),
+            "--profile",
+            "smoke",
+            "--out",
+            str(out),
+            "--timeout",
+            "300",
+        ],
+        env=env,
+        cwd=ROOT,
+        timeout=1800,
+        capture_output=True,
+        text=True,
+    )
     (out / "build.log").write_text(done.stdout + done.stderr)
     assert done.returncode == 0, done.stdout + done.stderr
     return out / "html", results
@@ -71,8 +86,11 @@ def test_every_parameters_cell_is_one_papermill_can_read(caplog):
         caplog.clear()
         found = {p.name for p in PythonTranslator.inspect(cells[0])}
         assert [r.getMessage() for r in caplog.records] == [], page
-        assigned = {line.split("=")[0].strip() for line in cells[0].source.splitlines()
-                    if "=" in line and not line.lstrip().startswith("#")}
+        assigned = {
+            line.split("=")[0].strip()
+            for line in cells[0].source.splitlines()
+            if "=" in line and not line.lstrip().startswith("#")
+        }
         assert assigned <= found, (page, assigned - found)
 
 
@@ -131,9 +149,24 @@ def test_every_page_opens_offline_without_errors(built_book):
 
 def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
     env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
-                           "-p", "widht", "3", "--out", str(tmp_path / "book")], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_book.py"),
+            "--profile",
+            "smoke",
+            "-p",
+            "widht",
+            "3",
+            "--out",
+            str(tmp_path / "book"),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()
     assert last[-2].startswith("error: easy_examples: widht is not a parameter of easy_examples: choose from"), last
@@ -142,13 +175,19 @@ def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU computes the gpu profile instead of stopping")
 def test_a_gpu_build_without_gpu_results_or_full_data_stops_with_one_line(tmp_path):
-    env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1",
-               HOME=str(tmp_path))  # no torchvision conversions in ~/.cache/memo_utils
+    env = dict(
+        os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1", HOME=str(tmp_path)
+    )  # no torchvision conversions in ~/.cache/memo_utils
     for name in ("MEMO_DATA_DIR", "MEMO_ALLOW_DOWNLOAD"):
         env.pop(name, None)
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "gpu",
-                           "--out", str(tmp_path / "book")], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "gpu", "--out", str(tmp_path / "book")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode != 0
     last = done.stderr.strip().splitlines()
     assert last[-2].startswith(f"error: {CHAPTERS[0]}: the gpu profile's results are not in "), last
@@ -160,8 +199,14 @@ def test_an_output_folder_the_build_did_not_make_is_refused_and_left_untouched(t
     mine = tmp_path / "home"
     (mine / "src").mkdir(parents=True)
     (mine / "src" / "thesis.tex").write_text("years of work")
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke", "--out",
-                           str(mine)], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke", "--out", str(mine)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode != 0 and done.stderr.strip().splitlines() == [
-        f"error: --out={mine} is not allowed: it exists and was not made by this script; give a new folder"]
+        f"error: --out={mine} is not allowed: it exists and was not made by this script; give a new folder"
+    ]
     assert (mine / "src" / "thesis.tex").read_text() == "years of work"

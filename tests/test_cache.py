@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memo_utils import cache
+from memo_utils.framework import cache
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,6 +18,7 @@ def _compute(counter, value=1.0):
     def compute():
         counter.append(1)
         return {"x": np.full(3, value)}
+
     return compute
 
 
@@ -136,16 +137,21 @@ def _raise_on_call(monkeypatch, owner, name, n):
         if len(count) == n:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
+
     monkeypatch.setattr(owner, name, patched)
 
 
-@pytest.mark.parametrize("owner, name, n", [
-    (np, "savez_compressed", 1),  # while the arrays are written into the temporary folder
-    (os, "replace", 1),           # before the old entry is moved aside
-    (os, "replace", 2),           # between moving the old entry aside and putting the new one in place
-])
+@pytest.mark.parametrize(
+    "owner, name, n",
+    [
+        (np, "savez_compressed", 1),  # while the arrays are written into the temporary folder
+        (os, "replace", 1),  # before the old entry is moved aside
+        (os, "replace", 2),  # between moving the old entry aside and putting the new one in place
+    ],
+)
 def test_an_interrupted_write_keeps_the_old_entry_and_leaves_no_temporary_folder(
-        isolated_results, monkeypatch, owner, name, n):
+    isolated_results, monkeypatch, owner, name, n
+):
     cache.cached("exp", 1, {"a": 1}, _compute([], 1.0))
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
         _raise_on_call(patch, owner, name, n)
@@ -187,7 +193,7 @@ _WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import numpy as np
-    from memo_utils import cache
+    from memo_utils.framework import cache
 
     me, n, sync = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     (sync / f"ready-{me}").touch()
@@ -204,9 +210,16 @@ _WRITER = textwrap.dedent("""
 def test_concurrent_writers_of_one_key_neither_fail_nor_tear_the_entry(isolated_results, tmp_path):
     writers, n = 3, 100
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(me), str(n), str(tmp_path)], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for me in range(writers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(me), str(n), str(tmp_path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for me in range(writers)
+    ]
     try:
         deadline = time.time() + 120
         while len(list(tmp_path.glob("ready-*"))) < writers and time.time() < deadline:
@@ -242,7 +255,7 @@ def test_a_read_only_base_serves_its_entries_and_new_ones_go_to_the_written_fold
 
 
 def test_claims_and_timings_are_read_through_the_base_and_written_to_the_written_folder(tmp_path, monkeypatch):
-    from memo_utils import claims, costs
+    from memo_utils.framework import claims, costs
 
     base, written = tmp_path / "committed", tmp_path / "mine"
     monkeypatch.setenv("MEMO_RESULTS_DIR", str(base))
@@ -299,7 +312,7 @@ def test_a_write_that_fails_after_the_compute_keeps_the_arrays_and_names_the_fil
 
 _UPDATER = textwrap.dedent("""
     import sys
-    from memo_utils import costs
+    from memo_utils.framework import costs
     for i in range(20):
         costs.record_wall_time("cpu", f"chapter{sys.argv[1]}", float(i), f"way{i}")
 """)

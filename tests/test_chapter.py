@@ -1,15 +1,18 @@
 """The chapter contract: one declaration per parameter, keys derived from it, one page setup."""
+
 import ast
 import math
 
 import jupytext
 import numpy as np
 import pytest
-
 from conftest import ROOT, SHARED_DATA
-from memo_utils import cache, experiments, profiles
-from memo_utils.chapter import RUNTIME, Chapter, Param, Part, Results
+
+from memo_utils import experiments
 from memo_utils.errors import ConfigError, DataUnavailableError
+from memo_utils.framework import cache, profiles
+from memo_utils.framework.chapter import RUNTIME, Chapter, Param, Part, Results
+from memo_utils.framework.page import open_page
 
 CHAPTERS = experiments.all_chapters()
 easy = experiments.get("easy_examples")
@@ -22,22 +25,37 @@ def test_profile_values_are_used_and_overrides_win():
     assert easy.overridden(cfg) == ["n_runs"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"profile": "fast"}, "profile='fast' is not allowed: choose one of smoke, cpu, gpu, paper"),
-    ({"profile": "smoke", "train_size": -5}, "train_size=-5 is not allowed: must be a positive integer"),
-    ({"profile": "smoke", "n_runs": 10**12}, "n_runs=1000000000000 is not allowed: must be a positive integer up to "
-                                             "10,000,000"),
-    ({"profile": "smoke", "lr": 0}, "lr=0 is not allowed: must be a finite positive number"),
-    ({"profile": "smoke", "lr": math.inf}, "lr=inf is not allowed: must be a finite positive number"),
-    ({"profile": "smoke", "lr": math.nan}, "lr=nan is not allowed: must be a finite positive number"),
-    ({"profile": "smoke", "noise_fraction": 1.5}, "noise_fraction=1.5 is not allowed: must be a number in [0, 1]"),
-    ({"profile": "smoke", "noise_fraction": math.nan}, "noise_fraction=nan is not allowed: must be a number in [0, 1]"),
-    ({"profile": "smoke", "widht": 3}, "widht is not a parameter of easy_examples"),
-    ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
-    ({"profile": "smoke", "cnn_seeds": [0, 0]}, "cnn_seeds=[0, 0] is not allowed: the seeds must be distinct"),
-    ({"profile": "smoke", "cnn_seeds": [2**62]}, "is not allowed: must be a non-empty list of integers in [0, 1,000,"),
-    ({"profile": "smoke", "seed": 2**62}, "seed=4611686018427387904 is not allowed: must be an integer in [0, 1,000,"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"profile": "fast"}, "profile='fast' is not allowed: choose one of smoke, cpu, gpu, paper"),
+        ({"profile": "smoke", "train_size": -5}, "train_size=-5 is not allowed: must be a positive integer"),
+        (
+            {"profile": "smoke", "n_runs": 10**12},
+            "n_runs=1000000000000 is not allowed: must be a positive integer up to 10,000,000",
+        ),
+        ({"profile": "smoke", "lr": 0}, "lr=0 is not allowed: must be a finite positive number"),
+        ({"profile": "smoke", "lr": math.inf}, "lr=inf is not allowed: must be a finite positive number"),
+        ({"profile": "smoke", "lr": math.nan}, "lr=nan is not allowed: must be a finite positive number"),
+        ({"profile": "smoke", "noise_fraction": 1.5}, "noise_fraction=1.5 is not allowed: must be a number in [0, 1]"),
+        (
+            {"profile": "smoke", "noise_fraction": math.nan},
+            "noise_fraction=nan is not allowed: must be a number in [0, 1]",
+        ),
+        ({"profile": "smoke", "widht": 3}, "widht is not a parameter of easy_examples"),
+        ({"profile": "smoke", "n_eval": 5000}, "n_eval=5000 is not allowed: must be at most train_size=2000"),
+        ({"profile": "smoke", "cnn_seeds": [0, 0]}, "cnn_seeds=[0, 0] is not allowed: the seeds must be distinct"),
+        (
+            {"profile": "smoke", "cnn_seeds": [2**62]},
+            "is not allowed: must be a non-empty list of integers in [0, 1,000,",
+        ),
+        ({"profile": "smoke", "noise_fraction": 0.5, "seed": -1}, "seed=-1 is not allowed"),
+        (
+            {"profile": "smoke", "seed": 2**62},
+            "seed=4611686018427387904 is not allowed: must be an integer in [0, 1,000,",
+        ),
+    ],
+)
 def test_bad_parameters_stop_with_one_line_naming_them(kwargs, message):
     profile = kwargs.pop("profile")
     with pytest.raises(ConfigError) as error:
@@ -49,8 +67,12 @@ def test_bad_parameters_stop_with_one_line_naming_them(kwargs, message):
 def test_every_integer_setting_of_every_chapter_has_an_upper_bound_refused_in_one_line(name):
     """Sizes, counts, steps and seeds alike: 10^12 would allocate without end, 2^62 overflows a seed."""
     chapter = experiments.get(name)
-    integers = [p for p in chapter.params if (type(p.default) is int) or (
-        isinstance(p.default, list) and p.default and all(type(v) is int for v in p.default))]
+    integers = [
+        p
+        for p in chapter.params
+        if (type(p.default) is int)
+        or (isinstance(p.default, list) and p.default and all(type(v) is int for v in p.default))
+    ]
     assert integers
     for param in integers:
         huge = [2**62] if isinstance(param.default, list) else 2**62
@@ -65,12 +87,26 @@ def test_a_parameter_that_belongs_to_no_part_is_refused():
     with pytest.raises(ValueError, match="width must name the parts it changes"):
         Chapter("toy", paper="arpit2017", params=(untagged,), parts=(part,), claims=(), evidence=lambda r, c: None)
     with pytest.raises(ValueError, match="must name the parts"):
-        Chapter("toy", paper="arpit2017", params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
-                parts=(part,), claims=(), evidence=lambda r, c: None)
+        Chapter(
+            "toy",
+            paper="arpit2017",
+            params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
+            parts=(part,),
+            claims=(),
+            evidence=lambda r, c: None,
+        )
 
 
-OTHER_CHOICE = {"loop": "stacked", "stacked": "loop", "standardized": "unit", "unit": "standardized",
-                "logit": "log_softmax", "log_softmax": "logit", "vgg13": "resnet32", "resnet32": "vgg13"}
+OTHER_CHOICE = {
+    "loop": "stacked",
+    "stacked": "loop",
+    "standardized": "unit",
+    "unit": "standardized",
+    "logit": "log_softmax",
+    "log_softmax": "logit",
+    "vgg13": "resnet32",
+    "resnet32": "vgg13",
+}
 
 
 def _other_values(value):
@@ -82,7 +118,8 @@ def _other_values(value):
     if isinstance(value, list) and isinstance(value[0], str):
         return [value[:-1], [OTHER_CHOICE[v] for v in value]]
     if isinstance(value, list):
-        return [value + [max(value) + 1], value[:-1], [min(value) / 2] + value]
+        between = [(value[-2] + value[-1]) / 2] if len(value) > 1 and isinstance(value[-1], float) else []
+        return [value + [max(value) + 1], value[:-1], [min(value) / 2] + value, value[:-1] + between + value[-1:]]
     if isinstance(value, str):
         return [OTHER_CHOICE[value]]
     if isinstance(value, float) and value <= 1:
@@ -123,24 +160,35 @@ def test_the_page_declares_exactly_the_chapters_parameters(chapter):
     (cell,) = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     declared = [t.id for node in ast.parse(cell.source).body for t in node.targets]
     assert sorted(declared) == sorted(chapter.param_names + RUNTIME)
-    assert all(value is None for value in ast.literal_eval("[" + ", ".join(
-        ast.unparse(node.value) for node in ast.parse(cell.source).body if node.targets[0].id != "recompute") + "]"))
+    assert all(
+        value is None
+        for value in ast.literal_eval(
+            "["
+            + ", ".join(
+                ast.unparse(node.value) for node in ast.parse(cell.source).body if node.targets[0].id != "recompute"
+            )
+            + "]"
+        )
+    )
 
 
 def test_a_page_refuses_a_misspelled_parameter_with_the_command_lines_message():
     namespace = {"profile": "smoke", "n_run": 20, "np": np, "In": [], "_": None, "display": print}
     with pytest.raises(ConfigError) as error:
-        easy.page(namespace)
+        open_page(easy, namespace)
     assert str(error.value).startswith("n_run is not a parameter of easy_examples: choose from")
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("recompute", "no", "recompute='no' is not allowed: must be True or False"),
-    ("device", "quantum", "device='quantum' is not allowed: choose cpu or cuda"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("recompute", "no", "recompute='no' is not allowed: must be True or False"),
+        ("device", "quantum", "device='quantum' is not allowed: choose cpu or cuda"),
+    ],
+)
 def test_a_page_refuses_bad_runtime_options(name, value, message):
     with pytest.raises(ConfigError, match=message):
-        easy.page({"profile": "smoke", name: value})
+        open_page(easy, {"profile": "smoke", name: value})
 
 
 def _result(arrays, dims=None):
@@ -148,10 +196,14 @@ def _result(arrays, dims=None):
 
 
 def test_results_select_cells_by_coordinates_and_arrays_by_named_dimensions():
-    a = _result({"setting": np.array(["real", "random"]), "seed": np.array([0, 1]),
-                 "gini": np.arange(4).reshape(2, 2)}, {"gini": ("setting", "seed")})
-    b = _result({"setting": np.array(["unique"]), "seed": np.array([0, 1]), "gini": np.array([[7, 8]])},
-                {"gini": ("setting", "seed")})
+    a = _result(
+        {"setting": np.array(["real", "random"]), "seed": np.array([0, 1]), "gini": np.arange(4).reshape(2, 2)},
+        {"gini": ("setting", "seed")},
+    )
+    b = _result(
+        {"setting": np.array(["unique"]), "seed": np.array([0, 1]), "gini": np.array([[7, 8]])},
+        {"gini": ("setting", "seed")},
+    )
     results = Results([("sens", {"group": "ten"}, a), ("sens", {"group": "one"}, b)])
     assert results.sel("sens", "gini", setting="random").tolist() == [2, 3]
     assert results.sel("sens", "gini", setting="random", seed=1) == 3
@@ -201,11 +253,18 @@ def test_results_computed_elsewhere_are_found_without_their_data_unless_two_sour
         easy.lookup(part, cell, cfg)
 
 
-@pytest.mark.parametrize("folder, message", [
-    ("missing", "='{path}' does not exist"), ("file", "is a file, not a folder"),
-    ("empty", "holds no mnist.npz"), ("corrupt", "does not match its published checksum")])
-def test_an_explicit_data_source_is_used_or_refused_even_when_a_result_is_cached(tmp_path, monkeypatch, folder,
-                                                                                    message):
+@pytest.mark.parametrize(
+    "folder, message",
+    [
+        ("missing", "='{path}' does not exist"),
+        ("file", "is a file, not a folder"),
+        ("empty", "holds no mnist.npz"),
+        ("corrupt", "does not match its published checksum"),
+    ],
+)
+def test_an_explicit_data_source_is_used_or_refused_even_when_a_result_is_cached(
+    tmp_path, monkeypatch, folder, message
+):
     """A cached result computed from another source (here the bundled sample) is never served in place of an
     explicitly given data folder, whether it is given as data_dir or as MEMO_DATA_DIR."""
     monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
@@ -259,25 +318,47 @@ def test_two_data_sources_never_share_a_cache_entry(monkeypatch):
 
 def test_a_part_that_reads_an_untagged_parameter_fails_instead_of_caching_under_a_key_without_it():
     reads_width = Part("only", version=1, compute=lambda cfg, cell, inputs, device: {"w": np.array(cfg["width"])})
-    chapter = Chapter("toy", paper="arpit2017", parts=(reads_width, Part("other", 1, compute=lambda *a: {})),
-                      params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
-                      claims=(), evidence=lambda r, c: None)
+    chapter = Chapter(
+        "toy",
+        paper="arpit2017",
+        parts=(reads_width, Part("other", 1, compute=lambda *a: {})),
+        params=(Param("width", profiles.positive_int, 3, paper="3", parts=("other",)),),
+        claims=(),
+        evidence=lambda r, c: None,
+    )
     with pytest.raises(KeyError, match="width"):
         chapter.run(chapter.config("cpu"), device="cpu", parts=["only"])
 
 
 def _toy_chapter():
     """A chapter with one part (one value per seed) and one claim on it, as the book's chapters declare theirs."""
-    from memo_utils import claims
+    from memo_utils.framework import claims
 
-    part = Part("values", version=1, compute=lambda cfg, cell, inputs, device: {
-        "value": np.array([0.3 + 0.01 * (s % 3) for s in cfg["seeds"]])})
-    definition = claims.Definition("toy-1", "arpit2017", "Fig. 1", "values are high", "Values are high.",
-                                   (claims.above("value per seed", 0.1, "a tenth"),), "seeds", ("net",))
+    part = Part(
+        "values",
+        version=1,
+        compute=lambda cfg, cell, inputs, device: {"value": np.array([0.3 + 0.01 * (s % 3) for s in cfg["seeds"]])},
+    )
+    definition = claims.Definition(
+        "toy-1",
+        "arpit2017",
+        "Fig. 1",
+        "values are high",
+        "Values are high.",
+        (claims.above("value per seed", 0.1, "a tenth"),),
+        "seeds",
+        ("net",),
+    )
     evidence = lambda results, cfg: claims.Evidence({}, {"toy-1": (claims.across(results.sel("values", "value")),)})
-    return Chapter("toy", paper="arpit2017", parts=(part,), networks={"net": "toy networks"}, claims=(definition,),
-                   evidence=evidence, params=(Param("seeds", profiles.seed_list, [0, 1, 2], paper="-", parts=("values",),
-                                                    replicates=True),))
+    return Chapter(
+        "toy",
+        paper="arpit2017",
+        parts=(part,),
+        networks={"net": "toy networks"},
+        claims=(definition,),
+        evidence=evidence,
+        params=(Param("seeds", profiles.seed_list, [0, 1, 2], paper="-", parts=("values",), replicates=True),),
+    )
 
 
 def test_claims_are_saved_for_the_profile_apart_for_a_reseeded_run_and_not_for_other_overrides(isolated_results):
@@ -305,11 +386,31 @@ def test_verdicts_are_still_shown_when_the_results_folder_cannot_be_written(isol
 
 
 def test_the_run_note_shows_cache_metadata_as_text_never_as_markup(isolated_results):
-    from memo_utils import report
-    from memo_utils.cache import Result
+    from memo_utils.framework import page
+    from memo_utils.framework.cache import Result
 
-    meta = {"device": "cpu <img src=x onerror=alert(1)>", "wall_time_s": 1.5, "date": "2026-12-03[x](http://e)",
-            "torch_version": "2.13 `code`", "package_version": "0.1 *bold*", "config": {"data": {}}}
-    note = report.run_note(Results([("p", {}, Result({}, meta, True))]), {"profile": "cpu"})
+    meta = {
+        "device": "cpu <img src=x onerror=alert(1)>",
+        "wall_time_s": 1.5,
+        "date": "2026-12-03[x](http://e)",
+        "torch_version": "2.13 `code`",
+        "package_version": "0.1 *bold*",
+        "config": {"data": {}},
+    }
+    note = page.run_note(Results([("p", {}, Result({}, meta, True))]), {"profile": "cpu"})
     assert "<img" not in note and "&lt;img" in note and "](http" not in note and "\\`code\\`" in note
     assert "\\*bold\\*" in note
+
+
+@pytest.mark.parametrize(
+    "chapter, name, value",
+    [
+        ("capacity", "widths", [64, 16]),
+        ("capacity", "noise_levels", [0.0, 0.5, 0.5]),
+        ("loss_sensitivity", "steps", [2000, 500]),
+    ],
+)
+def test_a_grid_out_of_order_is_refused_not_reordered(chapter, name, value):
+    with pytest.raises(ConfigError) as error:
+        experiments.get(chapter).config("smoke", **{name: value})
+    assert str(error.value).startswith(f"{name}={value!r} is not allowed: must be increasing, without repeats")

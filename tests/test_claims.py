@@ -1,22 +1,48 @@
 """Verdicts: four outcomes computed the same way everywhere, registered definitions and their amendments."""
+
 import json
 
 import numpy as np
 import pytest
 
-from memo_utils import claims
-from memo_utils.claims import (INCONCLUSIVE, NOT_AT_THIS_SCALE, NOT_REPRODUCED, REPRODUCED, Definition, Evidence,
-                               Precondition, above, across, below, differs, within)
+from memo_utils.framework import claims
+from memo_utils.framework.claims import (
+    INCONCLUSIVE,
+    NOT_AT_THIS_SCALE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    Definition,
+    Evidence,
+    Precondition,
+    above,
+    across,
+    below,
+    differs,
+    within,
+)
 
 NETWORKS = {"real": "real-label MLPs", "randY": "random-label MLPs"}
-FITTED = Precondition("randY-fitted", ("randY",), "randY MLPs: training accuracy, mean over seeds", 0.9, "the paper's "
-                      "networks fit their random labels")
+FITTED = Precondition(
+    "randY-fitted",
+    ("randY",),
+    "randY MLPs: training accuracy, mean over seeds",
+    0.9,
+    "the paper's networks fit their random labels",
+)
 
 
 def _definition(*criteria, networks=("real", "randY"), statement="Real data is easier.", **fields):
-    return Definition("x-1", "arpit2017", "Fig. 1", "real data is easier", statement,
-                      criteria or (above("gap per seed", 0.05, "a tick of the paper's figure"),), "seeds", networks,
-                      **fields)
+    return Definition(
+        "x-1",
+        "arpit2017",
+        "Fig. 1",
+        "real data is easier",
+        statement,
+        criteria or (above("gap per seed", 0.05, "a tick of the paper's figure"),),
+        "seeds",
+        networks,
+        **fields,
+    )
 
 
 def _judged(values, fitted=0.95, definition=None, profile="cpu", preconditions=(FITTED,)):
@@ -27,13 +53,23 @@ def _judged(values, fitted=0.95, definition=None, profile="cpu", preconditions=(
     return claim
 
 
-@pytest.mark.parametrize("criterion, low, high, outcome", [
-    (above("d", 0.05, "r"), 0.06, 0.2, REPRODUCED), (above("d", 0.05, "r"), -0.2, 0.04, NOT_REPRODUCED),
-    (above("d", 0.05, "r"), 0.01, 0.2, INCONCLUSIVE), (below("d", -0.05, "r"), -0.3, -0.06, REPRODUCED),
-    (below("d", -0.05, "r"), -0.04, 0.3, NOT_REPRODUCED), (differs("d", 0.05, "r"), -0.3, -0.06, REPRODUCED),
-    (differs("d", 0.05, "r"), -0.04, 0.04, NOT_REPRODUCED), (differs("d", 0.05, "r"), 0.0, 0.2, INCONCLUSIVE),
-    (within("d", -0.05, 0.05, "r"), -0.04, 0.04, REPRODUCED), (within("d", -0.05, 0.05, "r"), 0.06, 0.2, NOT_REPRODUCED),
-    (within("d", -0.05, 0.05, "r"), 0.0, 0.2, INCONCLUSIVE), (within("d", 0.5, 2.0, "r"), 0.0, 0.0, NOT_REPRODUCED)])
+@pytest.mark.parametrize(
+    "criterion, low, high, outcome",
+    [
+        (above("d", 0.05, "r"), 0.06, 0.2, REPRODUCED),
+        (above("d", 0.05, "r"), -0.2, 0.04, NOT_REPRODUCED),
+        (above("d", 0.05, "r"), 0.01, 0.2, INCONCLUSIVE),
+        (below("d", -0.05, "r"), -0.3, -0.06, REPRODUCED),
+        (below("d", -0.05, "r"), -0.04, 0.3, NOT_REPRODUCED),
+        (differs("d", 0.05, "r"), -0.3, -0.06, REPRODUCED),
+        (differs("d", 0.05, "r"), -0.04, 0.04, NOT_REPRODUCED),
+        (differs("d", 0.05, "r"), 0.0, 0.2, INCONCLUSIVE),
+        (within("d", -0.05, 0.05, "r"), -0.04, 0.04, REPRODUCED),
+        (within("d", -0.05, 0.05, "r"), 0.06, 0.2, NOT_REPRODUCED),
+        (within("d", -0.05, 0.05, "r"), 0.0, 0.2, INCONCLUSIVE),
+        (within("d", 0.5, 2.0, "r"), 0.0, 0.0, NOT_REPRODUCED),
+    ],
+)
 def test_each_criterion_judges_its_interval_against_the_smallest_effect_or_margin(criterion, low, high, outcome):
     assert criterion.outcome(low, high) == outcome
 
@@ -127,7 +163,9 @@ def test_an_amended_definition_is_logged_with_its_earlier_verdict_and_flagged_on
     assert claims.amendments() == []
     claims.save("toy", "cpu", [_judged([0.0, 0.01, 0.02])])  # the same definition again: nothing to log
     assert claims.amendments() == []
-    laxer = _definition(above("gap per seed", 0.0, "a tick of the paper's figure"), amendment="the bound was too strict")
+    laxer = _definition(
+        above("gap per seed", 0.0, "a tick of the paper's figure"), amendment="the bound was too strict"
+    )
     claims.save("toy", "cpu", [_judged([0.01, 0.02, 0.03], definition=laxer)])
     (amendment,) = claims.amendments()
     assert amendment["id"] == "x-1" and amendment["earlier_verdict"] == NOT_REPRODUCED
@@ -190,7 +228,15 @@ def test_the_table_shows_the_interval_its_width_the_smallest_effect_and_escapes_
 
 def test_numbers_keep_three_significant_digits():
     assert [claims.format_number(x) for x in (1.0, 0.9183, 1.0912, 100.0, 12345.6, 2e-5, 0.0, None)] == [
-        "1.00", "0.918", "1.09", "100", "12,346", "2.00e-5", "0", "n/a"]
+        "1.00",
+        "0.918",
+        "1.09",
+        "100",
+        "12,346",
+        "2.00e-5",
+        "0",
+        "n/a",
+    ]
 
 
 def test_an_effect_that_could_not_be_computed_is_saved_as_null(isolated_results):
@@ -214,6 +260,8 @@ def test_every_committed_verdict_was_judged_under_the_current_definitions():
         for path in sorted((root / chapter.name).glob("*.json")):
             saved = {c["id"]: c.get("fingerprint") for c in json.loads(path.read_text())}
             profile = path.stem.split(claims.RESEED)[0]
-            assert saved == current, (f"{path.relative_to(root.parent.parent)} was judged under other definitions: run "
-                                      f"python -m memo_utils run {chapter.name} --profile {profile}, which logs the "
-                                      f"amendment")
+            assert saved == current, (
+                f"{path.relative_to(root.parent.parent)} was judged under other definitions: run "
+                f"python -m memo_utils run {chapter.name} --profile {profile}, which logs the "
+                f"amendment"
+            )

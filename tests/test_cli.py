@@ -1,4 +1,5 @@
 """The command line that GPU machines use: bad input is one line, the benchmark runs end to end."""
+
 import json
 import os
 import subprocess
@@ -9,15 +10,17 @@ from conftest import ROOT
 
 def _run(*args, env_extra=None):
     env = dict(os.environ, OMP_NUM_THREADS="1", **(env_extra or {}))
-    return subprocess.run([sys.executable, "-m", "memo_utils", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "memo_utils", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
 
 
 def test_an_unknown_profile_is_one_line_on_stderr_and_exit_code_2():
     done = _run("run", "easy_examples", "--profile", "huge")
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: profile='huge' is not allowed: choose one of smoke, cpu, gpu, paper"]
+        "error: profile='huge' is not allowed: choose one of smoke, cpu, gpu, paper"
+    ]
 
 
 def test_an_unknown_chapter_is_refused():
@@ -26,9 +29,11 @@ def test_an_unknown_chapter_is_refused():
 
 
 def test_a_bad_device_or_parameter_is_one_line_not_a_traceback():
-    for args, message in ((("--device", "quantum"), "error: device='quantum' is not allowed"),
-                          (("--set", "lr=1e999"), "error: lr=inf is not allowed: must be a finite positive number"),
-                          (("--set", "widht=3"), "error: widht is not a parameter of easy_examples")):
+    for args, message in (
+        (("--device", "quantum"), "error: device='quantum' is not allowed"),
+        (("--set", "lr=1e999"), "error: lr=inf is not allowed: must be a finite positive number"),
+        (("--set", "widht=3"), "error: widht is not a parameter of easy_examples"),
+    ):
         done = _run("run", "easy_examples", "--profile", "smoke", *args)
         assert done.returncode == 2 and done.stderr.strip().splitlines()[0].startswith(message), done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
@@ -44,7 +49,11 @@ def test_parts_lists_the_cells_and_run_computes_only_the_chosen_one(tmp_path):
     small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50")
     listed = _run("parts", "easy_examples", *small, env_extra=env)
     assert listed.returncode == 0 and listed.stdout.splitlines() == [
-        "mlp/dataset=real: missing", "mlp/dataset=randX: missing", "mlp/dataset=randY: missing", "cnn/seed=0: missing"]
+        "mlp/dataset=real: missing",
+        "mlp/dataset=randX: missing",
+        "mlp/dataset=randY: missing",
+        "cnn/seed=0: missing",
+    ]
     done = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randX", env_extra=env)
     assert done.returncode == 0, done.stderr
     assert [line.split(":")[0] for line in done.stdout.splitlines()[:-1]] == ["easy_examples/mlp/dataset=randX"]
@@ -86,23 +95,39 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     assert all(0 < row["profile"]["busy"] for row in report["rows"])  # every row carries its time split
     assert report["ceilings"]["copy_gbps"] > 0 and report["peaks"]["source"] == "the ceilings measured in this run"
     modelled = [row for row in report["rows"] if row.get("gbps")]  # the MLP rows but bf16: placed on the roofline
-    assert len(modelled) == 8 and all(row["bound"] in ("memory", "compute") and row["roofline_pct"] > 0
-                                      for row in modelled)
+    assert len(modelled) == 8 and all(
+        row["bound"] in ("memory", "compute") and row["roofline_pct"] > 0 for row in modelled
+    )
 
 
 def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_results(tmp_path):
-    small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50",
-             "--part", "mlp")
+    small = (
+        "--profile",
+        "smoke",
+        "--set",
+        "n_runs=2",
+        "--set",
+        "train_size=300",
+        "--set",
+        "n_eval=50",
+        "--part",
+        "mlp",
+    )
     one, two = tmp_path / "one", tmp_path / "two"
     assert _run("run", "easy_examples", *small, env_extra={"MEMO_RESULTS_DIR": str(one)}).returncode == 0
     done = _run("run", "easy_examples", *small, "--jobs", "2", env_extra={"MEMO_RESULTS_DIR": str(two)})
     assert done.returncode == 0, done.stderr
     main_process = done.stdout.splitlines()[-4:-1]  # after the workers' own lines, before the JSON summary
-    assert all(line.startswith("easy_examples/mlp/") and ": cached (MNIST" in line for line in main_process), done.stdout
+    assert all(line.startswith("easy_examples/mlp/") and ": cached (MNIST" in line for line in main_process), (
+        done.stdout
+    )
     hashes = lambda root: sorted(json.loads(p.read_text())["arrays_sha256"] for p in root.rglob("meta.json"))
     assert hashes(one) == hashes(two)
     refused = _run("run", "easy_examples", *small, "--jobs", "0")
-    assert refused.returncode == 2 and refused.stderr.strip() == "error: --jobs=0 is not allowed: must be a positive integer"
+    assert (
+        refused.returncode == 2
+        and refused.stderr.strip() == "error: --jobs=0 is not allowed: must be a positive integer"
+    )
 
 
 def test_a_benchmark_split_over_two_calls_ends_in_one_report(tmp_path):
@@ -120,10 +145,11 @@ def test_a_benchmark_split_over_two_calls_ends_in_one_report(tmp_path):
 
 def test_run_saves_the_same_verdicts_as_the_page_and_reseed_saves_them_apart(isolated_results, capsys):
     """Claims are a product of the chapter contract: ``run`` on a machine without Jupyter writes the claims file
-    that executing the page writes, byte for byte; ``--reseed K`` writes the verdicts of a disjoint seed set beside it."""
+    that executing the page writes, byte for byte; ``--reseed K`` writes the verdicts of a disjoint seed set beside
+    it."""
     from memo_utils import experiments
     from memo_utils.__main__ import main
-    from memo_utils.chapter import Page
+    from memo_utils.framework.page import Page
 
     chapter = experiments.get("loss_sensitivity")
     assert main(["run", "loss_sensitivity", "--profile", "smoke"]) == 0

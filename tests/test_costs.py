@@ -1,7 +1,10 @@
 """Costs: the paper estimate extrapolates measured gpu time by the ratio of work; timings are per profile."""
+
 import pytest
 
-from memo_utils import cache, costs, devices, experiments
+from memo_utils import experiments
+from memo_utils.engine import devices
+from memo_utils.framework import cache, costs
 
 
 def test_paper_estimate_scales_cached_gpu_results_by_the_ratio_of_work(monkeypatch):
@@ -13,8 +16,9 @@ def test_paper_estimate_scales_cached_gpu_results_by_the_ratio_of_work(monkeypat
         cache.cached(*chapter.key(part, cell, gpu), lambda: {"x": [1.0]}, device="cuda")
     seconds = sum(hit.meta["wall_time_s"] for _, hit in chapter.status(gpu))
     (part,) = chapter.parts
-    ratio = (sum(part.work(paper, c) for _, c in chapter.cells(paper))
-             / sum(part.work(gpu, c) for _, c in chapter.cells(gpu)))
+    ratio = sum(part.work(paper, c) for _, c in chapter.cells(paper)) / sum(
+        part.work(gpu, c) for _, c in chapter.cells(gpu)
+    )
     assert costs.paper_estimate_seconds(chapter) == pytest.approx(seconds * ratio, rel=1e-6)
 
 
@@ -34,12 +38,22 @@ def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_miss
     cpu = {"device": "cpu", "quick": True, "rows": [{"case": "mlp", "speedup": 50.0}]}
     assert report.bench_targets_markdown([cpu]).count("pending a device") == len(report.BENCH_TARGETS)
     split = {"busy": 0.4, "gemm": 0.3, "convolution": 0.0, "elementwise": 0.7}
-    gpu = {"device": "NVIDIA H100", "rows": [
-        {"case": "mlp", "variant": "reference loop", "speedup": 1.0, "roofline_pct": 99.0},
-        {"case": "mlp", "variant": "batched ensemble, float32", "speedup": 7.5, "roofline_pct": 60.0, "profile": split},
-        {"case": "mlp", "variant": "batched ensemble, bf16 autocast", "speedup": 9.0},
-        {"case": "mlp", "variant": "batched ensemble, fused SGD step", "speedup": 8.0, "roofline_pct": 60.0},
-        {"case": "vgg11", "variant": "stacked", "speedup": 2.0, "profile": split}]}
+    gpu = {
+        "device": "NVIDIA H100",
+        "rows": [
+            {"case": "mlp", "variant": "reference loop", "speedup": 1.0, "roofline_pct": 99.0},
+            {
+                "case": "mlp",
+                "variant": "batched ensemble, float32",
+                "speedup": 7.5,
+                "roofline_pct": 60.0,
+                "profile": split,
+            },
+            {"case": "mlp", "variant": "batched ensemble, bf16 autocast", "speedup": 9.0},
+            {"case": "mlp", "variant": "batched ensemble, fused SGD step", "speedup": 8.0, "roofline_pct": 60.0},
+            {"case": "vgg11", "variant": "stacked", "speedup": 2.0, "profile": split},
+        ],
+    }
     lines = report.bench_targets_markdown([cpu, gpu]).splitlines()
     assert "7.5x (met, NVIDIA H100)" in lines[2]  # neither bf16 nor the fused step: no chapter trains with them
     # the reference loop's share of the roofline is not the batched MLP's; a missed target says where the time went

@@ -7,11 +7,10 @@ import types
 import numpy as np
 import pytest
 import torch
-
-from memo_utils import data
-from memo_utils.errors import ConfigError, DataUnavailableError
-
 from conftest import SHARED_DATA
+
+from memo_utils.engine import data
+from memo_utils.errors import ConfigError, DataUnavailableError
 
 
 def test_bundled_mnist_is_the_exact_head_of_mnist_and_passes_its_checksum():
@@ -66,12 +65,17 @@ def test_full_cifar_from_the_shared_folder_is_labelled_as_the_jpeg_copy():
 
 # --- data sources: verified archives, explicit data_dir, fingerprints --------------------------
 
+
 def _mnist_like(path, n=20, seed=0):
     """A tiny archive with the layout of mnist.npz (and of the converted torchvision cache)."""
     rng = np.random.default_rng(seed)
-    np.savez(path, x_train=rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-             y_train=rng.integers(0, 10, n, dtype=np.uint8),
-             x_test=rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), y_test=np.arange(4, dtype=np.uint8))
+    np.savez(
+        path,
+        x_train=rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        y_train=rng.integers(0, 10, n, dtype=np.uint8),
+        x_test=rng.integers(0, 256, (4, 28, 28), dtype=np.uint8),
+        y_test=np.arange(4, dtype=np.uint8),
+    )
     return path
 
 
@@ -112,14 +116,19 @@ def _one_line_error(call, *needles):
 def test_a_truncated_shared_archive_in_a_data_folder_is_one_line_naming_it_and_both_sums(tmp_path):
     real = (SHARED_DATA / "cifar10_exact_train_first4000.npz").read_bytes()
     (tmp_path / "cifar10_exact_train_first4000.npz").write_bytes(real[: len(real) // 2])
-    message = _one_line_error(lambda: data.load("cifar10", data_dir=tmp_path),
-                              str(tmp_path / "cifar10_exact_train_first4000.npz"), "0836cfd52738", "re-copy")
+    message = _one_line_error(
+        lambda: data.load("cifar10", data_dir=tmp_path),
+        str(tmp_path / "cifar10_exact_train_first4000.npz"),
+        "0836cfd52738",
+        "re-copy",
+    )
     truncated = data.file_sha256(tmp_path / "cifar10_exact_train_first4000.npz")
     assert truncated[:12] in message
 
 
 def test_a_garbage_archive_in_a_data_folder_is_refused_by_its_published_sum_and_extras_are_ignored(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     _publish(monkeypatch, _mnist_like(tmp_path / "mnist.npz"))
     (tmp_path / "notes.txt").write_text("not an archive")
     (tmp_path / "svhn.npz").write_bytes(b"garbage")  # an unknown extra file is nobody's business
@@ -127,8 +136,14 @@ def test_a_garbage_archive_in_a_data_folder_is_refused_by_its_published_sum_and_
     assert mnist.source == "data_dir" and mnist.x_train.shape == (20, 28, 28)
     expected = data.PUBLISHED_SHA256["mnist.npz"]
     (tmp_path / "mnist.npz").write_bytes(b"PK\x03\x04 garbage, not a zip archive")
-    _one_line_error(lambda: data.load("mnist", data_dir=tmp_path),
-                    str(tmp_path / "mnist.npz"), expected[:12], "published", "re-copy", "remove it")
+    _one_line_error(
+        lambda: data.load("mnist", data_dir=tmp_path),
+        str(tmp_path / "mnist.npz"),
+        expected[:12],
+        "published",
+        "re-copy",
+        "remove it",
+    )
 
 
 def test_a_torchvision_cache_that_does_not_match_its_sidecar_says_to_delete_it(tmp_path, monkeypatch):
@@ -180,8 +195,12 @@ def test_a_bundled_file_missing_from_SHA256SUMS_is_a_one_line_error(tmp_path, mo
     monkeypatch.setattr(data, "BUNDLED_DIR", tmp_path)
     monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
     monkeypatch.setattr(data, "DOWNLOAD_CACHE", tmp_path / "no-cache")
-    _one_line_error(lambda: data.load("mnist"), "mnist_small.npz has no entry", str(tmp_path / "SHA256SUMS"),
-                    "build_bundled_data.py")
+    _one_line_error(
+        lambda: data.load("mnist"),
+        "mnist_small.npz has no entry",
+        str(tmp_path / "SHA256SUMS"),
+        "build_bundled_data.py",
+    )
 
 
 @pytest.mark.parametrize("kind", ["nonexistent", "file", "empty", "other_dataset_only"])
@@ -193,8 +212,11 @@ def test_an_unusable_data_dir_is_a_one_line_error_naming_it_not_a_fallback(tmp_p
         folder.mkdir()
     if kind == "other_dataset_only":
         (folder / "cifar10_jpeg.npz").write_bytes(b"unused")
-    message = _one_line_error(lambda: data.load("mnist", data_dir=folder), f"data_dir={str(folder)!r}",
-                              "mnist.npz, cifar10_exact_train_first4000.npz, cifar10_jpeg.npz")
+    message = _one_line_error(
+        lambda: data.load("mnist", data_dir=folder),
+        f"data_dir={str(folder)!r}",
+        "mnist.npz, cifar10_exact_train_first4000.npz, cifar10_jpeg.npz",
+    )
     if kind in ("empty", "other_dataset_only"):
         assert "holds no mnist.npz" in message
 
@@ -206,12 +228,17 @@ def test_memo_data_dir_is_named_when_it_is_the_unusable_source(tmp_path, monkeyp
 
 def test_a_data_dir_too_small_for_min_train_is_an_error_not_the_bundled_sample(tmp_path, monkeypatch):
     _publish(monkeypatch, _mnist_like(tmp_path / "mnist.npz", n=20))
-    _one_line_error(lambda: data.load("mnist", min_train=100, data_dir=tmp_path),
-                    f"data_dir={str(tmp_path)!r}", "100 training images", "mnist.npz has 20")
+    _one_line_error(
+        lambda: data.load("mnist", min_train=100, data_dir=tmp_path),
+        f"data_dir={str(tmp_path)!r}",
+        "100 training images",
+        "mnist.npz has 20",
+    )
     # CIFAR-10 beyond the exact 3,000 needs the JPEG copy, which this folder lacks
     with np.load(data.BUNDLED_DIR / "cifar10_small.npz") as small:
-        np.savez(tmp_path / "cifar10_exact_train_first4000.npz", x_train=small["x_train"][:40],
-                 y_train=small["y_train"][:40])
+        np.savez(
+            tmp_path / "cifar10_exact_train_first4000.npz", x_train=small["x_train"][:40], y_train=small["y_train"][:40]
+        )
     _publish(monkeypatch, tmp_path / "cifar10_exact_train_first4000.npz")
     assert data.source("cifar10", data_dir=tmp_path).exact
     _one_line_error(lambda: data.source("cifar10", min_train=4000, data_dir=tmp_path), "holds no cifar10_jpeg.npz")
@@ -233,8 +260,7 @@ def test_fingerprints_are_small_json_equal_for_equal_archives_and_differ_otherwi
     # the JPEG copy and the exact split of CIFAR-10 are different data with different labels
     _publish(monkeypatch, _cifar_jpeg_like(a / "cifar10_jpeg.npz"))
     with np.load(data.BUNDLED_DIR / "cifar10_small.npz") as small:
-        np.savez(a / "cifar10_exact_train_first4000.npz", x_train=small["x_train"][:40],
-                 y_train=small["y_train"][:40])
+        np.savez(a / "cifar10_exact_train_first4000.npz", x_train=small["x_train"][:40], y_train=small["y_train"][:40])
     _publish(monkeypatch, a / "cifar10_exact_train_first4000.npz")
     exact = data.source("cifar10", min_train=5, data_dir=a)
     (a / "cifar10_exact_train_first4000.npz").rename(tmp_path / "aside.npz")
@@ -263,20 +289,23 @@ def test_load_source_reads_what_source_chose_and_refuses_a_file_changed_since(tm
     assert cifar.x_train.shape == (6, 32, 32, 3) and cifar.source == "data_dir" and not cifar.exact
     assert abs(int(cifar.x_train[3].mean()) - 60) <= 2  # decoded: JPEG of a flat grey 60 stays near 60
     _cifar_jpeg_like(tmp_path / "cifar10_jpeg.npz", n=7)
-    _one_line_error(lambda: data.load_source(chosen), "changed after it was chosen",
-                    str(tmp_path / "cifar10_jpeg.npz"))
+    _one_line_error(lambda: data.load_source(chosen), "changed after it was chosen", str(tmp_path / "cifar10_jpeg.npz"))
 
 
-@pytest.mark.parametrize("change,problem", [
-    (dict(x_train=np.zeros((20, 32, 32), np.uint8)), "x_train is uint8 (20, 32, 32), expected uint8 (20, 28, 28)"),
-    (dict(x_train=np.zeros((20, 28, 28), np.float32)), "x_train is float32"),
-    (dict(y_train=np.full(20, 10, np.uint8)), "y_train holds labels outside 0-9"),
-    (dict(y_test=-np.ones(4, np.int64)), "y_test holds labels outside 0-9"),
-    (dict(y_train=np.zeros(20, np.float32)), "y_train is float32 (20,), not integer labels"),
-    (dict(y_train=np.zeros(19, np.uint8)), "expected uint8 (19, 28, 28) for 19 labels"),
-])
+@pytest.mark.parametrize(
+    "change,problem",
+    [
+        (dict(x_train=np.zeros((20, 32, 32), np.uint8)), "x_train is uint8 (20, 32, 32), expected uint8 (20, 28, 28)"),
+        (dict(x_train=np.zeros((20, 28, 28), np.float32)), "x_train is float32"),
+        (dict(y_train=np.full(20, 10, np.uint8)), "y_train holds labels outside 0-9"),
+        (dict(y_test=-np.ones(4, np.int64)), "y_test holds labels outside 0-9"),
+        (dict(y_train=np.zeros(20, np.float32)), "y_train is float32 (20,), not integer labels"),
+        (dict(y_train=np.zeros(19, np.uint8)), "expected uint8 (19, 28, 28) for 19 labels"),
+    ],
+)
 def test_a_download_cache_with_wrong_shapes_dtypes_labels_or_lengths_is_refused_in_one_line(
-        tmp_path, monkeypatch, change, problem):
+    tmp_path, monkeypatch, change, problem
+):
     monkeypatch.delenv("MEMO_DATA_DIR", raising=False)
     monkeypatch.setattr(data, "DOWNLOAD_CACHE", tmp_path)
     with np.load(_mnist_like(tmp_path / "mnist.npz")) as sound:

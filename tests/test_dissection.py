@@ -1,11 +1,12 @@
 """Gu & Tresp's measures against exact answers: G(x) against per-example autograd, Dist's zero, and batched
 activation maximization against a per-seed loop."""
+
 import pytest
 import torch
 from torch import nn
 
-from memo_utils import dissection
-from memo_utils.models import DCGANDiscriminator, DCGANGenerator, vgg
+from memo_utils.engine.models import DCGANDiscriminator, DCGANGenerator, vgg
+from memo_utils.methods import dissection
 
 
 def _tiny_classifier(seed=0):
@@ -19,8 +20,8 @@ def test_gradient_magnitude_is_the_l1_norm_of_each_examples_input_gradient():
     x, y = torch.randn(7, 3, 32, 32, generator=g, dtype=torch.float64), torch.randint(10, (7,), generator=g)
     expected = []
     for i in range(len(x)):  # one example at a time, the loss of that example alone
-        xi = x[i:i + 1].clone().requires_grad_(True)
-        nn.functional.cross_entropy(model(xi), y[i:i + 1]).backward()
+        xi = x[i : i + 1].clone().requires_grad_(True)
+        nn.functional.cross_entropy(model(xi), y[i : i + 1]).backward()
         expected.append(xi.grad.abs().sum())
     torch.testing.assert_close(dissection.gradient_magnitude(model, x, y, chunk=3), torch.stack(expected))
 
@@ -44,8 +45,9 @@ def test_batched_activation_maximization_equals_a_per_seed_loop(objective):
     z = torch.randn(10, 3, 100, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     batched = dissection.activation_maximization(generator, classifier, z, iterations=5, objective=objective)
     for s in range(z.shape[1]):
-        one = dissection.activation_maximization(generator, classifier, z[:, s:s + 1], iterations=5,
-                                                 objective=objective)
+        one = dissection.activation_maximization(
+            generator, classifier, z[:, s : s + 1], iterations=5, objective=objective
+        )
         torch.testing.assert_close(one[:, 0], batched[:, s], rtol=1e-10, atol=1e-12)
     # the ascent raises each class's own logit
     before = classifier(generator(z).flatten(0, 1)).view(10, 3, 10)
@@ -72,7 +74,7 @@ def test_narrow_vgg_keeps_the_architecture_and_scales_the_channels():
 
 def test_g_recorded_during_training_is_each_examples_input_gradient_at_its_step():
     """With no batch norm, the G that training records equals per-example autograd at the step's parameters."""
-    from memo_utils.training import train_classifier
+    from memo_utils.engine.training import train_classifier
 
     model = _tiny_classifier(seed=3)
     g = torch.Generator().manual_seed(4)
@@ -86,7 +88,7 @@ def test_g_recorded_during_training_is_each_examples_input_gradient_at_its_step(
 def test_g_per_step_is_each_steps_input_gradient_and_averages_to_the_epochs_g():
     """Without batch norm, the G recorded at step k equals per-example autograd at the parameters before step k, on
     the examples of that minibatch; the steps of an epoch average to the G that training records per epoch."""
-    from memo_utils.training import train_classifier
+    from memo_utils.engine.training import train_classifier
 
     model = _tiny_classifier(seed=5)
     g = torch.Generator().manual_seed(6)
@@ -95,24 +97,31 @@ def test_g_per_step_is_each_steps_input_gradient_and_averages_to_the_epochs_g():
     first_batch = order[:4]
     expected_first = dissection.gradient_magnitude(model, x[first_batch], y[first_batch]).mean()
     with dissection.per_step_gradient_magnitude(model) as steps:
-        history, _ = train_classifier(model, x, y, epochs=2, batch_size=4, lr=0.1, seed=7, input_gradient=True,
-                                      callback=lambda epoch, m: m(x))  # a forward pass outside training adds nothing
+        history, _ = train_classifier(
+            model, x, y, epochs=2, batch_size=4, lr=0.1, seed=7, input_gradient=True, callback=lambda epoch, m: m(x)
+        )  # a forward pass outside training adds nothing
     per_step = torch.stack(steps)
     assert per_step.shape == (6,)  # 3 steps per epoch, 2 epochs
     torch.testing.assert_close(per_step[0], expected_first)
-    torch.testing.assert_close(per_step.view(2, 3).mean(1), torch.tensor(history["input_gradient"], dtype=torch.float64))
+    torch.testing.assert_close(
+        per_step.view(2, 3).mean(1), torch.tensor(history["input_gradient"], dtype=torch.float64)
+    )
     model(x.requires_grad_(True)).sum().backward()  # the hook is gone once the recording ends
     assert len(steps) == 6
 
 
 def test_random_crop_flip_takes_a_window_of_the_padded_image_and_sometimes_mirrors_it():
-    from memo_utils.data import random_crop_flip
+    from memo_utils.engine.data import random_crop_flip
 
     x = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(5))
     out = random_crop_flip(x, torch.Generator().manual_seed(6), padding=2, fill=-7.0)
     padded = nn.functional.pad(x, (2,) * 4, value=-7.0)
-    windows = lambda image: [w for i in range(5) for j in range(5) for w in (image[:, i:i + 8, j:j + 8],
-                                                                             image[:, i:i + 8, j:j + 8].flip(-1))]
+    windows = lambda image: [
+        w
+        for i in range(5)
+        for j in range(5)
+        for w in (image[:, i : i + 8, j : j + 8], image[:, i : i + 8, j : j + 8].flip(-1))
+    ]
     for k in range(len(x)):
         assert any(torch.equal(out[k], w) for w in windows(padded[k]))
     flipped = [not any(torch.equal(out[k], w) for w in windows(padded[k])[::2]) for k in range(len(x))]

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from memo_utils.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
-from memo_utils.models import mlp_module
+from memo_utils.engine.ensemble import MLPEnsemble, train_ensemble, train_fused, train_reference
+from memo_utils.engine.models import mlp_module
 
 SIZES = [12, 16, 8, 3]
 
@@ -25,8 +25,19 @@ def _train_both(seeds, dtype, momentum=0.0):
     x = x.to(dtype)
     ensemble = MLPEnsemble(SIZES, init_seeds=seeds, dtype=dtype)
     finite = train_ensemble(ensemble, x, y, order_seeds=seeds, epochs=3, batch_size=7, lr=0.1, momentum=momentum)
-    references = [train_reference(mlp_module(SIZES, torch.Generator().manual_seed(s)).to(dtype), x, y,
-                                  order_seed=s, epochs=3, batch_size=7, lr=0.1, momentum=momentum) for s in seeds]
+    references = [
+        train_reference(
+            mlp_module(SIZES, torch.Generator().manual_seed(s)).to(dtype),
+            x,
+            y,
+            order_seed=s,
+            epochs=3,
+            batch_size=7,
+            lr=0.1,
+            momentum=momentum,
+        )
+        for s in seeds
+    ]
     return ensemble, finite, references
 
 
@@ -73,7 +84,7 @@ def test_a_diverged_model_is_flagged_and_does_not_spoil_the_others():
 
 @pytest.mark.parametrize("method", ["torch_func", "backpack"])
 def test_vectorised_per_example_gradients_equal_the_per_example_loop(method):
-    from memo_utils import per_example
+    from memo_utils.engine import per_example
 
     if method == "backpack":
         pytest.importorskip("backpack")  # optional: the benchmark compares it when installed
@@ -95,15 +106,16 @@ def test_bf16_autocast_path_runs_on_the_cpu_and_stays_close_to_float32():
     full = MLPEnsemble(SIZES, init_seeds=[0, 1])
     half = MLPEnsemble(SIZES, init_seeds=[0, 1])
     train_ensemble(full, x, y, order_seeds=[0, 1], epochs=5, batch_size=20, lr=0.2)
-    finite = train_ensemble(half, x, y, order_seeds=[0, 1], epochs=5, batch_size=20, lr=0.2,
-                            autocast_dtype=torch.bfloat16)
+    finite = train_ensemble(
+        half, x, y, order_seeds=[0, 1], epochs=5, batch_size=20, lr=0.2, autocast_dtype=torch.bfloat16
+    )
     assert finite.all() and half.weights[0].dtype == torch.float32  # master weights stay float32
     agreement = (full.predict(x) == half.predict(x)).float().mean()
     assert agreement > 0.9, agreement
 
 
 def test_cuda_graph_settings_resolve_per_device_and_reject_unknown_values():
-    from memo_utils.graphs import graph_mode
+    from memo_utils.engine.graphs import graph_mode
 
     assert graph_mode("auto", "cpu") == graph_mode(True, "cpu") == graph_mode(False, "cuda") == "eager"
     assert graph_mode("auto", "cuda") == "cuda graph" and graph_mode("emulate", "cpu") == "emulated graph"
@@ -116,8 +128,7 @@ def test_graphed_training_steps_equal_eager_ones_under_the_graph_buffer_semantic
     x, y = _toy_data()
     eager, graphed = MLPEnsemble(SIZES, init_seeds=[0, 1]), MLPEnsemble(SIZES, init_seeds=[0, 1])
     for ensemble, graphs in ((eager, False), (graphed, "emulate")):
-        train_ensemble(ensemble, x, y, order_seeds=[0, 1], epochs=2, batch_size=7, lr=0.1, momentum=0.9,
-                       graphs=graphs)
+        train_ensemble(ensemble, x, y, order_seeds=[0, 1], epochs=2, batch_size=7, lr=0.1, momentum=0.9, graphs=graphs)
     assert (eager.step_mode, graphed.step_mode) == ("eager", "emulated graph")
     for a, b in zip(eager.parameters(), graphed.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
@@ -130,28 +141,46 @@ def test_per_model_inputs_equal_separate_runs_on_each_input_set():
     ensemble = MLPEnsemble(SIZES, init_seeds=[3, 4], dtype=torch.float64)
     train_ensemble(ensemble, inputs, y, order_seeds=[3, 4], epochs=2, batch_size=7, lr=0.1)
     for k, (xs, seed) in enumerate(((x, 3), (x2, 4))):
-        reference = train_reference(mlp_module(SIZES, torch.Generator().manual_seed(seed)).double(), xs.double(), y,
-                                    order_seed=seed, epochs=2, batch_size=7, lr=0.1)
+        reference = train_reference(
+            mlp_module(SIZES, torch.Generator().manual_seed(seed)).double(),
+            xs.double(),
+            y,
+            order_seed=seed,
+            epochs=2,
+            batch_size=7,
+            lr=0.1,
+        )
         for mine, theirs in zip(_ensemble_weights_as_reference(ensemble, k), reference.parameters()):
             torch.testing.assert_close(mine, theirs.detach(), rtol=1e-10, atol=1e-12)
     assert ensemble.predict(inputs).shape == (2, len(y))
     torch.testing.assert_close(ensemble.predict(inputs)[0], ensemble.predict(x.double())[0])
 
 
-@pytest.mark.parametrize("options", [{}, {"momentum": 0.9}, {"momentum": 0.9, "keep": True},
-                                     {"turn_over": True}, {"output_bias": False, "momentum": 0.5}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"momentum": 0.9},
+        {"momentum": 0.9, "keep": True},
+        {"turn_over": True},
+        {"output_bias": False, "momentum": 0.5},
+    ],
+)
 def test_the_fused_sgd_step_equals_autograd_and_sgd_in_float64(options):
     """Per-model labels, several epochs with a smaller last batch; with momentum, per-example keep masks,
     turn-over masks, and an untrained output bias."""
-    from memo_utils import turn_over
+    from memo_utils.methods import turn_over
 
     g = torch.Generator().manual_seed(3)
     x = torch.randn(37, 12, generator=g, dtype=torch.float64)
     y = torch.randint(4, (3, 37), generator=g)
-    make = lambda: MLPEnsemble([12, 10, 8, 4], [5, 6, 7], dtype=torch.float64,
-                               output_bias=options.get("output_bias", True))
+    make = lambda: MLPEnsemble(
+        [12, 10, 8, 4], [5, 6, 7], dtype=torch.float64, output_bias=options.get("output_bias", True)
+    )
     keep = torch.rand(3, 37, generator=g) > 0.3 if options.get("keep") else None
-    train = dict(order_seeds=[1, 2, 3], epochs=3, batch_size=8, lr=0.1, momentum=options.get("momentum", 0.0), keep=keep)
+    train = dict(
+        order_seeds=[1, 2, 3], epochs=3, batch_size=8, lr=0.1, momentum=options.get("momentum", 0.0), keep=keep
+    )
     reference, fused = make(), make()
     masks = lambda ens: turn_over.ensemble_masks(ens, [0, 1, 2]) if options.get("turn_over") else None
     ok_reference = train_ensemble(reference, x, y, graphs=False, hidden_masks=masks(reference), **train)

@@ -1,15 +1,17 @@
 """The capacity chapter: a smoke run, the four verdicts from synthetic replicates, and censored times that count
 only in the direction they bound."""
+
 import math
 
 import numpy as np
 import pytest
 
-from memo_utils import cache, experiments
-from memo_utils.chapter import Results
-from memo_utils.claims import above, across
+from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import capacity
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
+from memo_utils.framework.claims import above, across
 
 CHAPTER = experiments.get("capacity")
 
@@ -67,8 +69,10 @@ def _fake_results(cfg, epochs_to_fit=_epochs, val=None, eigen=None, probe=0.2, f
     val = val or (lambda kind, width, level, seed: 0.95 - (0.1 * level if width != max(cfg["widths"]) else 0))
     eigen = eigen or (lambda kind, level, seed: 2.0 * (1 + 2 * level) * (1 + 0.02 * seed))
     levels, seeds, epochs = cfg["noise_levels"], cfg["seeds"], np.arange(1, cfg["epochs"] + 1)
-    meta = lambda part: {"dims": {k: list(v) for k, v in part.dims.items()},
-                         "config": {"data": {"mnist": {"label": "t"}}}}
+    meta = lambda part: {
+        "dims": {k: list(v) for k, v in part.dims.items()},
+        "config": {"data": {"mnist": {"label": "t"}}},
+    }
     coords = {"level": np.array(levels), "seed": np.array(seeds)}
 
     def curves(part, kind, value):
@@ -83,21 +87,39 @@ def _fake_results(cfg, epochs_to_fit=_epochs, val=None, eigen=None, probe=0.2, f
     for kind in capacity.NOISE_KINDS:
         for width in cfg["widths"]:
             train = curves("capacity", kind, width)
-            arrays = {**coords, "train_accuracy": train, "finite": np.ones(train.shape[:2], bool),
-                      "val_accuracy": np.array([[[val(kind, width, lv, s)] * cfg["epochs"] for s in seeds]
-                                                for lv in levels]),
-                      "top_eigenvalue": np.array([[eigen(kind, lv, s) for s in seeds] for lv in levels]),
-                      "hessian_converged": np.ones(train.shape[:2], bool)}
+            arrays = {
+                **coords,
+                "train_accuracy": train,
+                "finite": np.ones(train.shape[:2], bool),
+                "val_accuracy": np.array([[[val(kind, width, lv, s)] * cfg["epochs"] for s in seeds] for lv in levels]),
+                "top_eigenvalue": np.array([[eigen(kind, lv, s) for s in seeds] for lv in levels]),
+                "hessian_converged": np.ones(train.shape[:2], bool),
+            }
             entries.append(("capacity", {"noise": kind, "width": width}, arrays))
         for size in capacity.trained_sizes(cfg):
             train = curves("dataset_size", kind, size)
-            entries.append(("dataset_size", {"noise": kind, "size": size},
-                            {**coords, "train_accuracy": train, "finite": np.ones(train.shape[:2], bool)}))
+            entries.append(
+                (
+                    "dataset_size",
+                    {"noise": kind, "size": size},
+                    {**coords, "train_accuracy": train, "finite": np.ones(train.shape[:2], bool)},
+                )
+            )
         share = probe[kind] if isinstance(probe, dict) else probe
-        entries.append(("probe", {"noise": kind}, {"seed": np.array(seeds), "probe_accuracy": np.full(len(seeds), 0.5),
-                                                   "probe_noise_accuracy": np.full(len(seeds), 0.1 + 0.9 * share)}))
-    return Results([(part, cell, cache.Result(arrays, meta(CHAPTER.part(part)), True))
-                    for part, cell, arrays in entries])
+        entries.append(
+            (
+                "probe",
+                {"noise": kind},
+                {
+                    "seed": np.array(seeds),
+                    "probe_accuracy": np.full(len(seeds), 0.5),
+                    "probe_noise_accuracy": np.full(len(seeds), 0.1 + 0.9 * share),
+                },
+            )
+        )
+    return Results(
+        [(part, cell, cache.Result(arrays, meta(CHAPTER.part(part)), True)) for part, cell, arrays in entries]
+    )
 
 
 def _verdicts(results, cfg):
@@ -116,8 +138,9 @@ def test_effects_in_the_papers_direction_with_a_small_spread_are_reproduced():
 
 def test_effects_excluded_from_the_papers_direction_are_not_reproduced():
     cfg = CHAPTER.config("cpu")
-    flat = _fake_results(cfg, val=lambda kind, width, level, seed: 0.95,
-                         eigen=lambda kind, level, seed: 2.0 + seed / 100)
+    flat = _fake_results(
+        cfg, val=lambda kind, width, level, seed: 0.95, eigen=lambda kind, level, seed: 2.0 + seed / 100
+    )
     verdicts = _verdicts(flat, cfg)
     for kind in capacity.NOISE_KINDS:
         assert verdicts[f"krueger2017-capacity-{kind}"] == "not reproduced"
@@ -168,9 +191,11 @@ def test_a_censored_time_that_still_clears_the_smallest_effect_reproduces_the_cl
     cfg = CHAPTER.config("cpu")
     # randX never fits at the narrowest width (censored at the budget, a lower bound): the slow-down is at least
     # log(250 / 20) - log(30 / 20), far above a tenth
-    never = lambda part, kind, value, level, seed, cfg: (None if part == "capacity" and level > 0
-                                                         and value == min(cfg["widths"]) else _epochs(
-                                                             part, kind, value, level, seed, cfg))
+    never = lambda part, kind, value, level, seed, cfg: (
+        None
+        if part == "capacity" and level > 0 and value == min(cfg["widths"])
+        else _epochs(part, kind, value, level, seed, cfg)
+    )
     judged = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, never), cfg)}
     assert judged["krueger2017-time-width-randX"].verdict == "reproduced"
     assert "lower bound" in judged["krueger2017-time-width-randX"].measured
@@ -181,12 +206,14 @@ def test_a_censored_time_that_falls_short_is_never_a_refutation():
     # the narrowest network never fits the noise within 50 epochs, but real data take 48 or 49 there: the lower
     # bound on the slow-down, log(50 / 20) - log(48 / 20) ~ 0.03, lies below a tenth, and the true value is unknown
     slow = lambda part, kind, value, level, seed, cfg: (
-        (None if level > 0 else 48 + seed % 2) if part == "capacity" and value == min(cfg["widths"]) else 20 + seed)
+        (None if level > 0 else 48 + seed % 2) if part == "capacity" and value == min(cfg["widths"]) else 20 + seed
+    )
     claim = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, slow), cfg)}["krueger2017-time-width-randX"]
     assert claim.verdict == "not at this scale" and "cannot decide" in claim.measured
     # the same numbers uncensored are a refutation: it is the censoring that withholds the verdict
-    exact = lambda part, kind, value, level, seed, cfg: 49 if slow(part, kind, value, level, seed, cfg) is None else \
-        slow(part, kind, value, level, seed, cfg)
+    exact = lambda part, kind, value, level, seed, cfg: (
+        49 if slow(part, kind, value, level, seed, cfg) is None else slow(part, kind, value, level, seed, cfg)
+    )
     assert _verdicts(_fake_results(cfg, exact), cfg)["krueger2017-time-width-randX"] == "not reproduced"
 
 

@@ -1,11 +1,13 @@
 """The critical-sample-ratio chapter: a smoke run, its settings, and verdicts that follow the numbers."""
+
 import numpy as np
 import pytest
 
-from memo_utils import cache, experiments
-from memo_utils.chapter import Results
+from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import critical_sample_ratio as csr
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("critical_sample_ratio")
 
@@ -13,8 +15,10 @@ CHAPTER = experiments.get("critical_sample_ratio")
 def test_smoke_run_gives_curves_and_csr_per_seed_from_epoch_0_for_every_dataset():
     cfg = CHAPTER.config("smoke")
     results = CHAPTER.run(cfg, device="cpu")
-    for dataset, epochs, seeds in (("mnist", cfg["epochs"], cfg["seeds"]),
-                                   ("cifar", cfg["cifar_epochs"], cfg["cifar_seeds"])):
+    for dataset, epochs, seeds in (
+        ("mnist", cfg["epochs"], cfg["seeds"]),
+        ("cifar", cfg["cifar_epochs"], cfg["cifar_seeds"]),
+    ):
         measured = csr.measured_epochs(cfg, dataset)
         assert measured[0] == 0
         for kind in ("real", *csr.NOISE_KINDS):
@@ -26,8 +30,10 @@ def test_smoke_run_gives_curves_and_csr_per_seed_from_epoch_0_for_every_dataset(
             assert found.shape == (len(seeds), len(measured), cfg["lass_iterations"])
             np.testing.assert_array_equal(found[..., -1], ratio)  # CSR is the search at its full limit
         # before training, every setting of a seed is the same network searched with the same noise
-        np.testing.assert_array_equal(csr.curves(results, dataset, "real", 0, "csr")[:, 0],
-                                      csr.curves(results, dataset, "randY", level, "csr")[:, 0])
+        np.testing.assert_array_equal(
+            csr.curves(results, dataset, "real", 0, "csr")[:, 0],
+            csr.curves(results, dataset, "randY", level, "csr")[:, 0],
+        )
     assert csr.curves(results, "cifar", "randY", 1.0, "train_csr").shape == (2, len(csr.measured_epochs(cfg, "cifar")))
     assert {c.verdict for c in CHAPTER.judge(results, cfg)} == {"not at this scale"}
 
@@ -57,11 +63,17 @@ def _fake_results(cfg, csr_of, val_of, train_of):
         for cell in csr.cells(csr.levels(cfg, dataset)):
             rows = lambda f, x: np.array([f(dataset, cell["noise"], cell["level"], x, s) for s in seeds])
             ratio = rows(csr_of, measured)
-            arrays = {"seed": np.array(seeds), "epoch": epochs, "csr_epoch": measured, "csr": ratio,
-                      "train_csr": rows(_train_csr, measured), "val_accuracy": rows(val_of, epochs),
-                      "train_accuracy": rows(train_of, epochs),
-                      "found_by_iteration": np.repeat(ratio[..., None], cfg["lass_iterations"], -1),
-                      "finite": np.ones(len(seeds), bool)}
+            arrays = {
+                "seed": np.array(seeds),
+                "epoch": epochs,
+                "csr_epoch": measured,
+                "csr": ratio,
+                "train_csr": rows(_train_csr, measured),
+                "val_accuracy": rows(val_of, epochs),
+                "train_accuracy": rows(train_of, epochs),
+                "found_by_iteration": np.repeat(ratio[..., None], cfg["lass_iterations"], -1),
+                "finite": np.ones(len(seeds), bool),
+            }
             entries.append((dataset, cell, cache.Result(arrays, meta, True)))
     return Results(entries)
 
@@ -73,7 +85,7 @@ def _paper_like(dataset, kind, level, epochs, seed):
 
 def _train_csr(dataset, kind, level, epochs, seed):
     """Rises to a peak at a third of training, then falls (footnote 5)."""
-    return 0.1 + 0.1 * np.exp(-((epochs - epochs[-1] / 3) / (epochs[-1] / 6)) ** 2) + 0.001 * seed
+    return 0.1 + 0.1 * np.exp(-(((epochs - epochs[-1] / 3) / (epochs[-1] / 6)) ** 2)) + 0.001 * seed
 
 
 def _val(dataset, kind, level, epochs, seed):
@@ -93,8 +105,11 @@ def _verdicts(cfg, csr_of=_paper_like, val_of=_val, train_of=_train):
 def test_paper_like_numbers_reproduce_every_claim_measured_and_leave_the_grid_not_at_this_scale():
     cfg = CHAPTER.config("cpu")
     judged = _verdicts(cfg)
-    grid = {f"arpit2017-{name}-cifar-{kind}" for name in ("csr-noise-grid", "val-accuracy-noise")
-            for kind in csr.NOISE_KINDS} | {"arpit2017-randY-peak-cifar"}
+    grid = {
+        f"arpit2017-{name}-cifar-{kind}"
+        for name in ("csr-noise-grid", "val-accuracy-noise")
+        for kind in csr.NOISE_KINDS
+    } | {"arpit2017-randY-peak-cifar"}
     for claim_id, claim in judged.items():
         assert claim.verdict == ("not at this scale" if claim_id in grid else "reproduced"), (claim_id, claim.why)
     # cpu runs CIFAR at 100% noise only: Figure 8's claims name the precondition that was not measured
@@ -109,8 +124,12 @@ def test_csr_that_does_not_rise_with_noise_or_through_training_is_not_reproduced
     cfg = CHAPTER.config("cpu")
     flat = lambda dataset, kind, level, epochs, seed: np.full(len(epochs), 0.2 + 0.001 * seed)
     judged = _verdicts(cfg, csr_of=flat)
-    for claim_id in ("arpit2017-csr-noise-mnist-randY", "arpit2017-csr-noise-cifar-randX",
-                     "arpit2017-csr-grows-cifar-real", "arpit2017-randY-peak-mnist"):
+    for claim_id in (
+        "arpit2017-csr-noise-mnist-randY",
+        "arpit2017-csr-noise-cifar-randX",
+        "arpit2017-csr-grows-cifar-real",
+        "arpit2017-randY-peak-mnist",
+    ):
         assert judged[claim_id].verdict == "not reproduced", claim_id
     # growth that goes on at one pace to the end does not level off
     linear = lambda dataset, kind, level, epochs, seed: 0.02 + 0.01 * epochs * (1 + 0.01 * seed)
@@ -124,6 +143,7 @@ def test_an_effect_present_in_every_seed_with_a_wide_spread_is_inconclusive():
         # every seed's noisy CSR is higher than the real data's, by 5% to 100%: the mean clears 0.25, the interval not
         excess = (0.05, 1.0, 0.1, 0.9, 0.05, 1.0, 0.1, 0.15)[seed] if kind != "real" else 0.0
         return np.full(len(epochs), 0.02 * (1 + excess))
+
     claim = _verdicts(cfg, csr_of=spread)["arpit2017-csr-noise-mnist-randX"]
     assert claim.verdict == "inconclusive" and "seeds would resolve it" in claim.why
     assert claim.estimates[0].low < csr.MORE < claim.estimates[0].high
@@ -136,13 +156,22 @@ def test_networks_that_did_not_learn_or_memorise_make_their_claims_not_at_this_s
     claim = judged["arpit2017-csr-noise-mnist-randX"]
     assert claim.verdict == "not at this scale"
     assert "best validation accuracy" in claim.why and "0.200" in claim.why and f"{csr.LEARNED['mnist']}" in claim.why
-    assert judged["arpit2017-csr-grows-cifar-randY"].verdict == "reproduced"  # no real-data network: no such precondition
+    assert (
+        judged["arpit2017-csr-grows-cifar-randY"].verdict == "reproduced"
+    )  # no real-data network: no such precondition
     # randY networks that fit a fifth of their noisy labels have not memorised: every claim on them is not at this scale
-    unfitted = lambda dataset, kind, level, epochs, seed: np.minimum(0.2 + 0.2 * level, epochs / 10 + 0.1) \
-        if kind == "randY" else _train(dataset, kind, level, epochs, seed)
+    unfitted = lambda dataset, kind, level, epochs, seed: (
+        np.minimum(0.2 + 0.2 * level, epochs / 10 + 0.1)
+        if kind == "randY"
+        else _train(dataset, kind, level, epochs, seed)
+    )
     judged = _verdicts(cfg, train_of=unfitted)
-    for claim_id in ("arpit2017-csr-noise-mnist-randY", "arpit2017-val-accuracy-noise-mnist-randY",
-                     "arpit2017-randY-peak-mnist", "arpit2017-csr-grows-cifar-randY"):
+    for claim_id in (
+        "arpit2017-csr-noise-mnist-randY",
+        "arpit2017-val-accuracy-noise-mnist-randY",
+        "arpit2017-randY-peak-mnist",
+        "arpit2017-csr-grows-cifar-randY",
+    ):
         assert judged[claim_id].verdict == "not at this scale", claim_id
     assert judged["arpit2017-csr-noise-mnist-randX"].verdict == "reproduced"
 
@@ -150,7 +179,7 @@ def test_networks_that_did_not_learn_or_memorise_make_their_claims_not_at_this_s
 def test_an_unconverged_search_makes_the_datasets_claims_not_at_this_scale():
     cfg = CHAPTER.config("cpu")
     results = _fake_results(cfg, _paper_like, _val, _train)
-    for part, cell, result in results:
+    for part, _, result in results:
         if part == "mnist":  # the critical samples are found only in the last iteration
             result.arrays["found_by_iteration"][..., :-1] = 0
     judged = {c.id: c for c in CHAPTER.judge(results, cfg)}

@@ -1,12 +1,14 @@
 """The dissection chapter: a smoke run, the hunting stage at step resolution, Dist from stored outputs, and verdicts
 that follow the numbers and the preconditions."""
+
 import numpy as np
 import pytest
 
-from memo_utils import cache, experiments
-from memo_utils.chapter import Results
+from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import dissection as dis
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("dissection")
 STEPS_PER_EPOCH = 4
@@ -21,8 +23,9 @@ def test_smoke_run_gives_curves_outputs_and_images_for_every_cell():
         assert results.sel("train", "input_gradient", **cell).shape == (1, n_models, cfg["epochs"])
         steps = results.sel("train", "input_gradient_steps", **cell)
         assert steps.shape == (1, n_models, 4 * cfg["epochs"])
-        np.testing.assert_allclose(steps.reshape(1, n_models, -1, 4).mean(-1),
-                                   results.sel("train", "input_gradient", **cell), rtol=1e-5)
+        np.testing.assert_allclose(
+            steps.reshape(1, n_models, -1, 4).mean(-1), results.sel("train", "input_gradient", **cell), rtol=1e-5
+        )
         assert dis.dist(results, cell, "logit").shape == (1, n_models - 1)
         assert results.sel("train", "gan_sample_logits", **cell).shape == (1, n_models, cfg["am_codes"], 10)
         assert results.cell("train", **cell)["x_star"].shape == (1, 10, cfg["am_codes"], 32, 32, 3)
@@ -62,8 +65,9 @@ def _class_logits(t, classes=10):
     return f1, f2
 
 
-def _fake_results(cfg, dist_of, learned=0.85, fit=0.99, crossing=None, hunting=None, confident=0.9,
-                  gan_hash=lambda cell: "same"):
+def _fake_results(
+    cfg, dist_of, learned=0.85, fit=0.99, crossing=None, hunting=None, confident=0.9, gan_hash=lambda cell: "same"
+):
     """Cells whose f2 outputs give Dist(f1, f2) = dist_of(cell, replicate, k), whose true-label networks reach held-out
     accuracy ``learned`` and all networks training accuracy ``fit``, whose VGG-11 runs cross 50% at epoch
     ``crossing(cell, r, k)`` and whose G is small for ``hunting(cell, r, k)`` steps, whose true-label networks give the
@@ -79,19 +83,45 @@ def _fake_results(cfg, dist_of, learned=0.85, fit=0.99, crossing=None, hunting=N
             for k in range(1, models):
                 f1, f2 = _class_logits(dist_of(cell, r, k))
                 logits[r, :, 0], logits[r, :, k] = f1[None, :, None], f2[None, :, None]
-        accuracy = np.array([[[0.1 if e + 1 < (crossing(cell, r, k) if crossing else 1) else 0.99
-                               for e in range(epochs)] for k in range(models)] for r in range(replicates)])
-        steps = np.array([[[10.0 if s >= (hunting(cell, r, k) if hunting else 0) else 1.0
-                            for s in range(epochs * STEPS_PER_EPOCH)] for k in range(models)] for r in range(replicates)])
+        accuracy = np.array(
+            [
+                [
+                    [0.1 if e + 1 < (crossing(cell, r, k) if crossing else 1) else 0.99 for e in range(epochs)]
+                    for k in range(models)
+                ]
+                for r in range(replicates)
+            ]
+        )
+        steps = np.array(
+            [
+                [
+                    [
+                        10.0 if s >= (hunting(cell, r, k) if hunting else 0) else 1.0
+                        for s in range(epochs * STEPS_PER_EPOCH)
+                    ]
+                    for k in range(models)
+                ]
+                for r in range(replicates)
+            ]
+        )
         samples = np.full((replicates, models, codes, 10), np.log((1 - confident) / 9))
         samples[..., 0] = np.log(confident)
-        arrays = {"replicate": np.arange(replicates), "model": np.array(dis.model_names(dis.architectures(cfg, cell))),
-                  "objective": np.array(cfg["am_objectives"]), "train_accuracy": accuracy, "train_loss": 1 - accuracy,
-                  "input_gradient": steps.reshape(replicates, models, epochs, -1).mean(-1), "input_gradient_steps": steps,
-                  "val_accuracy": np.full_like(accuracy, learned if cell["fraction"] == 0 else 0.1),
-                  "final_train_accuracy": np.full((replicates, models), fit), "finite": np.ones((replicates, models), bool),
-                  "am_logits": logits.astype(np.float32), "gan_sample_logits": samples.astype(np.float32),
-                  "gan_finite": np.array(True), "gan_weights_sha256": np.array(gan_hash(cell))}
+        arrays = {
+            "replicate": np.arange(replicates),
+            "model": np.array(dis.model_names(dis.architectures(cfg, cell))),
+            "objective": np.array(cfg["am_objectives"]),
+            "train_accuracy": accuracy,
+            "train_loss": 1 - accuracy,
+            "input_gradient": steps.reshape(replicates, models, epochs, -1).mean(-1),
+            "input_gradient_steps": steps,
+            "val_accuracy": np.full_like(accuracy, learned if cell["fraction"] == 0 else 0.1),
+            "final_train_accuracy": np.full((replicates, models), fit),
+            "finite": np.ones((replicates, models), bool),
+            "am_logits": logits.astype(np.float32),
+            "gan_sample_logits": samples.astype(np.float32),
+            "gan_finite": np.array(True),
+            "gan_weights_sha256": np.array(gan_hash(cell)),
+        }
         entries.append(("train", cell, cache.Result(arrays, meta, True)))
     return Results(entries)
 
@@ -116,7 +146,9 @@ def _verdicts(results, cfg):
 def test_dist_is_read_from_the_stored_outputs():
     cfg = CHAPTER.config("cpu")
     results = _fake_results(cfg, lambda cell, r, k: 1.0 + r + 0.1 * k)
-    np.testing.assert_allclose(dis.dist(results, dis.TRUE_LABELS, "logit"), [[1.1, 1.2], [2.1, 2.2], [3.1, 3.2]], rtol=1e-4)
+    np.testing.assert_allclose(
+        dis.dist(results, dis.TRUE_LABELS, "logit"), [[1.1, 1.2], [2.1, 2.2], [3.1, 3.2]], rtol=1e-4
+    )
     assert dis.class_reached(results, dis.TRUE_LABELS, "logit") == pytest.approx(1.0)
     f2_seed = np.mean(np.exp(-np.array([1.1, 2.1, 3.1])))  # f2 = VGG-11 (s2) gives class j exp(-Dist)
     assert dis.class_reached(results, dis.TRUE_LABELS, "logit", model=1) == pytest.approx(f2_seed, rel=1e-4)
@@ -126,8 +158,15 @@ def test_dist_is_read_from_the_stored_outputs():
 def test_networks_that_learned_and_memorized_as_the_papers_reproduce_its_claims():
     cfg = CHAPTER.config("cpu")
     verdicts = _verdicts(_fake_results(cfg, _memorized, crossing=_paths_apart, hunting=_hunting_steps), cfg)
-    for claim in ("one-way-to-learn-seed", "one-way-to-learn-size", "dist-grows-with-label-noise", "hunting-stage",
-                  "diverse-paths", "ablation-weight-decay", "ablation-augmentation"):
+    for claim in (
+        "one-way-to-learn-seed",
+        "one-way-to-learn-size",
+        "dist-grows-with-label-noise",
+        "hunting-stage",
+        "diverse-paths",
+        "ablation-weight-decay",
+        "ablation-augmentation",
+    ):
         assert verdicts[f"gu2019-{claim}"] == "reproduced", claim
     # ResNet-32, the log-probability objective and the paper's training are not run at cpu
     for claim in ("one-way-to-learn-architecture", "one-way-to-learn-log-softmax", "vgg11-test-accuracy"):
@@ -163,20 +202,32 @@ def test_a_failing_precondition_gives_not_at_this_scale_and_names_its_value():
     setting = dict(crossing=_paths_apart, hunting=_hunting_steps)
     # true-label networks that fit but do not generalize (the cpu profile's): every claim on them or on Dist
     unlearned = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, _memorized, learned=0.35, **setting), cfg)}
-    for claim in ("one-way-to-learn-seed", "dist-grows-with-label-noise", "hunting-stage", "diverse-paths",
-                  "ablation-weight-decay"):
+    for claim in (
+        "one-way-to-learn-seed",
+        "dist-grows-with-label-noise",
+        "hunting-stage",
+        "diverse-paths",
+        "ablation-weight-decay",
+    ):
         assert unlearned[f"gu2019-{claim}"].verdict == "not at this scale", claim
-    assert "held-out accuracy at the last epoch, mean over replicates and seeds: 0.350, needs >= 0.754" in \
-        unlearned["gu2019-hunting-stage"].why
+    assert (
+        "held-out accuracy at the last epoch, mean over replicates and seeds: 0.350, needs >= 0.754"
+        in unlearned["gu2019-hunting-stage"].why
+    )
     # random labels not memorized
-    assert _verdicts(_fake_results(cfg, _memorized, fit=0.5, **setting), cfg)["gu2019-one-way-to-learn-seed"] == \
-        "not at this scale"
+    assert (
+        _verdicts(_fake_results(cfg, _memorized, fit=0.5, **setting), cfg)["gu2019-one-way-to-learn-seed"]
+        == "not at this scale"
+    )
     # a DCGAN whose samples the learned networks do not read as data
-    assert _verdicts(_fake_results(cfg, _memorized, confident=0.3, **setting), cfg)[
-        "gu2019-ablation-weight-decay"] == "not at this scale"
+    assert (
+        _verdicts(_fake_results(cfg, _memorized, confident=0.3, **setting), cfg)["gu2019-ablation-weight-decay"]
+        == "not at this scale"
+    )
     # cells that used different DCGANs are not compared
-    claims = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, _memorized, gan_hash=lambda cell: str(cell["fraction"])),
-                                             cfg)}
+    claims = {
+        c.id: c for c in CHAPTER.judge(_fake_results(cfg, _memorized, gan_hash=lambda cell: str(cell["fraction"])), cfg)
+    }
     assert claims["gu2019-one-way-to-learn-seed"].verdict == "not at this scale"
     assert "one DCGAN" in claims["gu2019-one-way-to-learn-seed"].why
 
@@ -197,9 +248,13 @@ def test_the_paper_objectives_architectures_and_training_have_their_own_rows_whe
         assert verdicts[f"gu2019-one-way-to-learn-{row}"] == "reproduced", row
     assert verdicts["gu2019-vgg11-test-accuracy"] == "reproduced"
     gpu = CHAPTER.config("gpu")  # a device session's training: not the recipe whose accuracy the paper reports
-    assert _verdicts(_fake_results(gpu, _memorized, learned=0.84), gpu)["gu2019-vgg11-test-accuracy"] == \
-        "not at this scale"
-    assert _verdicts(_fake_results(cfg, _memorized, learned=0.76), cfg)["gu2019-vgg11-test-accuracy"] == "not reproduced"
+    assert (
+        _verdicts(_fake_results(gpu, _memorized, learned=0.84), gpu)["gu2019-vgg11-test-accuracy"]
+        == "not at this scale"
+    )
+    assert (
+        _verdicts(_fake_results(cfg, _memorized, learned=0.76), cfg)["gu2019-vgg11-test-accuracy"] == "not reproduced"
+    )
     # one f2 alike on both datasets fails its row and the log-probability row, not the others
     resnet_alike = lambda cell, r, k: 0.5 * (1 + 0.05 * r) if k == 3 else _memorized(cell, r, k)
     verdicts = _verdicts(_fake_results(cfg, resnet_alike), cfg)

@@ -1,13 +1,14 @@
 """The easy-examples experiment: its verdicts follow the numbers, and it runs at the smoke profile."""
+
 import numpy as np
 import pytest
 import torch
-
-from memo_utils import cache, experiments
-from memo_utils.chapter import Results
-from memo_utils.experiments import easy_examples
-
 from conftest import SHARED_DATA
+
+from memo_utils import experiments
+from memo_utils.experiments import easy_examples
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("easy_examples")
 
@@ -15,8 +16,16 @@ CHAPTER = experiments.get("easy_examples")
 SEEDS = (0, 1, 2, 3, 4, 5)
 
 
-def _fake_results(randx_error_rates, n_runs=100, seed=0, real_error=0.3, randy_noise=(0.5,) * 6,
-                  randy_fit=0.9, real_test=0.55, randx_outcomes=None):
+def _fake_results(
+    randx_error_rates,
+    n_runs=100,
+    seed=0,
+    real_error=0.3,
+    randy_noise=(0.5,) * 6,
+    randy_fit=0.9,
+    real_test=0.55,
+    randx_outcomes=None,
+):
     """Synthetic results: given per-example randX error rates (or (run, example) ``randx_outcomes``), real examples
     of two kinds (easy and hard) with mean error ``real_error``, randY ones spread within each label.
 
@@ -29,25 +38,38 @@ def _fake_results(randx_error_rates, n_runs=100, seed=0, real_error=0.3, randy_n
     half = n_eval // 2  # mean error real_error: half the examples at max(0, 2e - 1), half at min(1, 2e)
     real = np.r_[np.full(half, max(0.0, 2 * real_error - 1)), np.full(n_eval - half, min(1.0, 2 * real_error))]
     mlp_part, cnn_part = CHAPTER.parts
-    meta = lambda part, dataset: {"dims": {k: list(v) for k, v in part.dims.items()},
-                                  "config": {"data": {dataset: {"label": "test data"}}}}
+    meta = lambda part, dataset: {
+        "dims": {k: list(v) for k, v in part.dims.items()},
+        "config": {"data": {dataset: {"label": "test data"}}},
+    }
     entries = []
     for name, rates in (("real", real), ("randX", randx_error_rates), ("randY", np.linspace(0.7, 0.95, n_eval))):
         wrong = (rng.random((1, n_runs, n_eval)) < rates).astype(np.uint8)
         if name == "randX" and randx_outcomes is not None:
             wrong = randx_outcomes[None].astype(np.uint8)
-        arrays = {"misclassified": wrong, "finite": np.ones(n_runs, dtype=bool), "eval_labels": np.arange(n_eval) % 10,
-                  "true_labels": np.arange(n_eval) % 10, "predicted_class_counts": np.full((1, n_runs, 10), n_eval // 10),
-                  "checkpoint": np.array([1.0]), "checkpoint_steps": np.array([1])}
+        arrays = {
+            "misclassified": wrong,
+            "finite": np.ones(n_runs, dtype=bool),
+            "eval_labels": np.arange(n_eval) % 10,
+            "true_labels": np.arange(n_eval) % 10,
+            "predicted_class_counts": np.full((1, n_runs, 10), n_eval // 10),
+            "checkpoint": np.array([1.0]),
+            "checkpoint_steps": np.array([1]),
+        }
         entries.append(("mlp", {"dataset": name}, cache.Result(arrays, meta(mlp_part, "mnist"), True)))
     ramp = np.linspace(0, 1, 5)
     for s, noise_weight in zip(SEEDS, randy_noise):
         initial = rng.normal(size=(8, 3, 5, 5))
         smooth = np.ones((8, 3, 5, 5)) * ramp * rng.uniform(0.5, 1.5, size=(8, 3, 1, 1))
         learned = [smooth, smooth + noise_weight * rng.normal(size=smooth.shape), rng.normal(size=smooth.shape)]
-        cnn = {"dataset": np.array(easy_examples.CNN_DATASETS), "filters": initial + np.stack(learned),
-               "initial_filters": initial, "train_accuracy": np.array([[0.99], [randy_fit], [1.0]]),
-               "test_accuracy": np.array([real_test, 0.1, 0.1]), "finite": np.ones(3, bool)}
+        cnn = {
+            "dataset": np.array(easy_examples.CNN_DATASETS),
+            "filters": initial + np.stack(learned),
+            "initial_filters": initial,
+            "train_accuracy": np.array([[0.99], [randy_fit], [1.0]]),
+            "test_accuracy": np.array([real_test, 0.1, 0.1]),
+            "finite": np.ones(3, bool),
+        }
         entries.append(("cnn", {"seed": s}, cache.Result(cnn, meta(cnn_part, "cifar10"), True)))
     return Results(entries)
 
@@ -77,14 +99,16 @@ def test_randy_overdispersion_within_labels_is_reproduced_but_not_explained_by_d
 
 def test_runs_that_each_predict_one_class_make_randx_examples_too_alike_to_be_binomial():
     labels = np.arange(1000) % 10
-    collapsed = (np.arange(100)[:, None] % 10 != labels[None, :])  # run k predicts class k % 10 for every example
+    collapsed = np.arange(100)[:, None] % 10 != labels[None, :]  # run k predicts class k % 10 for every example
     claim = _judged(_fake_results(np.full(1000, 0.85), randx_outcomes=collapsed))["arpit2017-easy-2w"]
     assert claim.estimates[0].estimate == 0 and claim.verdict == "not reproduced"  # a one-sided margin let it pass
 
 
 def test_a_randx_collapsed_onto_one_class_leaves_nothing_to_test_and_reports_the_groups_left_out():
     labels = np.arange(1000) % 10
-    one_class = np.broadcast_to(labels != 3, (100, 1000))  # every run predicts class 3: each class always right or wrong
+    one_class = np.broadcast_to(
+        labels != 3, (100, 1000)
+    )  # every run predicts class 3: each class always right or wrong
     claim = _judged(_fake_results(np.full(1000, 0.85), randx_outcomes=one_class))["arpit2017-easy-2w"]
     assert claim.verdict == "not at this scale" and "nan" not in claim.measured
     assert "10 group(s), 1000 examples, left out" in claim.measured
@@ -96,7 +120,10 @@ def test_figure_1_claims_need_an_epoch_that_learned_the_real_data():
     figure_1 = [i for i, c in judged.items() if all(n.endswith("MLPs") for n in c.definition.networks)]
     assert len(figure_1) == 6 and judged["arpit2017-easy-2"].verdict == "reproduced"
     assert {unlearned[i].verdict for i in figure_1} == {"not at this scale"}
-    assert "misclassification rate" in unlearned["arpit2017-easy-2"].why and "needs <= 0.500" in unlearned["arpit2017-easy-2"].why
+    assert (
+        "misclassification rate" in unlearned["arpit2017-easy-2"].why
+        and "needs <= 0.500" in unlearned["arpit2017-easy-2"].why
+    )
     assert unlearned["arpit2017-easy-4b"].verdict == "reproduced"  # the CNN claims have their own preconditions
 
 
@@ -113,8 +140,9 @@ def test_filter_claims_use_seeds_as_replicates_and_each_verdict_arises_where_it_
 
 def test_filter_claims_need_networks_that_learned_cifar10_and_fitted_randy():
     unfitted = _judged(_fake_results(np.full(1000, 0.85), randy_fit=0.3))
-    assert {unfitted[i].verdict for i in ("arpit2017-easy-4", "arpit2017-easy-4b", "arpit2017-easy-4c")} == \
-        {"not at this scale"}
+    assert {unfitted[i].verdict for i in ("arpit2017-easy-4", "arpit2017-easy-4b", "arpit2017-easy-4c")} == {
+        "not at this scale"
+    }
     assert "randY CNNs" in unfitted["arpit2017-easy-4b"].why and "0.3" in unfitted["arpit2017-easy-4b"].why
     unlearned = _verdicts(_fake_results(np.full(1000, 0.85), real_test=0.2))
     assert unlearned["arpit2017-easy-4"] == "not at this scale" and unlearned["arpit2017-easy-4b"] == "reproduced"
@@ -136,8 +164,9 @@ def test_smoke_run_produces_every_figure_array():
         assert cell["misclassified"].shape == (4, 4, 200)
         assert cell["finite"].all()
     assert results.sel("cnn", "filters", seed=0, dataset="randX").shape == (cfg["cnn_width"], 3, 5, 5)
-    assert not np.array_equal(results.sel("cnn", "filters", seed=0, dataset="real"),
-                              results.sel("cnn", "initial_filters", seed=0))
+    assert not np.array_equal(
+        results.sel("cnn", "filters", seed=0, dataset="real"), results.sel("cnn", "initial_filters", seed=0)
+    )
     assert {c.verdict for c in CHAPTER.judge(results, cfg)} == {"not at this scale"}
 
 
@@ -146,8 +175,9 @@ def test_each_dataset_of_figure_1_is_its_own_cell_and_equals_the_whole_run(isola
     alone = CHAPTER.run(cfg, device="cpu", parts=["mlp/dataset=randY"])
     assert [(p, c) for p, c, _ in alone] == [("mlp", {"dataset": "randY"})]
     together = CHAPTER.run(cfg, device="cpu", recompute=True)
-    np.testing.assert_array_equal(together.cell("mlp", dataset="randY")["misclassified"],
-                                  alone.cell("mlp", dataset="randY")["misclassified"])
+    np.testing.assert_array_equal(
+        together.cell("mlp", dataset="randY")["misclassified"], alone.cell("mlp", dataset="randY")["misclassified"]
+    )
 
 
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10_jpeg.npz").exists(), reason="needs ../shared/data")
@@ -159,7 +189,7 @@ def test_a_cnn_result_on_the_jpeg_copy_carries_its_label():
 
 
 def test_the_initial_mlps_are_drawn_once_and_every_dataset_gets_its_own_copy():
-    from memo_utils.ensemble import MLPEnsemble
+    from memo_utils.engine.ensemble import MLPEnsemble
 
     sizes, run_seeds = (784, 16, 16, 10), (5, 6, 7)
     first = easy_examples._initial_ensemble(sizes, run_seeds, "cpu")

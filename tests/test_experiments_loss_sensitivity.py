@@ -1,20 +1,27 @@
 """The loss-sensitivity experiment: step sampling, the class-matrix measures, a smoke run, and the verdicts that
 synthetic results with known Gini coefficients, fits and class matrices must receive."""
+
 import numpy as np
 import pytest
 import torch
 
-from memo_utils import cache, experiments, stats
-from memo_utils.chapter import Results
+from memo_utils import experiments
 from memo_utils.experiments import loss_sensitivity
+from memo_utils.framework import cache, stats
+from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("loss_sensitivity")
 SEEDS = (0, 1, 2, 3, 4)
 # a setting in which every claim holds: (Gini at the first T, Gini at the last T), training accuracy,
 # log10 of the class matrix's diagonal dominance
-HOLDS = {"real": ((0.30, 0.50), 1.0, 0.3), "50% real": ((0.25, 0.35), 0.85, 0.5), "randY": ((0.15, 0.20), 0.70, 0.7),
-         "randX": ((0.20, 0.25), 0.99, 0.7), "real inputs": ((0.20, 0.22), 0.95, None),
-         "random inputs": ((0.17, 0.18), 1.0, None)}
+HOLDS = {
+    "real": ((0.30, 0.50), 1.0, 0.3),
+    "50% real": ((0.25, 0.35), 0.85, 0.5),
+    "randY": ((0.15, 0.20), 0.70, 0.7),
+    "randX": ((0.20, 0.25), 0.99, 0.7),
+    "real inputs": ((0.20, 0.22), 0.95, None),
+    "random inputs": ((0.17, 0.18), 1.0, None),
+}
 STEADY = np.array([0.004, -0.002, 0.001, -0.004, 0.001])  # a small seed-to-seed spread of every Gini
 
 
@@ -43,8 +50,9 @@ def test_each_seed_samples_its_own_steps_shared_by_the_settings_of_its_cell():
     sens = loss_sensitivity.sel(results, "loss_sensitivity", "real", norm="l1")[:, 0]
     assert not np.allclose(sens[0], sens[1])
     generators = [loss_sensitivity._sampled_steps_generator(seed) for seed in (0, 1)]
-    assert (loss_sensitivity.stratified_steps(40, 5, generators[0])
-            != loss_sensitivity.stratified_steps(40, 5, generators[1]))
+    assert loss_sensitivity.stratified_steps(40, 5, generators[0]) != loss_sensitivity.stratified_steps(
+        40, 5, generators[1]
+    )
 
 
 def _with_gini(target, n=200):
@@ -66,13 +74,19 @@ def _fake_results(settings=HOLDS, spread=STEADY, seeds=SEEDS, n=200):
         for k, seed in enumerate(seeds):
             noise = lambda name: (spread.get(name, STEADY) if isinstance(spread, dict) else spread)[k]
             sens = np.stack([[[_with_gini(g + noise(name), n) for g in settings[name][0]]] * 3 for name in names])
-            arrays = {"setting": np.array(list(names)), "T": np.array([100, 200]),
-                      "norm": np.array(loss_sensitivity.NORMS), "loss_sensitivity": sens,
-                      "step_normalized": sens[:, 0], "finite": np.ones(len(names), bool),
-                      "final_train_accuracy": np.array([settings[name][1] for name in names])}
+            arrays = {
+                "setting": np.array(list(names)),
+                "T": np.array([100, 200]),
+                "norm": np.array(loss_sensitivity.NORMS),
+                "loss_sensitivity": sens,
+                "step_normalized": sens[:, 0],
+                "finite": np.ones(len(names), bool),
+                "final_train_accuracy": np.array([settings[name][1] for name in names]),
+            }
             if group == "10 classes":
-                arrays["class_matrix"] = np.stack([np.ones((10, 10)) + np.eye(10) * (10 ** settings[name][2] - 1)
-                                                   for name in names])
+                arrays["class_matrix"] = np.stack(
+                    [np.ones((10, 10)) + np.eye(10) * (10 ** settings[name][2] - 1) for name in names]
+                )
             entries.append(("sensitivity", {"group": group, "seed": seed}, cache.Result(arrays, meta, True)))
     return Results(entries)
 
@@ -111,8 +125,10 @@ def test_a_failed_precondition_makes_every_claim_on_those_networks_not_at_this_s
     judged = _verdicts(_fake_results(unfitted))
     on_randy = {c.id for c in loss_sensitivity.CLAIMS if "randY" in c.networks}
     assert on_randy == {"arpit2017-sens-1a", "arpit2017-sens-2", "arpit2017-sens-4a", "arpit2017-sens-5"}
-    assert all(judged[i].verdict == "not at this scale" and "randY MLPs" in judged[i].why and "0.300" in judged[i].why
-               for i in on_randy)
+    assert all(
+        judged[i].verdict == "not at this scale" and "randY MLPs" in judged[i].why and "0.300" in judged[i].why
+        for i in on_randy
+    )
     assert all(c.verdict == "reproduced" for i, c in judged.items() if i not in on_randy)
     unique = {**HOLDS, "real inputs": (HOLDS["real inputs"][0], 0.2, None)}
     assert _verdicts(_fake_results(unique))["arpit2017-sens-3"].verdict == "not at this scale"

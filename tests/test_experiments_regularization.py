@@ -1,17 +1,21 @@
 """The regularization chapter: a smoke run, Figure 10's curves in shares read at half memorization, and verdicts that
 follow synthetic numbers (reproduced, not reproduced, inconclusive, not at this scale)."""
+
 import numpy as np
 import pytest
 
-from memo_utils import cache, experiments
-from memo_utils.chapter import Results
-from memo_utils.claims import format_number
+from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import regularization as reg
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
+from memo_utils.framework.claims import format_number
 
 CHAPTER = experiments.get("regularization")
 SEEDS = [0, 1, 2, 3, 4]
-ORDER = {r: i + 1 for i, r in enumerate(reg.SINGLE)}  # distinct fits at the strongest strengths, so orderings have no ties
+ORDER = {
+    r: i + 1 for i, r in enumerate(reg.SINGLE)
+}  # distinct fits at the strongest strengths, so orderings have no ties
 
 
 def test_smoke_run_gives_curves_per_strength_and_seed_for_every_regularizer():
@@ -19,7 +23,11 @@ def test_smoke_run_gives_curves_per_strength_and_seed_for_every_regularizer():
     results = CHAPTER.run(cfg, device="cpu")
     for regularizer in reg.REGULARIZERS:
         n = len(reg.strengths(cfg, regularizer))
-        assert reg.curve(results, cfg, regularizer, "randY", "train_loss").shape == (n, len(cfg["seeds"]), cfg["epochs"])
+        assert reg.curve(results, cfg, regularizer, "randY", "train_loss").shape == (
+            n,
+            len(cfg["seeds"]),
+            cfg["epochs"],
+        )
         memorized, generalized = reg.figure_10_points(results, cfg, regularizer)
         assert memorized.shape == generalized.shape == (n, len(cfg["seeds"]))
     assert {c.verdict for c in CHAPTER.judge(results, cfg)} == {"not at this scale"}
@@ -49,9 +57,15 @@ def _fake_results(cfg, randy_fit, val_best, real_fit=lambda regularizer, positio
         fit = np.array([[fit_of(r, p, seed) for seed in cfg["seeds"]] for p in positions])
         best = np.array([[val_best(r, p, seed) for seed in cfg["seeds"]] for p in positions])
         ramp = np.linspace(0.5, 1.0, cfg["epochs"])
-        arrays = {"strength": np.array(levels), "seed": np.array(cfg["seeds"]), "train_loss": 2 - fit[..., None] * ramp,
-                  "train_accuracy": fit[..., None] * ramp, "final_train_accuracy": fit,
-                  "val_accuracy": best[..., None] * ramp, "finite": np.ones(fit.shape, bool)}
+        arrays = {
+            "strength": np.array(levels),
+            "seed": np.array(cfg["seeds"]),
+            "train_loss": 2 - fit[..., None] * ramp,
+            "train_accuracy": fit[..., None] * ramp,
+            "final_train_accuracy": fit,
+            "val_accuracy": best[..., None] * ramp,
+            "finite": np.ones(fit.shape, bool),
+        }
         entries.append(("train", cell, cache.Result(arrays, meta, True)))
     return Results(entries)
 
@@ -79,8 +93,13 @@ def _verdicts(results, cfg):
     return {c.id: c.verdict for c in CHAPTER.judge(results, cfg)}
 
 
-GRID = dict(dropout_rates=[0.1, 0.3, 0.5], input_dropout_rates=[0.1, 0.3, 0.5], input_noise_stds=[1.0, 2.0, 3.0],
-            hidden_noise_stds=[0.1, 0.2, 0.3], weight_decays=[0.001, 0.01, 0.1])  # positions 1/3, 2/3 and 1
+GRID = dict(
+    dropout_rates=[0.1, 0.3, 0.5],
+    input_dropout_rates=[0.1, 0.3, 0.5],
+    input_noise_stds=[1.0, 2.0, 3.0],
+    hidden_noise_stds=[0.1, 0.2, 0.3],
+    weight_decays=[0.001, 0.01, 0.1],
+)  # positions 1/3, 2/3 and 1
 
 
 def _cfg():
@@ -95,11 +114,12 @@ def test_the_share_of_learning_kept_at_half_memorization_is_interpolated_along_t
     fit = lambda r, p, seed: reg.CHANCE + 0.8 * memory[min(memory, key=lambda q: abs(q - p))]
     # learning kept 1, 0.9, 0.5, 0.2 (+0.01 per seed at 1/3): half-way between 0.9 + 0.01 seed and 0.5
     learning = {0.0: 1.0, 1 / 3: 0.9, 2 / 3: 0.5, 1.0: 0.2}
-    val = lambda r, p, seed: reg.CHANCE + 0.4 * (learning[min(learning, key=lambda q: abs(q - p))]
-                                                  + (0.01 * seed if abs(p - 1 / 3) < 1e-9 else 0))
+    val = lambda r, p, seed: (
+        reg.CHANCE
+        + 0.4 * (learning[min(learning, key=lambda q: abs(q - p))] + (0.01 * seed if abs(p - 1 / 3) < 1e-9 else 0))
+    )
     results = _fake_results(cfg, fit, val)
-    np.testing.assert_allclose(reg.kept_at_half_memorization(results, cfg, "dropout"),
-                               [0.7 + 0.005 * s for s in SEEDS])
+    np.testing.assert_allclose(reg.kept_at_half_memorization(results, cfg, "dropout"), [0.7 + 0.005 * s for s in SEEDS])
     never = _fake_results(cfg, lambda r, p, seed: 0.9 - 0.2 * p, val)  # keeps 3/4 of the memorization at most
     assert np.isnan(reg.kept_at_half_memorization(never, cfg, "dropout")).all()
 
@@ -147,10 +167,13 @@ def test_an_effect_present_in_every_seed_with_a_wide_spread_is_inconclusive():
     assert claim.replicates_needed > len(SEEDS)
 
 
-@pytest.mark.parametrize("failing, world", [
-    ("randY-memorised", dict(memorizing=_memorizing(none_fit=0.5))),  # fits 0.5 of its random labels
-    ("real-generalized", dict(none_val=0.28)),  # below three times chance
-])
+@pytest.mark.parametrize(
+    "failing, world",
+    [
+        ("randY-memorised", dict(memorizing=_memorizing(none_fit=0.5))),  # fits 0.5 of its random labels
+        ("real-generalized", dict(none_val=0.28)),  # below three times chance
+    ],
+)
 def test_a_failing_shared_precondition_puts_every_claim_out_of_scale(failing, world):
     cfg = _cfg()
     cost = lambda r, seed: 0.1 + 0.002 * seed
@@ -172,10 +195,13 @@ def _weight_decay_stops_learning_at_once():
     return _memorizing(), lambda r, p, seed: reg.CHANCE if r == "weight_decay" and p > 0 else spared(r, p, seed)
 
 
-@pytest.mark.parametrize("failing, world", [
-    ("weight_decay-halves-memorization", _too_weak_weight_decay()),
-    ("weight_decay-learns-real", _weight_decay_stops_learning_at_once()),
-])
+@pytest.mark.parametrize(
+    "failing, world",
+    [
+        ("weight_decay-halves-memorization", _too_weak_weight_decay()),
+        ("weight_decay-learns-real", _weight_decay_stops_learning_at_once()),
+    ],
+)
 def test_a_failing_regularizer_precondition_puts_only_the_claims_on_its_networks_out_of_scale(failing, world):
     cfg = _cfg()
     claims = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, *world), cfg)}

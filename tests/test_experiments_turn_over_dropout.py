@@ -1,19 +1,26 @@
 """The turn-over dropout chapter: a smoke run, the examples its figures show, and verdicts that follow the numbers
 (each of the four verdicts arising from synthetic replicates where it should)."""
+
 import numpy as np
 import pytest
 import torch
 
-from memo_utils import cache, data, experiments, per_example
-from memo_utils.chapter import Results
-from memo_utils.ensemble import MLPEnsemble
+from memo_utils import experiments
+from memo_utils.engine import data, per_example
+from memo_utils.engine.ensemble import MLPEnsemble
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import turn_over_dropout as tod
+from memo_utils.framework import cache
+from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("turn_over_dropout")
-CIFAR_IDS = {"liu2021-easy-faster-difficult-from-start-cifar10", "liu2021-easy-test-higher-cifar10",
-             "liu2021-difficult-more-informative-cifar10", "liu2021-more-noise-slower-fit",
-             "liu2021-noisy-test-peaks-then-falls"}
+CIFAR_IDS = {
+    "liu2021-easy-faster-difficult-from-start-cifar10",
+    "liu2021-easy-test-higher-cifar10",
+    "liu2021-difficult-more-informative-cifar10",
+    "liu2021-more-noise-slower-fit",
+    "liu2021-noisy-test-peaks-then-falls",
+}
 FIGURE_9 = "liu2021-sub-networks-converge-early"
 
 
@@ -31,8 +38,12 @@ def test_smoke_run_gives_scores_accuracies_and_shown_images():
     assert tod.per_seed(results, "validation", "loo").shape == (seeds, cfg["loo_examples"])
     for name in tod.GRADIENT_CURVES + ("random_subset_accuracy",):
         assert tod.per_seed(results, "dynamics", name).shape == (seeds, cfg["dynamics_epochs"])
-    assert tod.per_seed(results, "subsets", "accuracy").shape == (seeds, len(tod.RUNS), len(tod.SUBSETS),
-                                                                   cfg["subsets_epochs"])
+    assert tod.per_seed(results, "subsets", "accuracy").shape == (
+        seeds,
+        len(tod.RUNS),
+        len(tod.SUBSETS),
+        cfg["subsets_epochs"],
+    )
     test_images = len(data.load("mnist", min_train=cfg["train_size"]).x_test)
     assert tod.per_seed(results, "subsets", "test_scores").shape == (seeds, test_images)  # every test example scored
     assert results.sel("cifar", "accuracy").shape == (seeds, len(tod.RUNS), len(tod.SUBSETS), cfg["cifar_epochs"])
@@ -47,8 +58,12 @@ def test_seed_halves_split_the_seeds_and_per_seed_puts_them_back_in_order():
     assert [tod._half(cfg, h)["seeds"] for h in halves] == [[4, 5, 6], [7, 8]]
     assert tod.seed_halves({"seeds": [3]}) == [{"seed_half": 0}]
     meta = {"dims": {"x": ["seed"]}, "config": {"data": {}}}
-    results = Results([("p", {"seed_half": h}, cache.Result({"seed": np.array(s), "x": np.array(s) * 10.0}, meta, True))
-                       for h, s in ((1, [7, 8]), (0, [4, 5, 6]))])
+    results = Results(
+        [
+            ("p", {"seed_half": h}, cache.Result({"seed": np.array(s), "x": np.array(s) * 10.0}, meta, True))
+            for h, s in ((1, [7, 8]), (0, [4, 5, 6]))
+        ]
+    )
     assert tod.per_seed(results, "p", "x").tolist() == [40, 50, 60, 70, 80]
 
 
@@ -83,7 +98,7 @@ def test_in_batch_contributions_are_projections_of_per_example_gradients_on_the_
     for i in range(len(x)):
         params = [p.clone().requires_grad_(True) for p in ensemble.parameters()]
         h = torch.relu(x[i] @ params[0][0] + params[1][0, 0])
-        loss = torch.nn.functional.cross_entropy((h @ params[2][0] + params[3][0, 0])[None], y[i:i + 1])
+        loss = torch.nn.functional.cross_entropy((h @ params[2][0] + params[3][0, 0])[None], y[i : i + 1])
         grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
     v = torch.stack(grads)
     g = v.mean(0)
@@ -107,14 +122,18 @@ def test_subsets_are_the_score_extremes_and_each_run_trains_on_its_own():
     assert torch.nonzero(keep[tod.RUNS.index("difficult_only")])[:, 0].tolist() == [5, 9]
 
 
-@pytest.mark.parametrize("override, message", [
-    ({"subset_fraction": 0.6}, "subset_fraction=0.6 is not allowed: must be in (0, 0.5]"),
-    ({"vgg_width": 0.3}, "vgg_width=0.3 is not allowed: every VGG-11 layer must have an even number of channels"),
-    ({"corrupted_fractions": [0.5, 0.0]}, "corrupted_fractions=[0.5, 0.0] is not allowed: list distinct shares"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"subset_fraction": 0.6}, "subset_fraction=0.6 is not allowed: must be in (0, 0.5]"),
+        ({"vgg_width": 0.3}, "vgg_width=0.3 is not allowed: every VGG-11 layer must have an even number of channels"),
+        ({"corrupted_fractions": [0.5, 0.0]}, "corrupted_fractions=[0.5, 0.0] is not allowed: list distinct shares"),
+    ],
+)
 def test_settings_that_would_break_a_figure_are_refused_with_one_line(override, message):
-    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
-                       .replace("]", r"\]")):
+    with pytest.raises(
+        ConfigError, match=message.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[").replace("]", r"\]")
+    ):
         CHAPTER.config("gpu", **override)
 
 
@@ -141,24 +160,51 @@ def _never_memorised(k):
     return np.full(EPOCHS, 0.8), np.full(EPOCHS, 0.15), np.full(EPOCHS, 0.99)
 
 
-AGREEING = {"easy_cosine": 0.3, "difficult_cosine": 0.05, "easy_contribution": 0.5, "difficult_contribution": 2.0,
-            "all_contribution": 1.0, "easy_contribution_outside": 0.5, "difficult_contribution_outside": 0.4}
-REVERSED = {"easy_cosine": 0.05, "difficult_cosine": 0.3, "easy_contribution": 2.0, "difficult_contribution": 0.5,
-            "all_contribution": 1.0, "easy_contribution_outside": 2.0, "difficult_contribution_outside": 0.5}
+AGREEING = {
+    "easy_cosine": 0.3,
+    "difficult_cosine": 0.05,
+    "easy_contribution": 0.5,
+    "difficult_contribution": 2.0,
+    "all_contribution": 1.0,
+    "easy_contribution_outside": 0.5,
+    "difficult_contribution_outside": 0.4,
+}
+REVERSED = {
+    "easy_cosine": 0.05,
+    "difficult_cosine": 0.3,
+    "easy_contribution": 2.0,
+    "difficult_contribution": 0.5,
+    "all_contribution": 1.0,
+    "easy_contribution_outside": 2.0,
+    "difficult_contribution_outside": 0.5,
+}
 
 
 def _subset_curves(seeds, as_the_paper, epochs=20):
     """Figures 5 and 6's accuracy (seed, run, subset, epoch): as the paper finds, or every effect reversed."""
     t = np.linspace(0, 1, epochs)
     rise = lambda start, end, speed: end - (end - start) * np.exp(-speed * t)
-    curves = {("full", "easy"): rise(0.8, 1.0, 20), ("full", "difficult"): rise(0.4, 1.0, 3),
-              ("control", "difficult"): rise(0.3, 0.6, 3), ("full", "easy_test"): rise(0.8, 0.95, 20),
-              ("full", "difficult_test"): rise(0.4, 0.6, 3), ("full", "test"): rise(0.7, 0.95, 10),
-              ("easy_only", "easy"): rise(0.8, 1.0, 20), ("easy_only", "difficult"): rise(0.3, 0.4, 3),
-              ("difficult_only", "difficult"): rise(0.3, 1.0, 3), ("difficult_only", "easy"): rise(0.5, 0.9, 3)}
+    curves = {
+        ("full", "easy"): rise(0.8, 1.0, 20),
+        ("full", "difficult"): rise(0.4, 1.0, 3),
+        ("control", "difficult"): rise(0.3, 0.6, 3),
+        ("full", "easy_test"): rise(0.8, 0.95, 20),
+        ("full", "difficult_test"): rise(0.4, 0.6, 3),
+        ("full", "test"): rise(0.7, 0.95, 10),
+        ("easy_only", "easy"): rise(0.8, 1.0, 20),
+        ("easy_only", "difficult"): rise(0.3, 0.4, 3),
+        ("difficult_only", "difficult"): rise(0.3, 1.0, 3),
+        ("difficult_only", "easy"): rise(0.5, 0.9, 3),
+    }
     if not as_the_paper:
-        swap = {"easy": "difficult", "difficult": "easy", "easy_test": "difficult_test", "difficult_test": "easy_test",
-                "easy_only": "difficult_only", "difficult_only": "easy_only"}
+        swap = {
+            "easy": "difficult",
+            "difficult": "easy",
+            "easy_test": "difficult_test",
+            "difficult_test": "easy_test",
+            "easy_only": "difficult_only",
+            "difficult_only": "easy_only",
+        }
         curves = {(swap.get(r, r), swap.get(s, s)): c for (r, s), c in curves.items()}
         curves[("control", "difficult")] = curves[("full", "difficult")] + 0.05  # never trained on, still better
         curves[("full", "easy")] = np.maximum(curves[("full", "easy")], 0.95)  # the easy subset still fitted
@@ -168,8 +214,20 @@ def _subset_curves(seeds, as_the_paper, epochs=20):
     return accuracy
 
 
-def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, fit=0.99, memorised=0.9, muted_right=1.0,
-                  stable=True, dynamics=_as_the_paper, gradients=AGREEING, subsets_as_the_paper=True, typical=True):
+def _fake_results(
+    cfg,
+    clean_scores,
+    corrupted_scores,
+    turn_over_vs_reference,
+    fit=0.99,
+    memorised=0.9,
+    muted_right=1.0,
+    stable=True,
+    dynamics=_as_the_paper,
+    gradients=AGREEING,
+    subsets_as_the_paper=True,
+    typical=True,
+):
     """Every part's cells, split into seed halves as the run splits them, with the given score generators (per
     seed) and a validation part whose turn-over scores relate to the references by ``turn_over_vs_reference``.
     The unmuted sub-networks get a true label right with probability ``fit``, a random one with ``memorised``;
@@ -191,32 +249,62 @@ def _fake_results(cfg, clean_scores, corrupted_scores, turn_over_vs_reference, f
         curve = np.tile(np.linspace(0.99 if stable else 0.5, 1.0, cfg["epochs"]), (len(seeds), 1))
         alike = np.full((len(seeds), 10), 0.6 if typical else 0.3)
         arrays[("scores", labels)] = {
-            "scores": scores, "labels": y, "corrupted": corrupted, "unmuted_prediction": predicted,
-            "muted_prediction": muted, "finite": np.ones(len(seeds), bool), "unmuted_accuracy": curve,
-            "muted_accuracy": curve, "lowest_similarity": alike, "highest_similarity": np.full((len(seeds), 10), 0.45)}
+            "scores": scores,
+            "labels": y,
+            "corrupted": corrupted,
+            "unmuted_prediction": predicted,
+            "muted_prediction": muted,
+            "finite": np.ones(len(seeds), bool),
+            "unmuted_accuracy": curve,
+            "muted_accuracy": curve,
+            "lowest_similarity": alike,
+            "highest_similarity": np.full((len(seeds), 10), 0.45),
+        }
     reference = rng.normal(size=(len(seeds), 200))
     arrays[("validation", None)] = {
-        "loo": reference[:, :40], "subsampling": reference, "corrupted": np.zeros((len(seeds), 200), bool),
-        "turn_over": np.array([turn_over_vs_reference(r, s) for r, s in zip(reference, seeds)])}
+        "loo": reference[:, :40],
+        "subsampling": reference,
+        "corrupted": np.zeros((len(seeds), 200), bool),
+        "turn_over": np.array([turn_over_vs_reference(r, s) for r, s in zip(reference, seeds)]),
+    }
     test, random, true = (np.array(curves) for curves in zip(*(dynamics(k) for k in range(len(seeds)))))
     jitter = 0.001 * np.arange(len(seeds))[:, None]
     arrays[("dynamics", None)] = {
-        "finite": np.ones(len(seeds), bool), "test_accuracy": test, "random_subset_accuracy": random,
-        "true_subset_accuracy": true, "train_accuracy": np.ones_like(test),
-        **{name: np.full(test.shape, value) + jitter for name, value in gradients.items()}}
-    arrays[("subsets", None)] = {"accuracy": _subset_curves(seeds, subsets_as_the_paper),
-                                 "finite": np.ones((len(seeds), len(tod.RUNS)), bool)}
-    entries = [entry for (part, labels), values in arrays.items()
-               for entry in _halves(cfg, part, {} if labels is None else {"labels": labels}, values)]
+        "finite": np.ones(len(seeds), bool),
+        "test_accuracy": test,
+        "random_subset_accuracy": random,
+        "true_subset_accuracy": true,
+        "train_accuracy": np.ones_like(test),
+        **{name: np.full(test.shape, value) + jitter for name, value in gradients.items()},
+    }
+    arrays[("subsets", None)] = {
+        "accuracy": _subset_curves(seeds, subsets_as_the_paper),
+        "finite": np.ones((len(seeds), len(tod.RUNS)), bool),
+    }
+    entries = [
+        entry
+        for (part, labels), values in arrays.items()
+        for entry in _halves(cfg, part, {} if labels is None else {"labels": labels}, values)
+    ]
     if cfg["cifar"]:
         entries.append(_entry("cifar", {}, {"seed": np.array(seeds), **arrays[("subsets", None)]}))
         for fraction in cfg["corrupted_fractions"]:
-            curves = (_as_the_paper(0) if subsets_as_the_paper else _rising(0))
-            fitted = np.clip(np.linspace(0.3, 1.0, EPOCHS) - (0.3 * fraction if subsets_as_the_paper else
-                                                              -0.3 * fraction), 0, 1)
-            entries.append(_entry("corruption", {"fraction": fraction}, {
-                "seed": np.array(seeds), "finite": np.ones(len(seeds), bool), "train_accuracy": fitted + jitter,
-                "test_accuracy": (curves[0] if 0 < fraction < 1 else np.full(EPOCHS, 0.8)) + jitter}))
+            curves = _as_the_paper(0) if subsets_as_the_paper else _rising(0)
+            fitted = np.clip(
+                np.linspace(0.3, 1.0, EPOCHS) - (0.3 * fraction if subsets_as_the_paper else -0.3 * fraction), 0, 1
+            )
+            entries.append(
+                _entry(
+                    "corruption",
+                    {"fraction": fraction},
+                    {
+                        "seed": np.array(seeds),
+                        "finite": np.ones(len(seeds), bool),
+                        "train_accuracy": fitted + jitter,
+                        "test_accuracy": (curves[0] if 0 < fraction < 1 else np.full(EPOCHS, 0.8)) + jitter,
+                    },
+                )
+            )
     return Results(entries)
 
 
@@ -230,7 +318,7 @@ def _halves(cfg, part, coords, arrays):
     out, start = [], 0
     for half in tod.seed_halves(cfg):
         seeds = tod._half(cfg, half)["seeds"]
-        rows = {name: values[start:start + len(seeds)] for name, values in arrays.items()}
+        rows = {name: values[start : start + len(seeds)] for name, values in arrays.items()}
         out.append(_entry(part, {**coords, **half}, {"seed": np.array(seeds), **rows}))
         start += len(seeds)
     return out
@@ -262,9 +350,18 @@ def test_the_papers_effects_are_reproduced_with_cifar_on_and_long_enough_trainin
 
 def test_reversed_effects_are_not_reproduced():
     cfg = CHAPTER.config("cpu", cifar=True, epochs=120)
-    verdicts = _verdicts(cfg, clean_scores=SYMMETRIC, corrupted_scores=SYMMETRIC, turn_over_vs_reference=UNRELATED,
-                         dynamics=_rising, gradients=REVERSED, subsets_as_the_paper=False, typical=False,
-                         muted_right=0.5, stable=False)
+    verdicts = _verdicts(
+        cfg,
+        clean_scores=SYMMETRIC,
+        corrupted_scores=SYMMETRIC,
+        turn_over_vs_reference=UNRELATED,
+        dynamics=_rising,
+        gradients=REVERSED,
+        subsets_as_the_paper=False,
+        typical=False,
+        muted_right=0.5,
+        stable=False,
+    )
     assert set(verdicts.values()) == {"not reproduced"}, verdicts
 
 
@@ -278,7 +375,7 @@ def test_an_effect_in_every_seed_with_a_wide_spread_is_inconclusive():
         test, random, true = _as_the_paper(0)
         peak = int(np.argmax(test))
         test = test.copy()
-        test[peak + 1:] = test[peak] - falls[k] * np.linspace(0, 1, EPOCHS - peak - 1) ** 0.5
+        test[peak + 1 :] = test[peak] - falls[k] * np.linspace(0, 1, EPOCHS - peak - 1) ** 0.5
         return test, random, true
 
     claims = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, LONG_TAIL, HIGH, CLOSE, dynamics=spread), cfg)}
@@ -290,10 +387,17 @@ def test_an_effect_in_every_seed_with_a_wide_spread_is_inconclusive():
 
 def test_a_failing_precondition_gives_not_at_this_scale_and_names_it():
     cfg = CHAPTER.config("cpu")
-    claims = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, LONG_TAIL, HIGH, CLOSE, dynamics=_never_memorised,
-                                                           memorised=0.3), cfg)}
-    for claim_id in ("liu2021-test-peaks-before-random-fitted", "liu2021-easy-gradients-agree",
-                     "liu2021-difficult-gradients-contribute"):
+    claims = {
+        c.id: c
+        for c in CHAPTER.judge(
+            _fake_results(cfg, LONG_TAIL, HIGH, CLOSE, dynamics=_never_memorised, memorised=0.3), cfg
+        )
+    }
+    for claim_id in (
+        "liu2021-test-peaks-before-random-fitted",
+        "liu2021-easy-gradients-agree",
+        "liu2021-difficult-gradients-contribute",
+    ):
         assert claims[claim_id].verdict == "not at this scale"
         assert "random-label subset's final smoothed training accuracy" in claims[claim_id].why
     assert claims["liu2021-corrupted-score-higher"].verdict == "not at this scale"
@@ -306,7 +410,7 @@ def test_a_failing_precondition_gives_not_at_this_scale_and_names_it():
 def test_figure_9_needs_more_sgd_steps_than_the_papers_first_five_epochs():
     cfg = CHAPTER.config("cpu")
     claim = {c.id: c for c in CHAPTER.judge(_fake_results(cfg, LONG_TAIL, HIGH, CLOSE), cfg)}[FIGURE_9]
-    (precondition, value), = [(p, v) for p, v in claim.failed]
+    ((precondition, value),) = [(p, v) for p, v in claim.failed]
     assert precondition.id == "clean-long-enough"
     assert value == pytest.approx(cfg["epochs"] * -(-cfg["train_size"] // cfg["batch_size"]) / tod.PAPER_STEPS)
 

@@ -1,4 +1,5 @@
 """A part's results cannot change without its version: its code's fingerprint is recorded beside it."""
+
 import importlib
 import json
 import sys
@@ -7,8 +8,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from memo_utils import experiments, fingerprints
-from memo_utils.chapter import Part
+from memo_utils import experiments
+from memo_utils.framework import fingerprints
+from memo_utils.framework.chapter import Part
 
 
 def test_every_parts_version_is_current_with_its_code():
@@ -38,7 +40,7 @@ def toy_package(tmp_path, monkeypatch):
             def unrelated():
                 return 0
             ''',
-        "exp.py": '''
+        "exp.py": """
             from . import helpers
 
             def compute(cfg, cell, inputs, device, source=None):
@@ -49,7 +51,7 @@ def toy_package(tmp_path, monkeypatch):
 
             def source():
                 return 2
-            ''',
+            """,
     }
     monkeypatch.syspath_prepend(str(tmp_path))
 
@@ -76,31 +78,40 @@ def test_the_fingerprint_follows_the_code_a_part_reaches_and_nothing_else(toy_pa
     write("helpers.py", files["helpers.py"].replace('"""Why: the toy\'s only helper."""', '"""Reworded."""'))
     write("exp.py", files["exp.py"].replace("# a comment", "# another comment"))
     assert fingerprint() == original  # docstrings and comments do not count
-    write("helpers.py", files["helpers.py"].replace("is not allowed: give a number", "must be a number")
-          .replace('"x is not NaN"', '"a NaN"'))
+    write(
+        "helpers.py",
+        files["helpers.py"]
+        .replace("is not allowed: give a number", "must be a number")
+        .replace('"x is not NaN"', '"a NaN"'),
+    )
     assert fingerprint() == original  # nor the message text of a raised error or an assertion
     write("helpers.py", files["helpers.py"].replace("return 0", "return 1"))
     write("exp.py", files["exp.py"].replace("return 2", "return 3"))
     assert fingerprint() == original  # nor code the part never reaches, a function named like a parameter or field
     write("exp.py", files["exp.py"])
-    changed = {"a constant it uses": ("SCALE = 2", "SCALE = 3"),
-               "the first of two assignments": ("OFFSET = 1", "OFFSET = 5"),
-               "an operator": ("SCALE * x + OFFSET", "SCALE * x - OFFSET"),
-               "a called function": ("return SCALE * x + OFFSET", "return abs(SCALE * x) + OFFSET"),
-               "the condition of a raised error": ("if x is None:", "if x is not None:")}
+    changed = {
+        "a constant it uses": ("SCALE = 2", "SCALE = 3"),
+        "the first of two assignments": ("OFFSET = 1", "OFFSET = 5"),
+        "an operator": ("SCALE * x + OFFSET", "SCALE * x - OFFSET"),
+        "a called function": ("return SCALE * x + OFFSET", "return abs(SCALE * x) + OFFSET"),
+        "the condition of a raised error": ("if x is None:", "if x is not None:"),
+    }
     for what, (before, after) in changed.items():
         write("helpers.py", files["helpers.py"].replace(before, after))
         assert fingerprint() != original, what
     write("helpers.py", files["helpers.py"])
 
 
-@pytest.mark.parametrize("imported,used", [
-    ("from toy.helpers import scaled", "scaled"),
-    ("from .helpers import scaled", "scaled"),
-    ("from toy import helpers", "helpers.scaled"),
-    ("import toy.helpers as h", "h.scaled"),
-    ("import toy.helpers", "toy.helpers.scaled"),
-])
+@pytest.mark.parametrize(
+    "imported,used",
+    [
+        ("from toy.helpers import scaled", "scaled"),
+        ("from .helpers import scaled", "scaled"),
+        ("from toy import helpers", "helpers.scaled"),
+        ("import toy.helpers as h", "h.scaled"),
+        ("import toy.helpers", "toy.helpers.scaled"),
+    ],
+)
 def test_imports_are_followed_whether_relative_or_absolute(toy_package, imported, used):
     files, write, fingerprint = toy_package
     write("exp.py", files["exp.py"].replace("from . import helpers", imported).replace("helpers.scaled", used))
@@ -128,23 +139,31 @@ def test_recording_a_changed_part_needs_bit_identical_results_unless_its_version
 
 
 def test_the_refactor_check_refuses_a_changed_value_dtype_or_shape_at_every_profile_it_checks(isolated_results):
-    from memo_utils import profiles
-    from memo_utils.chapter import Chapter, Param
+    from memo_utils.framework import profiles
+    from memo_utils.framework.chapter import Chapter, Param
 
     produce = {"y": lambda size: np.linspace(0, 1, size, dtype=np.float32)}
     part = Part("values", 1, compute=lambda cfg, cell, inputs, device: {"y": produce["y"](cfg["size"])})
-    toy = Chapter("toy", paper="arpit2017", parts=(part,), claims=(), evidence=lambda results, cfg: None,
-                  params=(Param("size", profiles.positive_int, 4, paper="-", parts=("values",),
-                                by_profile={"smoke": 3}),))
+    toy = Chapter(
+        "toy",
+        paper="arpit2017",
+        parts=(part,),
+        claims=(),
+        evidence=lambda results, cfg: None,
+        params=(Param("size", profiles.positive_int, 4, paper="-", parts=("values",), by_profile={"smoke": 3}),),
+    )
     for profile in ("smoke", "cpu"):  # the references: what the code computed before the change
         toy.run(toy.config(profile), device="cpu")
     assert fingerprints.refactor_check(toy, part) == []
-    changes = {"a value one ulp away": lambda y: np.nextafter(y, np.float32(2)),
-               "a dtype": lambda y: y.astype(np.float64),
-               "a shape": lambda y: y[None]}
+    changes = {
+        "a value one ulp away": lambda y: np.nextafter(y, np.float32(2)),
+        "a dtype": lambda y: y.astype(np.float64),
+        "a shape": lambda y: y[None],
+    }
     for what, change in changes.items():
         for profile, size in (("smoke", 3), ("cpu", 4)):  # changed at one profile only
             produce["y"] = lambda n, change=change, size=size: (
-                change(np.linspace(0, 1, n, dtype=np.float32)) if n == size else np.linspace(0, 1, n, dtype=np.float32))
+                change(np.linspace(0, 1, n, dtype=np.float32)) if n == size else np.linspace(0, 1, n, dtype=np.float32)
+            )
             mismatches = fingerprints.refactor_check(toy, part)
             assert [m.split(" ")[0] for m in mismatches] == [profile], (what, profile, mismatches)

@@ -1,18 +1,19 @@
 """Sharpness by power iteration against the explicit Hessian (torch.func) of tiny MLPs."""
+
 import pytest
 import torch
 from torch.func import hessian
 
-from memo_utils import hessian as hs
-from memo_utils import sensitivity
-from memo_utils.ensemble import MLPEnsemble
+from memo_utils.engine import mlp
+from memo_utils.engine.ensemble import MLPEnsemble
+from memo_utils.methods import hessian as hs
 
 SIZES, N = [4, 3, 3], 20
 
 
 def _problem(seed, sizes=SIZES, n=N, scale=1.0):
     g = torch.Generator().manual_seed(seed)
-    params = tuple(scale * p for p in sensitivity.init_params(sizes, g, torch.float64))
+    params = tuple(scale * p for p in mlp.init_params(sizes, g, torch.float64))
     x = torch.randn(n, sizes[0], generator=g, dtype=torch.float64)
     y = torch.randint(sizes[-1], (n,), generator=g)
     return params, x, y
@@ -23,7 +24,7 @@ def _explicit_hessian(params, x, y):
     shapes, sizes = [p.shape for p in params], [p.numel() for p in params]
 
     def loss(flat):
-        return sensitivity.batch_loss(tuple(t.view(s) for t, s in zip(flat.split(sizes), shapes)), x, y)
+        return mlp.batch_loss(tuple(t.view(s) for t, s in zip(flat.split(sizes), shapes)), x, y)
 
     return hessian(loss)(torch.cat([p.reshape(-1) for p in params]))
 
@@ -78,8 +79,9 @@ def test_shared_inputs_equal_inputs_repeated_per_run():
     params = tuple(torch.stack(ps) for ps in zip(p1, p2))
     y = torch.stack([y1, y2])
     shared, _, h_shared = hs.top_eigenvalue(params, x, y, iterations=50, generator=torch.Generator().manual_seed(7))
-    repeated, _, h_repeated = hs.top_eigenvalue(params, x.expand(2, -1, -1), y, iterations=50,
-                                                generator=torch.Generator().manual_seed(7))
+    repeated, _, h_repeated = hs.top_eigenvalue(
+        params, x.expand(2, -1, -1), y, iterations=50, generator=torch.Generator().manual_seed(7)
+    )
     torch.testing.assert_close(shared, repeated)
     torch.testing.assert_close(h_shared, h_repeated, equal_nan=True)
 
@@ -112,7 +114,8 @@ def test_the_hessian_vector_product_agrees_with_torch_autograd():
     ours = hs.hessian_vector_product(params, x, y, vectors, chunk=4)
     for r in range(2):
         _, reference = torch.autograd.functional.hvp(
-            lambda *ps: sensitivity.batch_loss(ps, x[r], y[r]), tuple(p[r] for p in params), tuple(v[r] for v in vectors))
+            lambda *ps: mlp.batch_loss(ps, x[r], y[r]), tuple(p[r] for p in params), tuple(v[r] for v in vectors)
+        )
         for a, b in zip(ours, reference):
             torch.testing.assert_close(a[r], b, rtol=1e-10, atol=1e-12)
 
@@ -122,7 +125,7 @@ def test_ensemble_params_are_the_models_parameters():
     params = hs.ensemble_params(ensemble)
     assert [tuple(p.shape) for p in params] == [(2, 4, 3), (2, 3), (2, 3, 3), (2, 3)]
     x = torch.randn(6, 4, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
-    torch.testing.assert_close(sensitivity.forward(params, x), ensemble.forward(x.expand(2, -1, -1)))
+    torch.testing.assert_close(mlp.forward(params, x), ensemble.forward(x.expand(2, -1, -1)))
     values, converged, _ = hs.top_eigenvalue(params, x, torch.tensor([0, 1, 2, 0, 1, 2]), iterations=500, tol=1e-10)
     assert values.shape == (2,) and converged.all()
 

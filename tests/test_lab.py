@@ -1,6 +1,7 @@
 """JupyterLab as a reader uses it (`make lab`), driven in headless Chromium: every chapter opens as a notebook from
 its working copy, runs without an error, renders MyST, and its widget redraws the figure; a papermill-executed
 notebook shows its saved widget once trusted; and nothing tracked in the checkout changes."""
+
 import importlib.util
 import os
 import secrets
@@ -11,10 +12,11 @@ import sys
 import time
 
 import pytest
-
 from browser import browser, chromium_path, operate_figure_choice
 from conftest import ROOT
-from memo_utils import experiments, profiles
+
+from memo_utils import experiments
+from memo_utils.framework import profiles
 
 _spec = importlib.util.spec_from_file_location("lab", ROOT / "scripts" / "lab.py")
 lab = importlib.util.module_from_spec(_spec)
@@ -27,13 +29,15 @@ ALL_DONE_JS = """(cells) => {
   const prompts = [...shown.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
   return prompts.length === cells && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
 }"""
-ERRORS_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+ERRORS_JS = """() => [...document.querySelectorAll(
+    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
   .map(e => e.textContent).filter(t => /Error|Traceback/.test(t)).map(t => t.slice(0, 300))"""
 
 
 def _git_status():
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
 
 
 def _free_port():
@@ -54,9 +58,22 @@ def lab_server(tmp_path_factory):
     env = dict(lab.environment(folder), OMP_NUM_THREADS="1", **jupyter)  # the reader's own Jupyter state stays apart
     log_path = home / "server.log"
     log = open(log_path, "w")
-    server = subprocess.Popen(lab.command([f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
-                                           f"--IdentityProvider.token={token}"], folder),
-                              env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        lab.command(
+            [
+                f"--port={port}",
+                "--ServerApp.port_retries=0",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={token}",
+            ],
+            folder,
+        ),
+        env=env,
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         for _ in range(240):
             if server.poll() is not None:
@@ -83,7 +100,9 @@ def _open(b, url, token, name):
     page = b.new_page(viewport={"width": 1400, "height": 1000})
     errors, outside = [], []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: outside.append(r.url) if r.url.startswith("http") and not r.url.startswith(url) else None)
+    page.on(
+        "request", lambda r: outside.append(r.url) if r.url.startswith("http") and not r.url.startswith(url) else None
+    )
     page.route("http*://**", lambda route: route.continue_() if route.request.url.startswith(url) else route.abort())
     page.goto(f"{url}/lab/tree/{name}?reset&token={token}", wait_until="load")  # reset: only this one is open
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
@@ -142,8 +161,14 @@ def test_a_papermill_executed_notebook_shows_its_saved_widget_once_trusted(lab_s
     executed = folder / "easy_examples.executed.ipynb"
     for name in ("MEMO_RESULTS_DIR", "MEMO_RESULTS_BASE"):  # as a reader's papermill run from lab/ would
         monkeypatch.setenv(name, lab.environment(folder)[name])
-    papermill.execute_notebook(str(source), str(executed), parameters={"profile": "cpu"}, kernel_name="python3",
-                               progress_bar=False, cwd=str(folder))
+    papermill.execute_notebook(
+        str(source),
+        str(executed),
+        parameters={"profile": "cpu"},
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(folder),
+    )
     subprocess.run([sys.executable, "-m", "jupyter", "trust", str(executed)], check=True, capture_output=True, env=env)
     with browser() as b:
         page, errors, outside = _open(b, url, token, executed.name)

@@ -1,11 +1,12 @@
 """LASS (Arpit et al. 2017, Algorithm 1) against exact answers: a linear classifier's closed-form
 L-infinity criticality, the direction of a step, the projection, and batching."""
+
 import pytest
 import torch
 from torch import nn
 
-from memo_utils import lass
-from memo_utils.ensemble import MLPEnsemble
+from memo_utils.engine.ensemble import MLPEnsemble
+from memo_utils.methods import lass
 
 LOW, HIGH = 0.0, 1.0
 
@@ -49,8 +50,14 @@ def _linf_distance_to_boundary(x, w, b):
 
 def _paper_ratios(radius, max_iter=50):
     """Algorithm 1's settings relative to the box: alpha = 0.25/0.3 r, beta = 0.2/0.3 r (footnotes 4 and 6)."""
-    return dict(radius=radius, alpha=radius * lass.PAPER_ALPHA / lass.PAPER_RADIUS,
-                beta=radius * lass.PAPER_BETA / lass.PAPER_RADIUS, low=LOW, high=HIGH, max_iter=max_iter)
+    return dict(
+        radius=radius,
+        alpha=radius * lass.PAPER_ALPHA / lass.PAPER_RADIUS,
+        beta=radius * lass.PAPER_BETA / lass.PAPER_RADIUS,
+        low=LOW,
+        high=HIGH,
+        max_iter=max_iter,
+    )
 
 
 def test_lass_agrees_with_exact_linf_distance_on_linear_model():
@@ -124,8 +131,15 @@ def test_without_the_pixel_range_lass_agrees_with_the_box_alone():
     x = torch.rand(1000, 30, generator=torch.Generator().manual_seed(12), dtype=torch.float64)
     distance = _linf_distance_to_boundary(x, w, b)
     radius = float(distance.median())
-    settings = dict(pixel_mean=0.0, pixel_std=1.0, radius=255 * radius, alpha=255 * radius * lass.PAPER_ALPHA /
-                    lass.PAPER_RADIUS, beta=255 * radius * lass.PAPER_BETA / lass.PAPER_RADIUS, max_iter=50, seed=13)
+    settings = dict(
+        pixel_mean=0.0,
+        pixel_std=1.0,
+        radius=255 * radius,
+        alpha=255 * radius * lass.PAPER_ALPHA / lass.PAPER_RADIUS,
+        beta=255 * radius * lass.PAPER_BETA / lass.PAPER_RADIUS,
+        max_iter=50,
+        seed=13,
+    )
     boxed = lass.search(forward, x, pixel_range=False, **settings) > 0
     assert (boxed == (distance <= radius)).double().mean() >= 0.995
     clipped = lass.search(forward, x, **settings) > 0
@@ -166,8 +180,9 @@ def test_batched_lass_equals_per_example_lass_for_a_fixed_noise_draw():
     for k, seed in enumerate(init_seeds):
         single = MLPEnsemble([d, 16, 16, 4], [seed], dtype=torch.float64)
         for i in range(n):
-            one = lass.lass(single.forward, x[k:k + 1, i:i + 1], noise=lambda t: eta[t - 1, k:k + 1, i:i + 1],
-                            **settings)
+            one = lass.lass(
+                single.forward, x[k : k + 1, i : i + 1], noise=lambda t: eta[t - 1, k : k + 1, i : i + 1], **settings
+            )
             assert one.flipped_at.item() == batched.flipped_at[k, i].item()
             torch.testing.assert_close(one.x_hat[0, 0], batched.x_hat[k, i], rtol=0, atol=1e-12)
 

@@ -1,15 +1,17 @@
 """A cell's memory is estimated from its networks' shapes and checked before anything is allocated."""
+
 import numpy as np
 import pytest
 import torch
-
-from memo_utils import experiments, memory, profiles
-from memo_utils.chapter import Chapter, Param, Part
-from memo_utils.ensemble import MLPEnsemble
-from memo_utils.errors import InsufficientMemoryError
-from memo_utils.models import SmallAlexNet, vgg
-
 from test_cli import _run
+
+from memo_utils import experiments
+from memo_utils.engine import memory
+from memo_utils.engine.ensemble import MLPEnsemble
+from memo_utils.engine.models import SmallAlexNet, vgg
+from memo_utils.errors import InsufficientMemoryError
+from memo_utils.framework import profiles
+from memo_utils.framework.chapter import Chapter, Param, Part
 
 H200 = 139 * 2**30  # the largest device these profiles are run on
 
@@ -39,10 +41,20 @@ def test_an_mlps_count_matches_the_ensembles_parameters():
 
 def test_a_cell_too_large_for_its_device_is_refused_in_one_line_before_it_computes(isolated_results):
     computed = []
-    part = Part("values", 1, compute=lambda cfg, cell, inputs, device: computed.append(1) or {"y": np.zeros(1)},
-                memory=lambda cfg, cell: cfg["size"] * 2**20)
-    toy = Chapter("toy", paper="arpit2017", parts=(part,), claims=(), evidence=lambda results, cfg: None,
-                  params=(Param("size", profiles.positive_int, 1, paper="-", parts=("values",)),))
+    part = Part(
+        "values",
+        1,
+        compute=lambda cfg, cell, inputs, device: computed.append(1) or {"y": np.zeros(1)},
+        memory=lambda cfg, cell: cfg["size"] * 2**20,
+    )
+    toy = Chapter(
+        "toy",
+        paper="arpit2017",
+        parts=(part,),
+        claims=(),
+        evidence=lambda results, cfg: None,
+        params=(Param("size", profiles.positive_int, 1, paper="-", parts=("values",)),),
+    )
     toy.run(toy.config("cpu", size=1), device="cpu")  # a mebibyte: computed
     assert computed == [1]
     with pytest.raises(InsufficientMemoryError) as error:
@@ -53,8 +65,17 @@ def test_a_cell_too_large_for_its_device_is_refused_in_one_line_before_it_comput
 
 
 def test_on_the_command_line_a_width_that_cannot_fit_is_one_line_not_an_allocator_traceback(tmp_path):
-    done = _run("run", "easy_examples", "--profile", "smoke", "--set", "hidden=10000000", "--part", "mlp/dataset=real",
-                env_extra={"MEMO_RESULTS_DIR": str(tmp_path)})
+    done = _run(
+        "run",
+        "easy_examples",
+        "--profile",
+        "smoke",
+        "--set",
+        "hidden=10000000",
+        "--part",
+        "mlp/dataset=real",
+        env_extra={"MEMO_RESULTS_DIR": str(tmp_path)},
+    )
     assert done.returncode == 2, done.stderr
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("error: easy_examples/mlp/dataset=real needs at least ") and "lower " in line

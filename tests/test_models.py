@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from memo_utils.models import resnet32
+from memo_utils.engine.models import resnet32
 
 
 def test_resnet32_has_he_et_al_s_depth_and_size():

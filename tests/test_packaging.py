@@ -1,4 +1,5 @@
 """What pyproject.toml declares agrees with what the code imports and with the lock."""
+
 import ast
 import importlib.metadata
 import re
@@ -13,14 +14,18 @@ DISTRIBUTIONS = {"yaml": "pyyaml", "jupyter_book": "jupyter-book"}  # import nam
 def _top_level_imports(path):
     tree = ast.parse(path.read_text())
     names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    names |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    names |= {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level
+    }
     return names
 
 
 def test_the_book_extra_holds_what_the_build_script_imports():
     extra = {re.split("[<>=]", d)[0].lower() for d in PYPROJECT["project"]["optional-dependencies"]["book"]}
     standard = set(__import__("sys").stdlib_module_names) | {"memo_utils"}
-    needed = {DISTRIBUTIONS.get(n, n).lower() for n in _top_level_imports(ROOT / "scripts" / "build_book.py")} - standard
+    needed = {
+        DISTRIBUTIONS.get(n, n).lower() for n in _top_level_imports(ROOT / "scripts" / "build_book.py")
+    } - standard
     assert needed <= extra, needed - extra
 
 
@@ -47,9 +52,13 @@ def test_every_locked_requirement_carries_hashes_and_make_installs_with_require_
     entries = re.split(r"\n(?=[A-Za-z])", (ROOT / "requirements.lock").read_text().strip())
     assert len(entries) > 100
     for entry in entries:
-        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ \\\n", entry) and re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
-    assert "pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock" in \
-        (ROOT / "Makefile").read_text()
+        assert re.match(r"^[A-Za-z0-9_.\-]+==\S+ \\\n", entry) and re.search(r"--hash=sha256:[0-9a-f]{64}", entry), (
+            entry
+        )
+    assert (
+        "pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock"
+        in (ROOT / "Makefile").read_text()
+    )
 
 
 def test_the_makefile_refuses_a_profile_that_is_not_a_profiles_name(tmp_path):

@@ -1,6 +1,7 @@
 """The book's pages as notebooks: a jupytext round trip (page -> notebook -> page) gives every page back byte
 for byte under the pinned settings of jupytext.toml, so opening a chapter as a notebook and saving it changes
 nothing but what the reader edited."""
+
 from pathlib import Path
 
 import jupytext

@@ -1,6 +1,7 @@
 """Every figure of every chapter, drawn from a smoke run, in the book's style: no two pieces of
 text (tick labels, axis labels, titles, legends, colour-bar labels) overlap, no text leaves the
 figure, no legend covers data, and the constrained layout succeeds without a warning."""
+
 import importlib
 import inspect
 import itertools
@@ -14,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from memo_utils import experiments, plots  # noqa: E402
+from memo_utils import experiments
+from memo_utils.figures import plots  # noqa: E402
 
 
 def figure_functions(name):
@@ -56,8 +58,10 @@ def text_artists(fig):
         if not ax.get_visible():
             continue
         where = f"axes {i}"
-        found += [(f"{where} {k}", t) for k, t in
-                  {"title": ax.title, "left title": ax._left_title, "right title": ax._right_title}.items()]
+        found += [
+            (f"{where} {k}", t)
+            for k, t in {"title": ax.title, "left title": ax._left_title, "right title": ax._right_title}.items()
+        ]
         for axis_name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
             if not (ax.axison and axis.get_visible()):  # ax.axis("off") hides ticks and labels
                 continue
@@ -97,9 +101,14 @@ def overlaps(fig, tolerance=0.5):
 def outside(fig, tolerance=1.0):
     renderer = fig.canvas.get_renderer()
     box = fig.bbox
-    return [f"{d} {t.get_text()!r}" for d, t in text_artists(fig)
-            if (e := t.get_window_extent(renderer)).x0 < box.x0 - tolerance or e.x1 > box.x1 + tolerance
-            or e.y0 < box.y0 - tolerance or e.y1 > box.y1 + tolerance]
+    return [
+        f"{d} {t.get_text()!r}"
+        for d, t in text_artists(fig)
+        if (e := t.get_window_extent(renderer)).x0 < box.x0 - tolerance
+        or e.x1 > box.x1 + tolerance
+        or e.y0 < box.y0 - tolerance
+        or e.y1 > box.y1 + tolerance
+    ]
 
 
 def legends_over_data(fig):
@@ -120,9 +129,21 @@ def legends_over_data(fig):
         for collection in ax.collections:
             for path in collection.get_paths():
                 points.append(collection.get_transform().transform(path.vertices))
-        under = [p for p in points if len(p) and np.any((p[:, 0] > box.x0) & (p[:, 0] < box.x1) & (p[:, 1] > box.y0)
-                                                        & (p[:, 1] < box.y1) & (p[:, 0] >= clip.x0) & (p[:, 0] <= clip.x1)
-                                                        & (p[:, 1] >= clip.y0) & (p[:, 1] <= clip.y1))]
+        under = [
+            p
+            for p in points
+            if len(p)
+            and np.any(
+                (p[:, 0] > box.x0)
+                & (p[:, 0] < box.x1)
+                & (p[:, 1] > box.y0)
+                & (p[:, 1] < box.y1)
+                & (p[:, 0] >= clip.x0)
+                & (p[:, 0] <= clip.x1)
+                & (p[:, 1] >= clip.y0)
+                & (p[:, 1] <= clip.y1)
+            )
+        ]
         images = [im for im in ax.images if im.get_window_extent(renderer).overlaps(box)]
         if under or images:
             found.append(f"axes {i} legend {[t.get_text() for t in legend.get_texts()]}")
@@ -149,7 +170,7 @@ def test_every_chapter_has_figure_functions():
 @pytest.mark.parametrize("chapter,function", CASES, ids=[f"{c}.{f}" for c, f in CASES])
 def test_figure_keeps_its_text_apart_and_its_legend_off_the_data(smoke_runs, chapter, function):
     results, cfg = smoke_runs[chapter]
-    (_, draw_function, wants_cfg), = [f for f in figure_functions(chapter) if f[0] == function]
+    ((_, draw_function, wants_cfg),) = [f for f in figure_functions(chapter) if f[0] == function]
     fig, caught = draw_checked(lambda: draw_function(results, cfg) if wants_cfg else draw_function(results))
     try:
         assert caught == [], caught

@@ -1,4 +1,5 @@
 """Progress: one line per task in logs, nothing when silenced, bars only where someone watches."""
+
 from memo_utils import progress
 
 

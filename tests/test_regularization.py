@@ -1,14 +1,15 @@
 """Arpit et al.'s regularizers: each layer as specified in training and evaluation mode, and stacked
 runs with a different strength per model equal to separate runs."""
+
 import copy
 
 import pytest
 import torch
 
-from memo_utils.models import SmallAlexNet
-from memo_utils.regularization import Adversary, RegularizedAlexNet, _regularize
-from memo_utils.stacked import train_classifiers
-from memo_utils.training import train_classifier
+from memo_utils.engine.models import SmallAlexNet
+from memo_utils.engine.stacked import train_classifiers
+from memo_utils.engine.training import train_classifier
+from memo_utils.methods.regularization import Adversary, RegularizedAlexNet, _regularize
 
 
 def _pair(**strengths):
@@ -46,14 +47,33 @@ def test_input_regularizers_transform_the_input_as_specified(name, value):
 def test_hidden_sites_drop_units_with_inverted_scaling_and_add_noise():
     h = torch.ones(20000, dtype=torch.float64)
     uniform = torch.rand(h.shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
-    dropped = _regularize(h, uniform, torch.zeros_like(h), torch.tensor(0.4, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64))
+    dropped = _regularize(
+        h, uniform, torch.zeros_like(h), torch.tensor(0.4, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)
+    )
     assert set(dropped.unique().tolist()) == {0.0, 1 / 0.6}
     assert abs((dropped == 0).double().mean() - 0.4) < 0.02 and abs(dropped.mean() - 1) < 0.03  # mean kept
     normal = torch.randn(h.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
-    torch.testing.assert_close(_regularize(h, torch.ones_like(h), normal, torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.3, dtype=torch.float64)),
-                               h + 0.3 * normal)
+    torch.testing.assert_close(
+        _regularize(
+            h,
+            torch.ones_like(h),
+            normal,
+            torch.tensor(0.0, dtype=torch.float64),
+            torch.tensor(0.3, dtype=torch.float64),
+        ),
+        h + 0.3 * normal,
+    )
     # zero strengths leave a site unchanged exactly
-    assert torch.equal(_regularize(h, torch.ones_like(h), torch.zeros_like(h), torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64)), h)
+    assert torch.equal(
+        _regularize(
+            h,
+            torch.ones_like(h),
+            torch.zeros_like(h),
+            torch.tensor(0.0, dtype=torch.float64),
+            torch.tensor(0.0, dtype=torch.float64),
+        ),
+        h,
+    )
 
 
 def test_training_mode_regularizes_and_a_model_draws_only_what_its_strengths_need():
@@ -77,8 +97,10 @@ def test_stacked_run_with_mixed_strengths_equals_separate_runs():
     separate = copy.deepcopy(models)
     train = dict(epochs=2, batch_size=8, lr=0.05, lr_halving_every=1)
     stacked = train_classifiers(models, x, labels, seeds=[1, 2, 3, 4], weight_decay=decay, **train)
-    looped = [train_classifier(m, x, y, seed=s, weight_decay=wd, **train)
-              for m, y, s, wd in zip(separate, labels, [1, 2, 3, 4], decay)]
+    looped = [
+        train_classifier(m, x, y, seed=s, weight_decay=wd, **train)
+        for m, y, s, wd in zip(separate, labels, [1, 2, 3, 4], decay)
+    ]
     for mine, theirs in zip(models, separate):
         for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values()):
             torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10, msg=name)

@@ -1,8 +1,10 @@
 """Unrolled loss-sensitivity against finite differences through re-run SGD."""
+
 import pytest
 import torch
 
-from memo_utils import sensitivity
+from memo_utils.engine import mlp
+from memo_utils.methods import sensitivity
 
 N, D, C, LR = 30, 6, 3, 0.3
 
@@ -12,7 +14,7 @@ def setup():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(N, D, generator=g, dtype=torch.float64)
     y = torch.randint(C, (N,), generator=g)
-    params = sensitivity.init_params([D, 5, 5, C], torch.Generator().manual_seed(1), torch.float64)
+    params = mlp.init_params([D, 5, 5, C], torch.Generator().manual_seed(1), torch.float64)
     schedule = sensitivity.minibatch_schedule(N, 4, 60, torch.Generator().manual_seed(2))
     return x, y, params, schedule
 
@@ -22,35 +24,40 @@ def _measured_loss(x_train, x, y, params, schedule, t, cls=None):
     _, params_t = sensitivity.train(params, x_train, y, schedule, LR, t, segment=10**9)
     xb = x[schedule[t]]
     if cls is None:
-        return float(sensitivity.batch_loss(params_t, xb, y[schedule[t]]))
-    return float(sensitivity.class_losses(params_t, xb, y[schedule[t]])[cls])
+        return float(mlp.batch_loss(params_t, xb, y[schedule[t]]))
+    return float(mlp.class_losses(params_t, xb, y[schedule[t]])[cls])
 
 
 def test_class_losses_are_the_terms_of_the_minibatch_loss_by_label():
     g = torch.Generator().manual_seed(4)
-    params = sensitivity.init_params([D, 5, C], g, torch.float64)
+    params = mlp.init_params([D, 5, C], g, torch.float64)
     x, y = torch.randn(8, D, generator=g, dtype=torch.float64), torch.tensor([0, 0, 1, 1, 1, 0, 0, 1])
-    losses = sensitivity.class_losses(params, x, y)
+    losses = mlp.class_losses(params, x, y)
     assert losses[2] == 0  # no example labelled 2 in this minibatch
-    torch.testing.assert_close(losses.sum(), sensitivity.batch_loss(params, x, y))
-    per_example = torch.nn.functional.cross_entropy(sensitivity.forward(params, x), y, reduction="none")
+    torch.testing.assert_close(losses.sum(), mlp.batch_loss(params, x, y))
+    per_example = torch.nn.functional.cross_entropy(mlp.forward(params, x), y, reduction="none")
     torch.testing.assert_close(losses[1], per_example[y == 1].sum() / 8)
 
 
 def test_unrolled_input_gradient_matches_finite_differences(setup):
     x, y, params, schedule = setup
     steps, class_steps = [20, 45, 60], [50]
-    grads, class_grads = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=steps,
-                                                     class_specific_steps=class_steps, segment=7)
+    grads, class_grads = sensitivity.input_gradients(
+        params, x, y, lr=LR, schedule=schedule, measure_steps=steps, class_specific_steps=class_steps, segment=7
+    )
     eps = 1e-6
     for i, j in [(0, 0), (5, 3), (17, 2)]:
         e = torch.zeros_like(x)
         e[i, j] = eps
         for k, t in enumerate(steps):
-            fd = (_measured_loss(x + e, x, y, params, schedule, t) - _measured_loss(x - e, x, y, params, schedule, t)) / (2 * eps)
+            fd = (
+                _measured_loss(x + e, x, y, params, schedule, t) - _measured_loss(x - e, x, y, params, schedule, t)
+            ) / (2 * eps)
             assert grads[k, i, j].item() == pytest.approx(fd, rel=1e-5, abs=1e-9)
-        fd = (_measured_loss(x + e, x, y, params, schedule, 50, cls=1)
-              - _measured_loss(x - e, x, y, params, schedule, 50, cls=1)) / (2 * eps)
+        fd = (
+            _measured_loss(x + e, x, y, params, schedule, 50, cls=1)
+            - _measured_loss(x - e, x, y, params, schedule, 50, cls=1)
+        ) / (2 * eps)
         assert class_grads[0, 1, i, j].item() == pytest.approx(fd, rel=1e-5, abs=1e-9)
 
 
@@ -76,13 +83,13 @@ def test_closed_form_second_order_pass_equals_torch_func(setup):
     idx = schedule[0]
     g = torch.Generator().manual_seed(5)
     directions = tuple(torch.randn((7,) + p.shape, generator=g, dtype=p.dtype) for p in params)
-    fast_h, fast_x = sensitivity.hvp_and_input_vjp(params, x[idx], y[idx], directions)
-    ref_h, ref_x = sensitivity.grad_and_vjp_reference(params, x[idx], y[idx], directions)
+    fast_h, fast_x = mlp.hvp_and_input_vjp(params, x[idx], y[idx], directions)
+    ref_h, ref_x = mlp.grad_and_vjp_reference(params, x[idx], y[idx], directions)
     for a, b in zip(fast_h, ref_h):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(fast_x, ref_x, rtol=1e-10, atol=1e-12)
-    fast_grad, _ = sensitivity._backprop(params, x[idx], y[idx])
-    for a, b in zip(fast_grad, sensitivity._param_grad(params, x[idx], y[idx])):
+    fast_grad, _ = mlp._backprop(params, x[idx], y[idx])
+    for a, b in zip(fast_grad, mlp._param_grad(params, x[idx], y[idx])):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
@@ -91,15 +98,23 @@ def test_runs_swept_together_equal_separate_sweeps():
     runs = 3
     x = torch.randn(runs, N, D, generator=g, dtype=torch.float64)
     y = torch.randint(C, (runs, N), generator=g)
-    inits = [sensitivity.init_params([D, 5, 5, C], torch.Generator().manual_seed(r), torch.float64) for r in range(runs)]
+    inits = [mlp.init_params([D, 5, 5, C], torch.Generator().manual_seed(r), torch.float64) for r in range(runs)]
     schedules = [sensitivity.minibatch_schedule(N, 4, 40, torch.Generator().manual_seed(10 + r)) for r in range(runs)]
     params = tuple(torch.stack(p) for p in zip(*inits))
     together, together_classes = sensitivity.input_gradients_runs(
-        params, x, y, lr=LR, schedule=torch.stack(schedules), measure_steps=[12, 40], class_specific_steps=[30],
-        segment=9)
+        params,
+        x,
+        y,
+        lr=LR,
+        schedule=torch.stack(schedules),
+        measure_steps=[12, 40],
+        class_specific_steps=[30],
+        segment=9,
+    )
     for r in range(runs):
-        alone, alone_classes = sensitivity.input_gradients(inits[r], x[r], y[r], lr=LR, schedule=schedules[r],
-                                                           measure_steps=[12, 40], class_specific_steps=[30])
+        alone, alone_classes = sensitivity.input_gradients(
+            inits[r], x[r], y[r], lr=LR, schedule=schedules[r], measure_steps=[12, 40], class_specific_steps=[30]
+        )
         torch.testing.assert_close(together[r], alone, rtol=1e-10, atol=1e-13)
         torch.testing.assert_close(together_classes[r], alone_classes, rtol=1e-10, atol=1e-13)
 
@@ -107,8 +122,9 @@ def test_runs_swept_together_equal_separate_sweeps():
 def test_torch_func_reference_sweep_gives_the_same_gradients(setup):
     x, y, params, schedule = setup
     fast, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60])
-    reference, _ = sensitivity.input_gradients(params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60],
-                                               second_order="torch_func")
+    reference, _ = sensitivity.input_gradients(
+        params, x, y, lr=LR, schedule=schedule, measure_steps=[25, 60], second_order="torch_func"
+    )
     torch.testing.assert_close(fast, reference, rtol=1e-10, atol=1e-13)
 
 

@@ -3,9 +3,9 @@ import copy
 import pytest
 import torch
 
-from memo_utils.models import SmallAlexNet, resnet32, vgg
-from memo_utils.stacked import train_classifiers
-from memo_utils.training import train_classifier
+from memo_utils.engine.models import SmallAlexNet, resnet32, vgg
+from memo_utils.engine.stacked import train_classifiers
+from memo_utils.engine.training import train_classifier
 
 
 def _images(n, seed=0):
@@ -22,11 +22,15 @@ def _both_ways(make, x, labels, seeds, **kw):
     return models, separate, stacked, looped
 
 
-@pytest.mark.parametrize("make, n, kw", [
-    (lambda: SmallAlexNet(width=4), 48, dict(epochs=3, batch_size=16, lr=0.05, lr_halving_every=2)),
-    (lambda: vgg("vgg11", batch_norm=True), 8, dict(epochs=1, batch_size=4, lr=0.01)),
-    (resnet32, 8, dict(epochs=2, batch_size=4, lr=0.05)),
-], ids=["small-alexnet", "vgg11-bn", "resnet32"])
+@pytest.mark.parametrize(
+    "make, n, kw",
+    [
+        (lambda: SmallAlexNet(width=4), 48, dict(epochs=3, batch_size=16, lr=0.05, lr_halving_every=2)),
+        (lambda: vgg("vgg11", batch_norm=True), 8, dict(epochs=1, batch_size=4, lr=0.01)),
+        (resnet32, 8, dict(epochs=2, batch_size=4, lr=0.05)),
+    ],
+    ids=["small-alexnet", "vgg11-bn", "resnet32"],
+)
 def test_stacked_models_equal_separate_runs_in_float64(make, n, kw):
     """Per-model labels, per-model data orders, batch norm statistics, momentum and the lr schedule."""
     x, labels = _images(n)
@@ -48,8 +52,9 @@ def test_a_diverged_model_is_reported_and_leaves_the_others_alone():
     reference = copy.deepcopy(models[1])
     with torch.no_grad():
         models[0].classifier[-1].weight.fill_(float("nan"))
-    (_, finite0), (history1, finite1) = train_classifiers(models, x, labels, seeds=[0, 0], epochs=1,
-                                                          batch_size=16, lr=0.01)
+    (_, finite0), (history1, finite1) = train_classifiers(
+        models, x, labels, seeds=[0, 0], epochs=1, batch_size=16, lr=0.01
+    )
     history, _ = train_classifier(reference, x, labels[1], epochs=1, batch_size=16, lr=0.01, seed=0)
     assert not finite0 and finite1
     assert history1["loss"] == pytest.approx(history["loss"], rel=1e-5)
@@ -57,8 +62,15 @@ def test_a_diverged_model_is_reported_and_leaves_the_others_alone():
 
 def test_seeds_must_match_the_models():
     with pytest.raises(ValueError, match="seeds"):
-        train_classifiers([SmallAlexNet(width=4)], torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long),
-                          seeds=[0, 1], epochs=1, batch_size=2, lr=0.1)
+        train_classifiers(
+            [SmallAlexNet(width=4)],
+            torch.zeros(4, 3, 32, 32),
+            torch.zeros(4, dtype=torch.long),
+            seeds=[0, 1],
+            epochs=1,
+            batch_size=2,
+            lr=0.1,
+        )
 
 
 def test_a_graphed_step_gives_bit_identical_training_through_a_learning_rate_halving():
@@ -79,12 +91,13 @@ def test_a_graphed_step_gives_bit_identical_training_through_a_learning_rate_hal
 
 
 def test_graphs_are_refused_where_a_step_calls_the_host():
-    from memo_utils.regularization import RegularizedAlexNet
+    from memo_utils.methods.regularization import RegularizedAlexNet
 
     x, y = torch.zeros(4, 3, 32, 32), torch.zeros(4, dtype=torch.long)
     models = [RegularizedAlexNet(width=4, dropout=0.5) for _ in range(2)]
     with pytest.raises(ValueError, match="graphs='emulate' is not allowed with an adversary or models that draw"):
         train_classifiers(models, x, y, seeds=[0, 1], epochs=1, batch_size=2, lr=0.1, graphs="emulate")
     with pytest.raises(ValueError, match="graphs=True is not allowed with an adversary"):  # on a CPU too
-        train_classifiers([SmallAlexNet(width=4)], x, y, seeds=[0], epochs=1, batch_size=2, lr=0.1,
-                          adversary=object(), graphs=True)
+        train_classifiers(
+            [SmallAlexNet(width=4)], x, y, seeds=[0], epochs=1, batch_size=2, lr=0.1, adversary=object(), graphs=True
+        )

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from memo_utils import stats
+from memo_utils.framework import stats
 
 
 def test_gini_of_equal_values_is_zero_and_of_one_winner_approaches_one():
@@ -106,8 +106,10 @@ def test_the_jackknife_over_runs_covers_a_known_dispersion_index():
     rng = np.random.default_rng(4)
     p, runs = rng.beta(3, 7, size=200), 40
     true_index = 1 + (runs - 1) * p.var() / (p.mean() * (1 - p.mean()))  # 1 + (n - 1) rho
-    covered = [(d["low"] < true_index < d["high"]) for d in
-               (stats.dispersion_interval(_outcomes(rng, p, runs)) for _ in range(100))]
+    covered = [
+        (d["low"] < true_index < d["high"])
+        for d in (stats.dispersion_interval(_outcomes(rng, p, runs)) for _ in range(100))
+    ]
     assert 0.88 <= np.mean(covered) <= 1.0
 
 
@@ -142,9 +144,13 @@ def test_no_degrees_of_freedom_give_no_index_rather_than_a_number():
 
 
 def test_epochs_to_reach_finds_the_first_crossing_and_censors_curves_that_never_get_there():
-    curves = np.array([[0.5, 0.9, 0.999, 1.0, 1.0],  # reaches 0.999 at epoch 3, 1.0 at epoch 4
-                       [0.5, 0.8, 0.9, 0.95, 0.99],  # never reaches 0.999: censored at the budget, 5
-                       [0.5, np.nan, 1.0, 1.0, 1.0]])  # diverged on the way: never counts as converged
+    curves = np.array(
+        [
+            [0.5, 0.9, 0.999, 1.0, 1.0],  # reaches 0.999 at epoch 3, 1.0 at epoch 4
+            [0.5, 0.8, 0.9, 0.95, 0.99],  # never reaches 0.999: censored at the budget, 5
+            [0.5, np.nan, 1.0, 1.0, 1.0],
+        ]
+    )  # diverged on the way: never counts as converged
     epochs, censored = stats.epochs_to_reach(curves, 0.999)
     assert epochs.tolist() == [3, 5, 5] and censored.tolist() == [False, True, True]
     epochs, censored = stats.epochs_to_reach(curves, 1.0)

@@ -1,6 +1,7 @@
 """figure_choice: every option pre-rendered as an image, the control linked to the image in the
 browser (no kernel needed), every figure closed. The browser test (test_book.py) operates the
 chapters' widgets in the built pages."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,7 +9,7 @@ import ipywidgets  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from memo_utils import plots, widgets  # noqa: E402
+from memo_utils.figures import plots, widgets  # noqa: E402
 
 
 def _render(value):
@@ -20,8 +21,11 @@ def _render(value):
 
 def _linked(box):
     control, stack = box.children
-    return (isinstance(box.link, ipywidgets.widgets.widget_link.Link) and box.link.source == (control, "index")
-            and box.link.target == (stack, "selected_index"))
+    return (
+        isinstance(box.link, ipywidgets.widgets.widget_link.Link)
+        and box.link.source == (control, "index")
+        and box.link.target == (stack, "selected_index")
+    )
 
 
 def test_ordered_numbers_get_a_slider_linked_to_a_stack_of_images():

@@ -5,6 +5,7 @@ The text cites with sphinxcontrib-bibtex's ``author_year`` reference style ("Arp
 "[AJB+17]" or "[1]". This style is pybtex's ``plain`` (sorted by author, year, title) with
 labels formatted as the citations are, so a reader finds a citation's entry by its label.
 """
+
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.plain import Style as PlainStyle
 from pybtex.style.labels import BaseLabelStyle

@@ -3,7 +3,7 @@
 Setting (paper): 1,000 MNIST training digits downscaled to 14x14, a fully connected ReLU
 network with two hidden layers of 16 units, SGD. For each example x, g_x^t = ||dL_t/dx||_1
 is obtained by differentiating through the unrolled SGD trajectory
-(:mod:`memo_utils.sensitivity`), and the loss-sensitivity is its average over t.
+(:mod:`memo_utils.methods.sensitivity`), and the loss-sensitivity is its average over t.
 
 Our reading of the average. The paper writes g_{i,j} = E 1/T sum_t^T |dL_t(y=i)/dx| and calls
 ḡ_x "the average over g_x^t after T steps": the mean over every step t = 1..T, where L_t is
@@ -19,16 +19,19 @@ One part, ``sensitivity``, with one cell per group and seed: the settings with 1
 sweeps its settings at once, and ``run --jobs`` spreads the cells over the cores. Arrays have
 named dimensions (setting, norm, T, example); :func:`sel` stacks a setting's seeds in front.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .. import data, memory, profiles, seeds, sensitivity, stats
-from ..chapter import Chapter, Param, Part
-from ..claims import (NOT_MEASURED, Definition, Evidence, Precondition, above, across, differs,
-                      within)
+from .. import seeds
+from ..engine import data, memory, mlp
 from ..errors import ConfigError
+from ..framework import profiles, stats
+from ..framework.chapter import Chapter, Param, Part
+from ..framework.claims import NOT_MEASURED, Definition, Evidence, Precondition, above, across, differs, within
+from ..methods import sensitivity
 
 # 10 classes (Figure 3 left, Figure 4): setting -> (fraction of real labels, random inputs)
 SETTINGS_10_CLASSES = {"real": (1.0, False), "50% real": (0.5, False), "randY": (0.0, False), "randX": (1.0, True)}
@@ -41,47 +44,93 @@ NORMS = ("l1", "l2", "linf")  # g_x^t with the l1 norm (the paper's), and the tw
 PARAMS = (
     Param("n_examples", profiles.positive_int, 1000, paper="1000", parts=("sensitivity",), by_profile={"smoke": 200}),
     Param("hidden", profiles.positive_int, 16, paper="16 (two hidden layers)", parts=("sensitivity",)),
-    Param("batch_size", profiles.positive_int, 10, paper="not stated", parts=("sensitivity",),
-          note="not stated; section 2's defaults (1,000 epochs, learning rate 0.01) over 1,000 examples reach the "
-               "figure's 10^5 steps only with batch 10"),
-    Param("lr", profiles.positive_float, 0.01, paper="0.01 (section 2's default)", parts=("sensitivity",),
-          by_profile={"cpu": 0.02},
-          note="section 2: 'if not stated otherwise ... SGD with learning rate 0.01'; section 3.2 changes only the "
-               "width. cpu doubles it to compress time: at 0.01 the random-label networks fit half their labels only "
-               "after ~10^4 steps, beyond the budget. Faster rates were tried and rejected: at 0.03 and 0.05 the "
-               "unrolled sensitivity of some random-data networks grows by orders of magnitude over the last "
-               "thousands of steps, so the average over t changes character. The preconditions (how much each "
-               "network fitted), not the rate, license the test"),
-    Param("steps", profiles.step_list, [1000, 2000, 5000, 10000, 20000], paper="10^3 to 10^5 (log axis)",
-          parts=("sensitivity",),
-          by_profile={"smoke": [100, 200], "cpu": [500, 2000, 10000],
-                      "paper": [1000, 2000, 5000, 10000, 20000, 50000, 100000]},
-          note="cpu: 10^4 steps at lr 0.02, where the randY networks have fitted about two thirds of their labels "
-               "(lr x T from 10 to 200: the paper's T = 10^3 to 2 x 10^4 at lr 0.01); gpu: up to 2 x 10^4 (an "
-               "estimate until a GPU run is committed); paper: the paper's range"),
-    Param("measured_steps", profiles.positive_int, 64, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 3, "cpu": 6, "paper": 100000},
-          note="the average over all t <= T, estimated from this many stratified samples of t. A noisy estimate "
-               "biases the Gini upward; cpu takes 6 to fit its budget (the page discusses the bias)"),
-    Param("unique_measured_steps", profiles.positive_int, 64, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 3, "cpu": 5, "paper": 100000},
-          note="the same for one class per example, whose 1,000-way output layer makes each sample ~5x dearer"),
-    Param("class_steps", profiles.positive_int, 16, paper="every step t <= T", parts=("sensitivity",),
-          by_profile={"smoke": 2, "cpu": 2, "paper": 100000},
-          note="likewise for Figure 4, at the last T; each sampled step carries 10 adjoints (one per class), so "
-               "Figure 4 is the dearest part of the sweep"),
-    Param("seeds", profiles.seed_list, [0, 1, 2, 3, 4], paper="not stated", parts=("sensitivity",),
-          by_profile={"smoke": [0]},
-          note="the replicates: every claim's interval is across seeds; each seed is its own cell, so that run --jobs "
-               "spreads them over the cores", replicates=True),
+    Param(
+        "batch_size",
+        profiles.positive_int,
+        10,
+        paper="not stated",
+        parts=("sensitivity",),
+        note="not stated; section 2's defaults (1,000 epochs, learning rate 0.01) over 1,000 examples reach the "
+        "figure's 10^5 steps only with batch 10",
+    ),
+    Param(
+        "lr",
+        profiles.positive_float,
+        0.01,
+        paper="0.01 (section 2's default)",
+        parts=("sensitivity",),
+        by_profile={"cpu": 0.02},
+        note="section 2: 'if not stated otherwise ... SGD with learning rate 0.01'; section 3.2 changes only the "
+        "width. cpu doubles it to compress time: at 0.01 the random-label networks fit half their labels only "
+        "after ~10^4 steps, beyond the budget. Faster rates were tried and rejected: at 0.03 and 0.05 the "
+        "unrolled sensitivity of some random-data networks grows by orders of magnitude over the last "
+        "thousands of steps, so the average over t changes character. The preconditions (how much each "
+        "network fitted), not the rate, license the test",
+    ),
+    Param(
+        "steps",
+        profiles.step_list,
+        [1000, 2000, 5000, 10000, 20000],
+        paper="10^3 to 10^5 (log axis)",
+        parts=("sensitivity",),
+        by_profile={
+            "smoke": [100, 200],
+            "cpu": [500, 2000, 10000],
+            "paper": [1000, 2000, 5000, 10000, 20000, 50000, 100000],
+        },
+        note="cpu: 10^4 steps at lr 0.02, where the randY networks have fitted about two thirds of their labels "
+        "(lr x T from 10 to 200: the paper's T = 10^3 to 2 x 10^4 at lr 0.01); gpu: up to 2 x 10^4 (an "
+        "estimate until a GPU run is committed); paper: the paper's range",
+    ),
+    Param(
+        "measured_steps",
+        profiles.positive_int,
+        64,
+        paper="every step t <= T",
+        parts=("sensitivity",),
+        by_profile={"smoke": 3, "cpu": 6, "paper": 100000},
+        note="the average over all t <= T, estimated from this many stratified samples of t. A noisy estimate "
+        "biases the Gini upward; cpu takes 6 to fit its budget (the page discusses the bias)",
+    ),
+    Param(
+        "unique_measured_steps",
+        profiles.positive_int,
+        64,
+        paper="every step t <= T",
+        parts=("sensitivity",),
+        by_profile={"smoke": 3, "cpu": 5, "paper": 100000},
+        note="the same for one class per example, whose 1,000-way output layer makes each sample ~5x dearer",
+    ),
+    Param(
+        "class_steps",
+        profiles.positive_int,
+        16,
+        paper="every step t <= T",
+        parts=("sensitivity",),
+        by_profile={"smoke": 2, "cpu": 2, "paper": 100000},
+        note="likewise for Figure 4, at the last T; each sampled step carries 10 adjoints (one per class), so "
+        "Figure 4 is the dearest part of the sweep",
+    ),
+    Param(
+        "seeds",
+        profiles.seed_list,
+        [0, 1, 2, 3, 4],
+        paper="not stated",
+        parts=("sensitivity",),
+        by_profile={"smoke": [0]},
+        note="the replicates: every claim's interval is across seeds; each seed is its own cell, so that run --jobs "
+        "spreads them over the cores",
+        replicates=True,
+    ),
 )
 
 
 def _check(cfg):
     if cfg["batch_size"] > cfg["n_examples"]:
-        raise ConfigError(f"batch_size={cfg['batch_size']} is not allowed: "
-                                   f"must be at most n_examples={cfg['n_examples']}")
-    cfg["steps"] = sorted(cfg["steps"])
+        raise ConfigError(
+            f"batch_size={cfg['batch_size']} is not allowed: must be at most n_examples={cfg['n_examples']}"
+        )
+    profiles.increasing("steps", cfg["steps"])
 
 
 def stratified_steps(total, count, generator):
@@ -110,9 +159,8 @@ def _dataset(setting, seed, x_real, y_real, device):
 
 
 def _sampled_steps_generator(seed):
-    """The stream that draws seed ``seed``'s sampled steps t: a seed of its own, so that the seed-to-seed spread
-    of every estimate includes the noise of estimating the average over t from a sample."""
-    return torch.Generator().manual_seed(seeds.SAMPLED_STEPS + seed)
+    """The stream that draws seed ``seed``'s sampled steps t (:func:`memo_utils.seeds.sampled_steps`)."""
+    return torch.Generator().manual_seed(seeds.sampled_steps(seed))
 
 
 def _compute(cfg, cell, inputs, device):
@@ -139,15 +187,15 @@ def _compute(cfg, cell, inputs, device):
     inits, schedules = [], []
     for x, _, _ in runs:
         generator = torch.Generator().manual_seed(seed)
-        inits.append(sensitivity.init_params([x.shape[1], cfg["hidden"], cfg["hidden"], n_classes], generator,
-                                             device=device))
+        inits.append(mlp.init_params([x.shape[1], cfg["hidden"], cfg["hidden"], n_classes], generator, device=device))
         schedules.append(sensitivity.minibatch_schedule(len(x), cfg["batch_size"], last, generator))
     params = tuple(torch.stack(p) for p in zip(*inits))
     x = torch.stack([r[0] for r in runs])
     y = torch.stack([r[1] for r in runs])
     schedule = torch.stack(schedules).to(device)
-    grads, class_grads = sensitivity.input_gradients_runs(params, x, y, lr=cfg["lr"], schedule=schedule,
-                                                          measure_steps=measured, class_specific_steps=class_steps)
+    grads, class_grads = sensitivity.input_gradients_runs(
+        params, x, y, lr=cfg["lr"], schedule=schedule, measure_steps=measured, class_specific_steps=class_steps
+    )
     # g_x^t = ||dL_t/dx|| with each norm: (setting, norm, measured, N)
     norms = torch.stack([grads.abs().sum(-1), grads.norm(dim=-1), grads.abs().amax(-1)], dim=1)
     position = {t: i for i, t in enumerate(measured)}
@@ -157,17 +205,28 @@ def _compute(cfg, cell, inputs, device):
     step_normalized = average(norms[:, 0] / norms[:, 0].mean(-1, keepdim=True).clamp_min(1e-30))
     _, final = sensitivity.train_runs(params, x, y, schedule, cfg["lr"], last, last)
     with torch.no_grad():
-        accuracy = (sensitivity.forward(final, x).argmax(-1) == y).float().mean(-1)
+        accuracy = (mlp.forward(final, x).argmax(-1) == y).float().mean(-1)
     numpy = lambda t: t.cpu().numpy()
-    out = {"setting": np.array(names), "T": np.array(cfg["steps"]), "norm": np.array(NORMS),
-           "loss_sensitivity": numpy(loss_sensitivity), "step_normalized": numpy(step_normalized),
-           "final_train_accuracy": numpy(accuracy), "finite": numpy(torch.isfinite(loss_sensitivity).flatten(1).all(1)),
-           "labels": numpy(y)}
+    out = {
+        "setting": np.array(names),
+        "T": np.array(cfg["steps"]),
+        "norm": np.array(NORMS),
+        "loss_sensitivity": numpy(loss_sensitivity),
+        "step_normalized": numpy(step_normalized),
+        "final_train_accuracy": numpy(accuracy),
+        "finite": numpy(torch.isfinite(loss_sensitivity).flatten(1).all(1)),
+        "labels": numpy(y),
+    }
     if class_grads is not None:
         per_class = class_grads.abs().sum(-1).mean(1)  # (setting, C, N): mean over t of |dL_t(y=i)/dx|_1
-        out["class_matrix"] = numpy(torch.stack([torch.stack([per_class[r][:, y[r] == j].mean(1)
-                                                              for j in range(n_classes)], dim=1)
-                                                 for r in range(len(runs))]))
+        out["class_matrix"] = numpy(
+            torch.stack(
+                [
+                    torch.stack([per_class[r][:, y[r] == j].mean(1) for j in range(n_classes)], dim=1)
+                    for r in range(len(runs))
+                ]
+            )
+        )
     return out
 
 
@@ -196,12 +255,26 @@ def _memory(cfg, cell):
     return memory.needed(networks, data=memory.images(len(group) * n, (196,)) + kept)
 
 
-_DIMS = {"loss_sensitivity": ("setting", "norm", "T", "example"), "step_normalized": ("setting", "T", "example"),
-         "final_train_accuracy": ("setting",), "finite": ("setting",), "labels": ("setting", "example"),
-         "class_matrix": ("setting", "loss_class", "example_class")}
-PARTS = (Part("sensitivity", version=6, compute=_compute, datasets=lambda cfg: {"mnist": cfg["n_examples"]},
-              cells=lambda cfg: [{"group": g, "seed": s} for g in GROUPS for s in cfg["seeds"]], dims=_DIMS,
-              work=_work, memory=_memory),)
+_DIMS = {
+    "loss_sensitivity": ("setting", "norm", "T", "example"),
+    "step_normalized": ("setting", "T", "example"),
+    "final_train_accuracy": ("setting",),
+    "finite": ("setting",),
+    "labels": ("setting", "example"),
+    "class_matrix": ("setting", "loss_class", "example_class"),
+}
+PARTS = (
+    Part(
+        "sensitivity",
+        version=6,
+        compute=_compute,
+        datasets=lambda cfg: {"mnist": cfg["n_examples"]},
+        cells=lambda cfg: [{"group": g, "seed": s} for g in GROUPS for s in cfg["seeds"]],
+        dims=_DIMS,
+        work=_work,
+        memory=_memory,
+    ),
+)
 GROUP_OF = {name: group for group, settings in GROUPS.items() for name in settings}
 
 
@@ -212,8 +285,12 @@ def seeds_run(results):
 
 def sel(results, name, setting, **coords):
     """Array ``name`` of one setting, stacked over the seeds (one cell each): its first dimension is the seed."""
-    return np.stack([results.sel("sensitivity", name, group=GROUP_OF[setting], seed=seed, setting=setting, **coords)
-                     for seed in seeds_run(results)])
+    return np.stack(
+        [
+            results.sel("sensitivity", name, group=GROUP_OF[setting], seed=seed, setting=setting, **coords)
+            for seed in seeds_run(results)
+        ]
+    )
 
 
 def gini_per_seed(results, setting, norm="l1", step_normalized=False):
@@ -254,26 +331,57 @@ def data_label(results):
     return ", ".join(results.data_labels()["sensitivity"]) + ", 14x14"
 
 
-# --- Claims, registered before the results (memo_utils.claims) ------------------------------------
+# --- Claims, registered before the results (memo_utils.framework.claims) ------------------------------------
 
-NETWORKS = {"real": "real-label MLPs (10 classes)", "50% real": "MLPs with 50% real labels",
-            "randY": "random-label MLPs (randY)", "randX": "random-input MLPs (randX, real labels)",
-            "real inputs": "one class per example, real inputs", "random inputs": "one class per example, random inputs"}
-MEMORISING = ("The claims contrast networks that memorise with networks that learn, and the paper trains to "
-              "convergence (section 2: 1,000 epochs). A network counts as memorising once it fits at least half of "
-              "what only memorisation can fit")
+NETWORKS = {
+    "real": "real-label MLPs (10 classes)",
+    "50% real": "MLPs with 50% real labels",
+    "randY": "random-label MLPs (randY)",
+    "randX": "random-input MLPs (randX, real labels)",
+    "real inputs": "one class per example, real inputs",
+    "random inputs": "one class per example, random inputs",
+}
+MEMORISING = (
+    "The claims contrast networks that memorise with networks that learn, and the paper trains to "
+    "convergence (section 2: 1,000 epochs). A network counts as memorising once it fits at least half of "
+    "what only memorisation can fit"
+)
 PRECONDITIONS = (
-    Precondition("real-learned", ("real",), "real-label MLPs: final training accuracy, mean over seeds", 0.9,
-                 "the paper's real-data network converges; below 90% it has not learned its training set"),
-    Precondition("half-memorised", ("50% real",), "50%-real MLPs: final training accuracy, mean over seeds", 0.75,
-                 MEMORISING + ": the real half and half of the random half (0.5 + 0.5 x 0.5)"),
-    Precondition("randY-memorised", ("randY",), "randY MLPs: final training accuracy, mean over seeds", 0.55,
-                 MEMORISING + ": half of the random labels beyond chance (0.1 + 0.9 / 2)"),
-    Precondition("randX-memorised", ("randX",), "randX MLPs: final training accuracy, mean over seeds", 0.55,
-                 MEMORISING + ": half of the random inputs' labels beyond chance (0.1 + 0.9 / 2)"),
-    Precondition("unique-memorised", ("real inputs", "random inputs"),
-                 "one-class-per-example MLPs: final training accuracy, the lower mean over seeds of the two", 0.5,
-                 MEMORISING + ": half of the examples told apart, each being its own class"),
+    Precondition(
+        "real-learned",
+        ("real",),
+        "real-label MLPs: final training accuracy, mean over seeds",
+        0.9,
+        "the paper's real-data network converges; below 90% it has not learned its training set",
+    ),
+    Precondition(
+        "half-memorised",
+        ("50% real",),
+        "50%-real MLPs: final training accuracy, mean over seeds",
+        0.75,
+        MEMORISING + ": the real half and half of the random half (0.5 + 0.5 x 0.5)",
+    ),
+    Precondition(
+        "randY-memorised",
+        ("randY",),
+        "randY MLPs: final training accuracy, mean over seeds",
+        0.55,
+        MEMORISING + ": half of the random labels beyond chance (0.1 + 0.9 / 2)",
+    ),
+    Precondition(
+        "randX-memorised",
+        ("randX",),
+        "randX MLPs: final training accuracy, mean over seeds",
+        0.55,
+        MEMORISING + ": half of the random inputs' labels beyond chance (0.1 + 0.9 / 2)",
+    ),
+    Precondition(
+        "unique-memorised",
+        ("real inputs", "random inputs"),
+        "one-class-per-example MLPs: final training accuracy, the lower mean over seeds of the two",
+        0.5,
+        MEMORISING + ": half of the examples told apart, each being its own class",
+    ),
 )
 GINI_STEP = 0.02  # Figure 3 right draws the Gini with ticks 0.02 apart, the finest the paper resolves it
 GINI_REASON = "the finest difference the paper draws: Figure 3 right's Gini axis has ticks 0.02 apart"
@@ -282,53 +390,112 @@ DECADE_TENTH = 0.1  # log10 units: a tenth of the decade that Figure 4's log col
 SEEDS = "seeds, paired: a seed fixes initialisation and data order"
 _GAP = "Gini of the loss-sensitivity at the last T, {a} minus {b}, per seed"
 CLAIMS = (
-    Definition("arpit2017-sens-1a", "arpit2017", "Sec. 3.2, Fig. 3 left",
-               "for real data, only a subset of the training set has high ḡx, while for random data, ḡx is high for "
-               "virtually all examples",
-               "The Gini coefficient of the loss-sensitivity over examples is higher for real data than for random "
-               "labels.", (above(_GAP.format(a="real", b="randY"), GINI_STEP, GINI_REASON),), SEEDS,
-               ("real", "randY")),
-    Definition("arpit2017-sens-1b", "arpit2017", "Sec. 3.2, Fig. 3 left",
-               "We observe that, when trained on real data, the network has a high ḡx for a few examples, while on "
-               "random data the network is sensitive to most examples",
-               "The Gini coefficient of the loss-sensitivity is higher for real data than for random inputs (with "
-               "real labels): the paper's 'real and fully random inputs'.",
-               (above(_GAP.format(a="real", b="randX"), GINI_STEP, GINI_REASON),), SEEDS, ("real", "randX")),
-    Definition("arpit2017-sens-2", "arpit2017", "Fig. 3 left", "(the curve of 50% real data lies between the two)",
-               "With 50% real labels the Gini lies between real data and random labels.",
-               (above(_GAP.format(a="real", b="50% real"), GINI_STEP, GINI_REASON),
-                above(_GAP.format(a="50% real", b="randY"), GINI_STEP, GINI_REASON)), SEEDS,
-               ("real", "50% real", "randY")),
-    Definition("arpit2017-sens-3", "arpit2017", "Sec. 3.2, Fig. 3 right",
-               "the network has to learn to identify each example uniquely, yet still behaves differently when given "
-               "real data than when given random data as input",
-               "With one class per example, the Gini differs between real and random inputs.",
-               (differs(_GAP.format(a="real inputs", b="random inputs"), GINI_STEP, GINI_REASON),), SEEDS,
-               ("real inputs", "random inputs")),
-    *(Definition(f"arpit2017-sens-4{suffix}", "arpit2017", "Sec. 3.2, Fig. 4",
-                 "the loss-sensitivity w.r.t. class i for training examples of class j is higher when i = j, but more "
-                 "spread out for real data",
-                 f"The class-specific sensitivity g_ij has a dominant diagonal for real data and for {random}, and is "
-                 f"more spread out (a less dominant diagonal) for real data.",
-                 (above("log10 of g_ij's mean diagonal over its mean off-diagonal entry, real data, per seed",
-                        DECADE_TENTH, "a tenth of the decade that Figure 4's log colour scale spans"),
-                  above(f"the same for {random}", DECADE_TENTH,
-                        "a tenth of the decade that Figure 4's log colour scale spans"),
-                  above(f"the same, {random} minus real data", DECADE_TENTH,
-                        "a tenth of a decade: a spread that Figure 4's log colour scale would show")),
-                 SEEDS, ("real", random)) for suffix, random in (("a", "randY"), ("b", "randX"))),
-    Definition("arpit2017-sens-5", "arpit2017", "Sec. 3.2",
-               "we only report l1-norm results, but that results stay very similar using l2-norm and infinity norm",
-               "The real - randY Gini gap stays very similar when the l1 norm is replaced by the l2 or the infinity "
-               "norm.",
-               tuple(within(f"the real - randY Gini gap with the {norm} norm minus with the l1 norm, per seed",
-                            -NORM_MARGIN, NORM_MARGIN, "'very similar': within half of Figure 3 left's tick spacing "
-                                                       "(0.1), the figure would look the same")
-                     for norm in ("l2", "infinity")), SEEDS, ("real", "randY")),
-    Definition("arpit2017-sens-6", "arpit2017", "Fig. 3 left", "(the real-data curve rises as training progresses)",
-               "For real data the Gini rises as training progresses.",
-               (above("Gini of real data at the last T minus at the first T, per seed", GINI_STEP, GINI_REASON),),
-               SEEDS, ("real",)),
+    Definition(
+        "arpit2017-sens-1a",
+        "arpit2017",
+        "Sec. 3.2, Fig. 3 left",
+        "for real data, only a subset of the training set has high ḡx, while for random data, ḡx is high for "
+        "virtually all examples",
+        "The Gini coefficient of the loss-sensitivity over examples is higher for real data than for random labels.",
+        (above(_GAP.format(a="real", b="randY"), GINI_STEP, GINI_REASON),),
+        SEEDS,
+        ("real", "randY"),
+    ),
+    Definition(
+        "arpit2017-sens-1b",
+        "arpit2017",
+        "Sec. 3.2, Fig. 3 left",
+        "We observe that, when trained on real data, the network has a high ḡx for a few examples, while on "
+        "random data the network is sensitive to most examples",
+        "The Gini coefficient of the loss-sensitivity is higher for real data than for random inputs (with "
+        "real labels): the paper's 'real and fully random inputs'.",
+        (above(_GAP.format(a="real", b="randX"), GINI_STEP, GINI_REASON),),
+        SEEDS,
+        ("real", "randX"),
+    ),
+    Definition(
+        "arpit2017-sens-2",
+        "arpit2017",
+        "Fig. 3 left",
+        "(the curve of 50% real data lies between the two)",
+        "With 50% real labels the Gini lies between real data and random labels.",
+        (
+            above(_GAP.format(a="real", b="50% real"), GINI_STEP, GINI_REASON),
+            above(_GAP.format(a="50% real", b="randY"), GINI_STEP, GINI_REASON),
+        ),
+        SEEDS,
+        ("real", "50% real", "randY"),
+    ),
+    Definition(
+        "arpit2017-sens-3",
+        "arpit2017",
+        "Sec. 3.2, Fig. 3 right",
+        "the network has to learn to identify each example uniquely, yet still behaves differently when given "
+        "real data than when given random data as input",
+        "With one class per example, the Gini differs between real and random inputs.",
+        (differs(_GAP.format(a="real inputs", b="random inputs"), GINI_STEP, GINI_REASON),),
+        SEEDS,
+        ("real inputs", "random inputs"),
+    ),
+    *(
+        Definition(
+            f"arpit2017-sens-4{suffix}",
+            "arpit2017",
+            "Sec. 3.2, Fig. 4",
+            "the loss-sensitivity w.r.t. class i for training examples of class j is higher when i = j, but more "
+            "spread out for real data",
+            f"The class-specific sensitivity g_ij has a dominant diagonal for real data and for {random}, and is "
+            f"more spread out (a less dominant diagonal) for real data.",
+            (
+                above(
+                    "log10 of g_ij's mean diagonal over its mean off-diagonal entry, real data, per seed",
+                    DECADE_TENTH,
+                    "a tenth of the decade that Figure 4's log colour scale spans",
+                ),
+                above(
+                    f"the same for {random}",
+                    DECADE_TENTH,
+                    "a tenth of the decade that Figure 4's log colour scale spans",
+                ),
+                above(
+                    f"the same, {random} minus real data",
+                    DECADE_TENTH,
+                    "a tenth of a decade: a spread that Figure 4's log colour scale would show",
+                ),
+            ),
+            SEEDS,
+            ("real", random),
+        )
+        for suffix, random in (("a", "randY"), ("b", "randX"))
+    ),
+    Definition(
+        "arpit2017-sens-5",
+        "arpit2017",
+        "Sec. 3.2",
+        "we only report l1-norm results, but that results stay very similar using l2-norm and infinity norm",
+        "The real - randY Gini gap stays very similar when the l1 norm is replaced by the l2 or the infinity norm.",
+        tuple(
+            within(
+                f"the real - randY Gini gap with the {norm} norm minus with the l1 norm, per seed",
+                -NORM_MARGIN,
+                NORM_MARGIN,
+                "'very similar': within half of Figure 3 left's tick spacing (0.1), the figure would look the same",
+            )
+            for norm in ("l2", "infinity")
+        ),
+        SEEDS,
+        ("real", "randY"),
+    ),
+    Definition(
+        "arpit2017-sens-6",
+        "arpit2017",
+        "Fig. 3 left",
+        "(the real-data curve rises as training progresses)",
+        "For real data the Gini rises as training progresses.",
+        (above("Gini of real data at the last T minus at the first T, per seed", GINI_STEP, GINI_REASON),),
+        SEEDS,
+        ("real",),
+    ),
 )
 
 
@@ -339,37 +506,64 @@ def evidence(results, cfg):
     last = {name: g[:, -1] for name, g in gini.items()}
     curve = lambda name: ", ".join(f"{v:.2f}" for v in np.nanmean(gini[name], 0))
     fit = {name: float(np.mean(sel(results, "final_train_accuracy", name))) for name in SETTING_NAMES}
-    conditions = {"real-learned": fit["real"], "half-memorised": fit["50% real"], "randY-memorised": fit["randY"],
-                  "randX-memorised": fit["randX"], "unique-memorised": min(fit["real inputs"], fit["random inputs"])}
+    conditions = {
+        "real-learned": fit["real"],
+        "half-memorised": fit["50% real"],
+        "randY-memorised": fit["randY"],
+        "randX-memorised": fit["randX"],
+        "unique-memorised": min(fit["real inputs"], fit["random inputs"]),
+    }
     at_t = f"Gini at T = {steps}"
     estimates, measured = {}, {}
     for suffix, random in (("a", "randY"), ("b", "randX")):
-        robust = across(gini_per_seed(results, "real", step_normalized=True)[:, -1]
-                        - gini_per_seed(results, random, step_normalized=True)[:, -1])
+        robust = across(
+            gini_per_seed(results, "real", step_normalized=True)[:, -1]
+            - gini_per_seed(results, random, step_normalized=True)[:, -1]
+        )
         estimates[f"arpit2017-sens-1{suffix}"] = (across(last["real"] - last[random]),)
         measured[f"arpit2017-sens-1{suffix}"] = (
             f"{at_t}: real {curve('real')}; {random} {curve(random)}. Robustness check, each step's g divided by its "
-            f"mean over examples so that no few steps dominate: gap {robust}")
+            f"mean over examples so that no few steps dominate: gap {robust}"
+        )
     estimates["arpit2017-sens-2"] = (across(last["real"] - last["50% real"]), across(last["50% real"] - last["randY"]))
     measured["arpit2017-sens-2"] = f"{at_t}: 50% real {curve('50% real')}"
     estimates["arpit2017-sens-3"] = (across(last["real inputs"] - last["random inputs"]),)
     measured["arpit2017-sens-3"] = f"{at_t}: real inputs {curve('real inputs')}; random inputs {curve('random inputs')}"
-    dominance = {name: np.log10([diagonal_dominance(m) for m in sel(results, "class_matrix", name)])
-                 for name in ("real", "randY", "randX")}
+    dominance = {
+        name: np.log10([diagonal_dominance(m) for m in sel(results, "class_matrix", name)])
+        for name in ("real", "randY", "randX")
+    }
     for suffix, random in (("a", "randY"), ("b", "randX")):
-        estimates[f"arpit2017-sens-4{suffix}"] = (across(dominance["real"]), across(dominance[random]),
-                                                  across(dominance[random] - dominance["real"]))
+        estimates[f"arpit2017-sens-4{suffix}"] = (
+            across(dominance["real"]),
+            across(dominance[random]),
+            across(dominance[random] - dominance["real"]),
+        )
         measured[f"arpit2017-sens-4{suffix}"] = (
             f"diagonal/off-diagonal mean ratio (mean over seeds): real {np.mean(10 ** dominance['real']):.2f}, "
-            f"{random} {np.mean(10 ** dominance[random]):.2f}")
-    gaps = {norm: gini_per_seed(results, "real", norm)[:, -1] - gini_per_seed(results, "randY", norm)[:, -1]
-            for norm in NORMS}
+            f"{random} {np.mean(10 ** dominance[random]):.2f}"
+        )
+    gaps = {
+        norm: gini_per_seed(results, "real", norm)[:, -1] - gini_per_seed(results, "randY", norm)[:, -1]
+        for norm in NORMS
+    }
     estimates["arpit2017-sens-5"] = tuple(across(gaps[norm] - gaps["l1"]) for norm in ("l2", "linf"))
     measured["arpit2017-sens-5"] = "gap real - randY: " + "; ".join(f"{norm} {across(g)}" for norm, g in gaps.items())
-    estimates["arpit2017-sens-6"] = (across(gini["real"][:, -1] - gini["real"][:, 0]) if len(steps) > 1 else NOT_MEASURED,)
+    estimates["arpit2017-sens-6"] = (
+        across(gini["real"][:, -1] - gini["real"][:, 0]) if len(steps) > 1 else NOT_MEASURED,
+    )
     measured["arpit2017-sens-6"] = f"{at_t}: real {curve('real')}"
     return Evidence(conditions, estimates, measured)
 
 
-CHAPTER = Chapter("loss_sensitivity", paper="arpit2017", params=PARAMS, parts=PARTS, claims=CLAIMS, evidence=evidence,
-                  networks=NETWORKS, preconditions=PRECONDITIONS, check=_check)
+CHAPTER = Chapter(
+    "loss_sensitivity",
+    paper="arpit2017",
+    params=PARAMS,
+    parts=PARTS,
+    claims=CLAIMS,
+    evidence=evidence,
+    networks=NETWORKS,
+    preconditions=PRECONDITIONS,
+    check=_check,
+)

@@ -1,11 +1,12 @@
 """Figures of the capacity chapter (Arpit et al. 2017 Figures 5-6; Krueger et al. 2017 Figures 1-3)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments import capacity
-from ..plots import figure, legend_outside
+from .plots import figure, legend_outside
 
 
 def _level_colors(cfg):
@@ -34,15 +35,24 @@ def figure_time(results, cfg, kind="randX"):
     Censored runs (not converged within the budget) are drawn as open triangles at the budget.
     """
     fig, axes = figure(ncols=2, width=4.4, height=3.6)
-    for ax, axis, values, label in ((axes[0], "width", cfg["widths"], "hidden units per layer"),
-                                    (axes[1], "size", capacity.size_grid(cfg), "training examples")):
+    for ax, axis, values, label in (
+        (axes[0], "width", cfg["widths"], "hidden units per layer"),
+        (axes[1], "size", capacity.size_grid(cfg), "training examples"),
+    ):
         epochs, censored = capacity.convergence(results, kind, cfg, axis)  # (value, level, seed)
         for i, (level, color) in enumerate(zip(cfg["noise_levels"], _level_colors(cfg))):
             ax.plot(values, epochs[:, i].mean(-1), color=color, label=f"{level:.0%}")
             for j, v in enumerate(values):
                 for e, c in zip(epochs[j, i], censored[j, i]):
-                    ax.scatter(v, e, marker="^" if c else "o", facecolors="none" if c else color, edgecolors=color,
-                               s=28, zorder=3)
+                    ax.scatter(
+                        v,
+                        e,
+                        marker="^" if c else "o",
+                        facecolors="none" if c else color,
+                        edgecolors=color,
+                        s=28,
+                        zorder=3,
+                    )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel(label)
@@ -60,11 +70,13 @@ def figure_fit(results, cfg):
         final = np.array([capacity.training_curves(results, kind, cfg, width=w)[..., -1] for w in cfg["widths"]])
         for i, (level, color) in enumerate(zip(cfg["noise_levels"], _level_colors(cfg))):
             ax.plot(cfg["widths"], np.nanmean(final[:, i], -1), marker="o", color=color, label=f"{level:.0%}")
-            ax.fill_between(cfg["widths"], np.nanmin(final[:, i], -1), np.nanmax(final[:, i], -1), color=color,
-                            alpha=0.2)
+            ax.fill_between(
+                cfg["widths"], np.nanmin(final[:, i], -1), np.nanmax(final[:, i], -1), color=color, alpha=0.2
+            )
         probe = results.sel("probe", "probe_accuracy", noise=kind).mean()
-        ax.axhline(probe, color=_level_colors(cfg)[-1], ls="--", lw=1,
-                   label=f"linear probe, {cfg['noise_levels'][-1]:.0%}")
+        ax.axhline(
+            probe, color=_level_colors(cfg)[-1], ls="--", lw=1, label=f"linear probe, {cfg['noise_levels'][-1]:.0%}"
+        )
         ax.axhline(capacity.CONVERGED, color="0.5", ls=":", lw=1)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("hidden units per layer")

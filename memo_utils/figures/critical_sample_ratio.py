@@ -1,11 +1,12 @@
 """Figures of the critical-sample-ratio chapter (Arpit et al. 2017 Figures 7-9 and footnote 5)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments import critical_sample_ratio as csr
-from ..plots import figure, legend_outside
+from .plots import figure, legend_outside
 
 
 def _band(ax, x, values, color, **kwargs):
@@ -110,6 +111,9 @@ def setting_options(cfg):
     options = []
     for dataset, name in csr.DATASETS.items():
         options.append((f"{name}: real data", (dataset, "real", 0.0)))
-        options += [(f"{name}: {kind} {level:.0%}", (dataset, kind, level))
-                    for kind in csr.NOISE_KINDS for level in csr.levels(cfg, dataset)]
+        options += [
+            (f"{name}: {kind} {level:.0%}", (dataset, kind, level))
+            for kind in csr.NOISE_KINDS
+            for level in csr.levels(cfg, dataset)
+        ]
     return options

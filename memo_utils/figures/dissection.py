@@ -1,10 +1,11 @@
 """Figures of the dissection chapter (Gu & Tresp 2019, Figures 1-5 and the section 4 ablation)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..experiments import dissection as dis
-from ..plots import figure, legend_outside
+from .plots import figure, legend_outside
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 DATASET_COLORS = {"X_T": "C0", "X_R": "C1"}
@@ -38,8 +39,12 @@ def figure_1(results, replicate=0):
         twin.set_ylabel("G", color="C3")
         twin.set_ylim(0, None)
         ax.set_title("random labels (X_R)" if name == "X_R" else "true labels (X_T)")
-    legend_outside(axes[1], handles=axes[0].lines + twin.lines, labels=["training accuracy", "held-out accuracy", "G"],
-                   where="below")
+    legend_outside(
+        axes[1],
+        handles=axes[0].lines + twin.lines,
+        labels=["training accuracy", "held-out accuracy", "G"],
+        where="below",
+    )
     fig.suptitle(f"VGG-11, replicate {replicate}; {_data_label(results)}")
     return fig
 
@@ -52,8 +57,14 @@ def figure_2(results, cfg, objective="logit"):
     positions = np.arange(len(names))
     for offset, name in ((-0.2, "X_T"), (0.2, "X_R")):
         values = dis.dist(results, SETTINGS[name], objective)  # (replicate, f2)
-        ax.bar(positions + offset, np.nanmean(values, 0), width=0.38, color=DATASET_COLORS[name], alpha=0.75,
-               label="true labels (X_T)" if name == "X_T" else "random labels (X_R)")
+        ax.bar(
+            positions + offset,
+            np.nanmean(values, 0),
+            width=0.38,
+            color=DATASET_COLORS[name],
+            alpha=0.75,
+            label="true labels (X_T)" if name == "X_T" else "random labels (X_R)",
+        )
         for k, column in enumerate(values.T):
             ax.plot(np.full(len(column), positions[k] + offset), column, "k.", ms=5)
     ax.set_xticks(positions, names)
@@ -70,7 +81,7 @@ def _image_grid(ax, images, row_labels):
     grid = np.full((rows * 33 - 1, columns * 33 - 1, 3), 255, dtype=np.uint8)
     for r in range(rows):
         for c in range(columns):
-            grid[r * 33:r * 33 + 32, c * 33:c * 33 + 32] = images[r, c]
+            grid[r * 33 : r * 33 + 32, c * 33 : c * 33 + 32] = images[r, c]
     ax.imshow(grid, interpolation="nearest")
     ax.set_yticks([r * 33 + 15.5 for r in range(rows)], row_labels)
     ax.set_xticks([])

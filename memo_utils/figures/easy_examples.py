@@ -1,10 +1,11 @@
 """Figures 1 and 2 of Arpit et al. 2017 (the easy-examples chapter)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..experiments import easy_examples
-from ..plots import COLORS, figure, legend_outside
+from .plots import COLORS, figure, legend_outside
 
 
 def figure_1(results, checkpoint=-1):
@@ -16,7 +17,13 @@ def figure_1(results, checkpoint=-1):
     label = ", ".join(results.data_labels()["mlp"])
     fig, (ax,) = figure()
     for name, rates in curves.items():
-        ax.plot(np.arange(len(rates)), rates, color=COLORS.get(name), label=name, **({"ls": "--"} if name == "binomial" else {}))
+        ax.plot(
+            np.arange(len(rates)),
+            rates,
+            color=COLORS.get(name),
+            label=name,
+            **({"ls": "--"} if name == "binomial" else {}),
+        )
     ax.set_xlabel("training example (sorted by misclassification rate)")
     ax.set_ylabel(f"misclassification rate over {n_runs} runs")
     ax.set_ylim(-0.02, 1.02)
@@ -36,7 +43,7 @@ def _filter_grid(ax, filters, title, n=64):
         f = f.transpose(1, 2, 0)
         f = (f - f.min()) / max(f.max() - f.min(), 1e-12)
         r, c = divmod(i, cols)
-        grid[r * (k + 1):r * (k + 1) + k, c * (k + 1):c * (k + 1) + k] = f
+        grid[r * (k + 1) : r * (k + 1) + k, c * (k + 1) : c * (k + 1) + k] = f
     ax.imshow(grid, interpolation="nearest")
     ax.set_title(title)
     ax.axis("off")

@@ -1,10 +1,11 @@
 """Figures 3 and 4 of Arpit et al. 2017 (the loss-sensitivity chapter)."""
+
 from __future__ import annotations
 
 from matplotlib.colors import LogNorm
 
 from ..experiments import loss_sensitivity
-from ..plots import COLORS, figure, legend_outside
+from .plots import COLORS, figure, legend_outside
 
 
 def _gini_panel(ax, steps, curves, title):
@@ -28,8 +29,9 @@ def figure_3(results, cfg):
     curves = loss_sensitivity.gini_curves(results)
     fig, axes = figure(ncols=2, width=5.2, height=4.0)
     _gini_panel(axes[0], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_10_CLASSES}, "10 classes")
-    _gini_panel(axes[1], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_UNIQUE},
-                "one class per example")
+    _gini_panel(
+        axes[1], cfg["steps"], {k: curves[k] for k in loss_sensitivity.SETTINGS_UNIQUE}, "one class per example"
+    )
     fig.suptitle(loss_sensitivity.data_label(results))
     return fig
 

@@ -1,10 +1,11 @@
 """Figures of the regularization chapter (Arpit et al. 2017 Figures 10-11; Krueger et al. 2017 Figure 3 right)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..experiments import regularization as reg
-from ..plots import figure, legend_outside
+from .plots import figure, legend_outside
 
 COLORS = {r: f"C{i}" for i, r in enumerate(reg.REGULARIZERS)}
 
@@ -20,10 +21,18 @@ def figure_10(results, cfg):
     for regularizer in reg.run_regularizers(cfg):
         memorized, generalized = reg.figure_10_points(results, cfg, regularizer)  # (strength, seed)
         x, y = np.nanmean(memorized, 1), np.nanmean(generalized, 1)
-        ax.errorbar(x, y, xerr=[x - np.nanmin(memorized, 1), np.nanmax(memorized, 1) - x],
-                    yerr=[y - np.nanmin(generalized, 1), np.nanmax(generalized, 1) - y], color=COLORS[regularizer],
-                    marker="o", ms=4, capsize=2, lw=1.2,
-                    label=f"{regularizer.replace('_', ' ')}, 0 to {reg.strengths(cfg, regularizer)[-1]:g}")
+        ax.errorbar(
+            x,
+            y,
+            xerr=[x - np.nanmin(memorized, 1), np.nanmax(memorized, 1) - x],
+            yerr=[y - np.nanmin(generalized, 1), np.nanmax(generalized, 1) - y],
+            color=COLORS[regularizer],
+            marker="o",
+            ms=4,
+            capsize=2,
+            lw=1.2,
+            label=f"{regularizer.replace('_', ' ')}, 0 to {reg.strengths(cfg, regularizer)[-1]:g}",
+        )
     ax.axvline(reg.CHANCE, color="0.6", ls=":", lw=1)
     ax.set_xlabel("final training accuracy on randY")
     ax.set_ylabel("best validation accuracy, real labels")
@@ -41,9 +50,18 @@ def figure_10_shares(results, cfg):
     for regularizer in reg.run_regularizers(cfg):
         memory, learning = reg.shares(results, cfg, regularizer)  # (point, seed)
         x, y = np.nanmean(memory, 1), np.nanmean(learning, 1)
-        ax.errorbar(x, y, xerr=[x - np.nanmin(memory, 1), np.nanmax(memory, 1) - x],
-                    yerr=[y - np.nanmin(learning, 1), np.nanmax(learning, 1) - y], color=COLORS[regularizer],
-                    marker="o", ms=4, capsize=2, lw=1.2, label=reg.NAMES[regularizer])
+        ax.errorbar(
+            x,
+            y,
+            xerr=[x - np.nanmin(memory, 1), np.nanmax(memory, 1) - x],
+            yerr=[y - np.nanmin(learning, 1), np.nanmax(learning, 1) - y],
+            color=COLORS[regularizer],
+            marker="o",
+            ms=4,
+            capsize=2,
+            lw=1.2,
+            label=reg.NAMES[regularizer],
+        )
         kept = reg.kept_at_half_memorization(results, cfg, regularizer)
         if np.isfinite(kept).any():
             ax.plot([reg.HALF], [np.nanmean(kept)], marker="D", ms=7, mfc="none", color=COLORS[regularizer])
@@ -66,8 +84,14 @@ def figure_11(results, cfg, strength_index=-1):
             for regularizer in reg.run_regularizers(cfg):
                 values = reg.curve(results, cfg, regularizer, dataset, name)[strength_index]  # (seed, epoch)
                 strength = reg.strengths(cfg, regularizer)[strength_index]
-                ax.plot(np.arange(1, values.shape[-1] + 1), np.nanmean(values, 0), color=COLORS[regularizer],
-                        marker="o", ms=3, label=f"{regularizer.replace('_', ' ')} {strength:g}")
+                ax.plot(
+                    np.arange(1, values.shape[-1] + 1),
+                    np.nanmean(values, 0),
+                    color=COLORS[regularizer],
+                    marker="o",
+                    ms=3,
+                    label=f"{regularizer.replace('_', ' ')} {strength:g}",
+                )
             base = reg.curve(results, cfg, "dropout", dataset, name)[0]
             ax.plot(np.arange(1, base.shape[-1] + 1), np.nanmean(base, 0), color="k", ls="--", label="none")
             ax.set_xlabel("epoch")
@@ -84,8 +108,12 @@ def figure_regularizer(results, cfg, regularizer="dropout"):
     fig, axes = figure(ncols=2, width=4.2, height=3.2)
     values = reg.strengths(cfg, regularizer)
     shades = np.linspace(0.25, 1.0, len(values))
-    for shade, strength, train, val in zip(shades, values, reg.curve(results, cfg, regularizer, "randY", "train_accuracy"),
-                                           reg.curve(results, cfg, regularizer, "real", "val_accuracy")):
+    for shade, strength, train, val in zip(
+        shades,
+        values,
+        reg.curve(results, cfg, regularizer, "randY", "train_accuracy"),
+        reg.curve(results, cfg, regularizer, "real", "val_accuracy"),
+    ):
         color = (0.1, 0.3 * shade, shade)
         epochs = np.arange(1, train.shape[-1] + 1)
         axes[0].plot(epochs, np.nanmean(train, 0), color=color, label=f"{strength:g}")
@@ -95,7 +123,8 @@ def figure_regularizer(results, cfg, regularizer="dropout"):
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.set_ylabel("accuracy")
-    legend_outside(axes[1], handles=axes[0].lines, labels=[f"{s:g}" for s in values],
-                   title=reg.REGULARIZERS[regularizer][2])
+    legend_outside(
+        axes[1], handles=axes[0].lines, labels=[f"{s:g}" for s in values], title=reg.REGULARIZERS[regularizer][2]
+    )
     fig.suptitle(_data_label(results))
     return fig

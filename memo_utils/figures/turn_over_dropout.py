@@ -1,9 +1,10 @@
 """Figures of the turn-over dropout chapter (Liu, Lin & Jaggi 2021, Figures 2-10, and the validation)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from ..plots import figure, legend_outside
+from .plots import figure, legend_outside
 
 
 def _label(results, part):
@@ -56,9 +57,17 @@ def figure_3(results):
     from ..experiments.turn_over_dropout import SMOOTHING, smoothed
 
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
-    panels = ((axes[0], (("true_subset_accuracy", "C0", "true-label subset"), ("random_subset_accuracy", "C3",
-                                                                                 "random-label subset"),
-                         ("train_accuracy", "k", "all"))), (axes[1], (("test_accuracy", "C2", "test"),)))
+    panels = (
+        (
+            axes[0],
+            (
+                ("true_subset_accuracy", "C0", "true-label subset"),
+                ("random_subset_accuracy", "C3", "random-label subset"),
+                ("train_accuracy", "k", "all"),
+            ),
+        ),
+        (axes[1], (("test_accuracy", "C2", "test"),)),
+    )
     _dynamics_panels(results, panels, smoothed)
     for ax, _ in panels:
         ax.set_ylabel("accuracy")
@@ -74,9 +83,17 @@ def figure_4(results):
     (random-label) examples (left), and the mean contribution of a minibatch's easy, difficult and all members to
     the minibatch's gradient (right), per epoch; lines are means over seeds, bands their range."""
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
-    series = ((axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
-              (axes[1], (("easy_contribution", "C0", "easy (true labels)"),
-                         ("difficult_contribution", "C3", "difficult (random)"), ("all_contribution", "k", "all"))))
+    series = (
+        (axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
+        (
+            axes[1],
+            (
+                ("easy_contribution", "C0", "easy (true labels)"),
+                ("difficult_contribution", "C3", "difficult (random)"),
+                ("all_contribution", "k", "all"),
+            ),
+        ),
+    )
     _dynamics_panels(results, series)
     axes[0].set_ylabel("cosine similarity (Eq. 3)")
     axes[1].set_ylabel("contribution (Eq. 4)")
@@ -107,8 +124,7 @@ def figure_extremes(results, highest=False, dataset="mnist"):
         ax.imshow(images[digit, column], cmap="gray_r")
         ax.set_title(f"{labels[i]}/{unmuted[i]}/{muted[i]}", fontsize=8, pad=2)
         ax.axis("off")
-    fig.suptitle(f"{'highest' if highest else 'lowest'} memorization scores per class "
-                 f"(label/unmuted/muted prediction)")
+    fig.suptitle(f"{'highest' if highest else 'lowest'} memorization scores per class (label/unmuted/muted prediction)")
     return fig
 
 
@@ -214,8 +230,9 @@ def figure_6(results):
 
     fig, parts, axes = _subset_rows(results, 2)
     for part, row in zip(parts, axes):
-        for ax, run, title in zip(row, ("easy_only", "difficult_only"), ("trained on easy only",
-                                                                       "trained on difficult only")):
+        for ax, run, title in zip(
+            row, ("easy_only", "difficult_only"), ("trained on easy only", "trained on difficult only")
+        ):
             for subset in ("easy", "difficult"):
                 color, label = SUBSET_STYLE[subset]
                 _mean_and_range(ax, subset_accuracy(results, part, run, subset), color, label)
@@ -252,7 +269,12 @@ def figure_10(results):
 def _placeholder(what):
     """A placeholder that says why a figure is empty (CIFAR-10 is left out at the cpu profile)."""
     fig, (ax,) = figure(width=6.0, height=1.0)
-    ax.text(0.5, 0.5, f"{what}: not run at this profile (cifar is off); set cifar=True or use the gpu profile",
-            ha="center", va="center")
+    ax.text(
+        0.5,
+        0.5,
+        f"{what}: not run at this profile (cifar is off); set cifar=True or use the gpu profile",
+        ha="center",
+        va="center",
+    )
     ax.axis("off")
     return fig

@@ -3,6 +3,7 @@
 One place for it, because the cache metadata, the benchmark and the reproducibility
 appendix all say which device computed a result.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,7 @@ import platform
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def default_device():
@@ -27,10 +28,10 @@ def resolve(device):
         raise ConfigError(f"device={device!r} is not allowed: choose cpu or cuda (cuda:N)") from None
     if parsed.type not in ("cpu", "cuda"):
         raise ConfigError(f"device={device!r} is not allowed: choose cpu or cuda (cuda:N)")
-    if parsed.type == "cuda" and (not torch.cuda.is_available()
-                                  or (parsed.index or 0) >= torch.cuda.device_count()):
-        raise ConfigError(f"device={device!r} is not allowed: this machine has "
-                          f"{torch.cuda.device_count()} CUDA device(s); use cpu")
+    if parsed.type == "cuda" and (not torch.cuda.is_available() or (parsed.index or 0) >= torch.cuda.device_count()):
+        raise ConfigError(
+            f"device={device!r} is not allowed: this machine has {torch.cuda.device_count()} CUDA device(s); use cpu"
+        )
     return str(parsed)
 
 
@@ -52,4 +53,5 @@ def description():
     """The machine, for the reproducibility appendix."""
     if torch.cuda.is_available():
         return f"{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})"
-    return f"CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+    processor = platform.processor() or platform.machine()
+    return f"CPU: {processor}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"

@@ -6,6 +6,7 @@ image in the browser (``jslink``), so the static HTML page, where no Python runs
 the notebook does. The images and the link are part of the notebook's widget state, which
 papermill saves and the book embeds.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,14 +30,22 @@ def figure_choice(render, options, description, value=None):
     if not values:
         raise ValueError("figure_choice needs at least one option")
     index = 0 if value is None else _index(values, value)
-    images = [widgets.Image(value=_png(render, v), format="png", layout=widgets.Layout(max_width="100%", height="auto"))
-              for v in values]
+    images = [
+        widgets.Image(value=_png(render, v), format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        for v in values
+    ]
     stack = widgets.Stack(images, selected_index=index)
     pairs = list(zip(labels, values))
     style = {"description_width": "initial"}
     if _ordered_numbers(values):
-        control = widgets.SelectionSlider(options=pairs, index=index, description=description, style=style,
-                                          continuous_update=True, layout=widgets.Layout(width="32em", max_width="100%"))
+        control = widgets.SelectionSlider(
+            options=pairs,
+            index=index,
+            description=description,
+            style=style,
+            continuous_update=True,
+            layout=widgets.Layout(width="32em", max_width="100%"),
+        )
     else:
         control = widgets.Dropdown(options=pairs, index=index, description=description, style=style)
     box = widgets.VBox([control, stack])

@@ -4,12 +4,14 @@ The estimate for the ``paper`` profile scales each part's measured ``gpu``-profi
 ratio of work (each part's ``work(cfg, cell)``, FLOPs or steps up to a constant) between the
 two profiles. It exists only once every ``gpu`` cell computed on a GPU is in the cache.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from . import cache, devices, experiments
+from ..engine import devices
+from . import cache
 from .profiles import PROFILES
 
 
@@ -21,14 +23,14 @@ def cached_metas(chapter, cfg):
     return {cid: hit.meta for cid, hit in status}
 
 
-def _on_gpu(metas):
+def on_gpu(metas):
     return metas is not None and not any(m["device"].startswith("cpu") for m in metas.values())
 
 
 def paper_estimate_seconds(chapter):
     gpu_cfg, paper_cfg = chapter.config("gpu"), chapter.config("paper")
     metas = cached_metas(chapter, gpu_cfg)
-    if not _on_gpu(metas):
+    if not on_gpu(metas):
         return None
     total = 0.0
     for part in chapter.parts:
@@ -44,20 +46,6 @@ def paper_estimate_sentence(chapter):
     if seconds is None:
         return "Its cost is estimated from the gpu profile's measured time, which is not in the cache yet."
     return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
-
-
-def chapter_costs():
-    """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
-    rows = []
-    for chapter in experiments.all_chapters():
-        metas = cached_metas(chapter, chapter.config("gpu"))
-        on_gpu = _on_gpu(metas)
-        estimate = paper_estimate_seconds(chapter)
-        rows.append({"chapter": chapter.name,
-                     "gpu_wall_time_s": sum(m["wall_time_s"] for m in metas.values()) if on_gpu else None,
-                     "gpu_device": ", ".join(sorted({m["device"] for m in metas.values()})) if on_gpu else None,
-                     "paper_gpu_hours": estimate / 3600 if estimate is not None else None})
-    return rows
 
 
 def _timings_path(profile):

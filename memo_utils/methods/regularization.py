@@ -2,9 +2,9 @@
 
 Dropout on the hidden layers, input dropout, Gaussian noise on the input and on the hidden
 layers are strengths held in buffers, so that K models with K different strengths stack into
-one computation (:mod:`memo_utils.stacked`) like models that differ only in their weights.
+one computation (:mod:`memo_utils.engine.stacked`) like models that differ only in their weights.
 Weight decay is a per-model setting of the SGD update (``weight_decay`` of
-:func:`memo_utils.training.train_classifier` and :func:`memo_utils.stacked.train_classifiers`).
+:func:`memo_utils.engine.training.train_classifier` and :func:`memo_utils.engine.stacked.train_classifiers`).
 
 The random draws (dropout masks, noise) of a training step come from each model's own
 generator, in a fixed order of sites, through :meth:`RegularizedAlexNet.draw_randomness`: the
@@ -12,13 +12,14 @@ single-model loop draws them in ``forward``, the stacked loop draws every model'
 step and passes them in. Both therefore see identical draws, and a stacked run with K different
 strengths equals K separate runs (tested).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
+from ..engine.models import SmallAlexNet
 from . import lass
-from .models import SmallAlexNet
 
 STRENGTHS = ("dropout", "input_dropout", "input_noise", "hidden_noise")
 
@@ -36,8 +37,9 @@ class RegularizedAlexNet(SmallAlexNet):
     :class:`SmallAlexNet`, so weights compare one to one.
     """
 
-    def __init__(self, width=200, noise_seed=0, dropout=0.0, input_dropout=0.0, input_noise=0.0, hidden_noise=0.0,
-                 **kwargs):
+    def __init__(
+        self, width=200, noise_seed=0, dropout=0.0, input_dropout=0.0, input_noise=0.0, hidden_noise=0.0, **kwargs
+    ):
         super().__init__(width=width, **kwargs)
         for name, value in zip(STRENGTHS, (dropout, input_dropout, input_noise, hidden_noise)):
             self.register_buffer(name, torch.tensor(float(value)))
@@ -101,7 +103,7 @@ def _regularize(h, uniform, normal, rate, sigma):
 
 class Adversary:
     """Adversarial training with LASS's samples (Arpit et al. footnote 7): the loss of a step becomes
-    (1 - w) L(x) + w L(x̂), with x̂ the points LASS (:mod:`memo_utils.lass`, the paper's default
+    (1 - w) L(x) + w L(x̂), with x̂ the points LASS (:mod:`memo_utils.methods.lass`, the paper's default
     settings) reaches from each training example, adversarial where it found a critical sample.
 
     The search runs in evaluation mode (no dropout, batch norm's running statistics). Its noise is
@@ -124,8 +126,14 @@ class Adversary:
         return torch.randn((self.max_iter, *shape), generator=model.generator)
 
     def samples(self, forward, x, noise):
-        settings = dict(radius=lass.PAPER_RADIUS * self.unit, alpha=lass.PAPER_ALPHA * self.unit,
-                        beta=lass.PAPER_BETA * self.unit, low=self.low, high=self.high, max_iter=self.max_iter)
+        settings = dict(
+            radius=lass.PAPER_RADIUS * self.unit,
+            alpha=lass.PAPER_ALPHA * self.unit,
+            beta=lass.PAPER_BETA * self.unit,
+            low=self.low,
+            high=self.high,
+            max_iter=self.max_iter,
+        )
         noise = noise.to(x.device, x.dtype)
         return lass.lass(forward, x, noise=lambda t: noise[t - 1], **settings).x_hat.detach()
 

@@ -34,6 +34,7 @@ another definition (or disappears): ``results/claims/amendments.json`` keeps the
 earlier verdict and the reason, and the claims page shows them. A test checks that every
 committed verdict was judged under the current definitions, so a definition cannot change quietly.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -51,7 +52,11 @@ from .profiles import PROFILES
 from .stats import mean_interval, t_quantile
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_AT_THIS_SCALE = (
-    "reproduced", "not reproduced", "inconclusive", "not at this scale")
+    "reproduced",
+    "not reproduced",
+    "inconclusive",
+    "not at this scale",
+)
 VERDICTS = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_AT_THIS_SCALE)
 ABOVE, BELOW, DIFFERS, WITHIN = "above", "below", "differs", "within"
 PAPERS = {
@@ -64,12 +69,15 @@ BEYOND = "beyond the papers"  # the tally of claims that no paper makes
 MOST_REPLICATES = 1000  # "more than this many" when an estimate sits on its smallest effect
 TESTED_PROFILES = ("cpu", "gpu", "paper")  # profiles meant to test claims (smoke proves the code path only)
 AMENDMENTS = Path("claims") / "amendments.json"
-UNREGISTERED = ("first registered after results: the earlier verdict came from a definition with no smallest effect, "
-                "no inconclusive outcome and no shared preconditions")
+UNREGISTERED = (
+    "first registered after results: the earlier verdict came from a definition with no smallest effect, "
+    "no inconclusive outcome and no shared preconditions"
+)
 RESEED = "-reseed-"  # claims/<chapter>/<profile>-reseed-<k>.json: the profile's verdicts with every seed moved by k
 
 
 # --- Definitions, declared before the results ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Precondition:
@@ -95,8 +103,13 @@ class Precondition:
 
     def registered(self):
         """The fields its fingerprint covers: not the wording of its reason."""
-        return {"id": self.id, "networks": sorted(self.networks), "statement": self.statement,
-                "threshold": self.threshold, "at_most": self.at_most}
+        return {
+            "id": self.id,
+            "networks": sorted(self.networks),
+            "statement": self.statement,
+            "threshold": self.threshold,
+            "at_most": self.at_most,
+        }
 
 
 @dataclass(frozen=True)
@@ -194,9 +207,15 @@ class Definition:
 
     def fingerprint(self, preconditions):
         """A hash of what the claim tests and of the preconditions it is judged under."""
-        blob = {"id": self.id, "statement": self.statement, "beyond_paper": self.beyond_paper,
-                "criteria": [c.registered() for c in self.criteria], "replicate": self.replicate,
-                "networks": sorted(self.networks), "preconditions": [p.registered() for p in preconditions]}
+        blob = {
+            "id": self.id,
+            "statement": self.statement,
+            "beyond_paper": self.beyond_paper,
+            "criteria": [c.registered() for c in self.criteria],
+            "replicate": self.replicate,
+            "networks": sorted(self.networks),
+            "preconditions": [p.registered() for p in preconditions],
+        }
         return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -214,11 +233,14 @@ def check_declarations(chapter, networks, preconditions, definitions):
         for item in items:
             unknown = set(item.networks) - set(networks)
             if unknown or not item.networks:
-                raise ValueError(f"{chapter}: {kind} {item.id} names networks {sorted(unknown) or '(none)'}, not "
-                                 f"among the chapter's {sorted(networks)}")
+                raise ValueError(
+                    f"{chapter}: {kind} {item.id} names networks {sorted(unknown) or '(none)'}, not "
+                    f"among the chapter's {sorted(networks)}"
+                )
 
 
 # --- Evidence, measured from the results ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -300,6 +322,7 @@ class Evidence:
 
 # --- Judging -------------------------------------------------------------------------------------
 
+
 @dataclass
 class Claim:
     """A judged claim, in the form a reviewer reads it and the claims page saves (:meth:`as_dict`)."""
@@ -323,8 +346,9 @@ class Claim:
 
     @property
     def outcomes(self):
-        return [c.outcome(e.low, e.high) if e.judgeable else None
-                for c, e in zip(self.definition.criteria, self.estimates)]
+        return [
+            c.outcome(e.low, e.high) if e.judgeable else None for c, e in zip(self.definition.criteria, self.estimates)
+        ]
 
     @property
     def verdict(self):
@@ -341,8 +365,11 @@ class Claim:
         :data:`MOST_REPLICATES`, or an estimate on its boundary)."""
         if self.verdict != INCONCLUSIVE:
             return None
-        needed = [e.replicates_needed(c) for c, e, o in zip(self.definition.criteria, self.estimates, self.outcomes)
-                  if o == INCONCLUSIVE]
+        needed = [
+            e.replicates_needed(c)
+            for c, e, o in zip(self.definition.criteria, self.estimates, self.outcomes)
+            if o == INCONCLUSIVE
+        ]
         return None if None in needed else max(needed)
 
     @property
@@ -363,9 +390,12 @@ class Claim:
         if verdict == INCONCLUSIVE:
             needed = self.replicates_needed
             unit = re.match(r"[A-Za-z]+", self.definition.replicate).group(0)
-            return (f"the interval spans the smallest effect; about {needed} {unit} would resolve it at the observed "
-                    f"spread" if needed else f"the interval spans the smallest effect; more than {MOST_REPLICATES} "
-                                                f"{unit} would be needed at the observed spread")
+            return (
+                f"the interval spans the smallest effect; about {needed} {unit} would resolve it at the observed spread"
+                if needed
+                else f"the interval spans the smallest effect; more than {MOST_REPLICATES} "
+                f"{unit} would be needed at the observed spread"
+            )
         return ""
 
     def as_dict(self):
@@ -373,19 +403,48 @@ class Claim:
         criteria = []
         for c, e, outcome in zip(d.criteria, self.estimates, self.outcomes):
             finite = e.judgeable
-            criteria.append({**c.registered(), "reason": c.reason, "outcome": outcome,
-                             "estimate": float(e.estimate) if np.isfinite(e.estimate) else None,
-                             "interval": [float(e.low), float(e.high)] if finite else None,
-                             "width": float(e.high - e.low) if finite else None, "n": e.n, "dropped": e.dropped})
-        return {"id": d.id, "paper": d.paper, "chapter": self.chapter, "location": d.location, "quote": d.quote,
-                "statement": d.statement, "beyond_paper": d.beyond_paper, "replicate": d.replicate,
-                "networks": list(d.networks), "criteria": criteria,
-                "preconditions": [{**p.registered(), "reason": p.reason, "requirement": p.requirement(),
-                                   "value": float(v) if v is not None and np.isfinite(v) else None,
-                                   "holds": p.holds(v)} for p, v in self.preconditions],
-                "verdict": self.verdict, "why": self.why, "replicates_needed": self.replicates_needed,
-                "measured": self.measured, "profile": self.profile, "data": self.data,
-                "seeds": self.seeds, "fingerprint": d.fingerprint([p for p, _ in self.preconditions])}
+            criteria.append(
+                {
+                    **c.registered(),
+                    "reason": c.reason,
+                    "outcome": outcome,
+                    "estimate": float(e.estimate) if np.isfinite(e.estimate) else None,
+                    "interval": [float(e.low), float(e.high)] if finite else None,
+                    "width": float(e.high - e.low) if finite else None,
+                    "n": e.n,
+                    "dropped": e.dropped,
+                }
+            )
+        return {
+            "id": d.id,
+            "paper": d.paper,
+            "chapter": self.chapter,
+            "location": d.location,
+            "quote": d.quote,
+            "statement": d.statement,
+            "beyond_paper": d.beyond_paper,
+            "replicate": d.replicate,
+            "networks": list(d.networks),
+            "criteria": criteria,
+            "preconditions": [
+                {
+                    **p.registered(),
+                    "reason": p.reason,
+                    "requirement": p.requirement(),
+                    "value": float(v) if v is not None and np.isfinite(v) else None,
+                    "holds": p.holds(v),
+                }
+                for p, v in self.preconditions
+            ],
+            "verdict": self.verdict,
+            "why": self.why,
+            "replicates_needed": self.replicates_needed,
+            "measured": self.measured,
+            "profile": self.profile,
+            "data": self.data,
+            "seeds": self.seeds,
+            "fingerprint": d.fingerprint([p for p, _ in self.preconditions]),
+        }
 
 
 def judge(definitions, preconditions, evidence, *, profile, data="", seeds="", chapter=""):
@@ -399,13 +458,23 @@ def judge(definitions, preconditions, evidence, *, profile, data="", seeds="", c
         estimates = list(evidence.estimates[d.id])
         if len(estimates) != len(d.criteria):
             raise ValueError(f"{d.id}: {len(estimates)} estimates for {len(d.criteria)} criteria")
-        out.append(Claim(d, [(p, evidence.conditions[p.id]) for p in applicable(d, preconditions)], estimates,
-                         profile, data=data, seeds=seeds, measured=evidence.measured.get(d.id, ""),
-                         chapter=chapter))
+        out.append(
+            Claim(
+                d,
+                [(p, evidence.conditions[p.id]) for p in applicable(d, preconditions)],
+                estimates,
+                profile,
+                data=data,
+                seeds=seeds,
+                measured=evidence.measured.get(d.id, ""),
+                chapter=chapter,
+            )
+        )
     return out
 
 
 # --- Saved verdicts and amendments ---------------------------------------------------------------
+
 
 def _read(relative):
     path = read_path(relative)
@@ -447,10 +516,19 @@ def amendments_for(chapter, profile, earlier, rows, reasons, why):
             reason = UNREGISTERED
         else:
             reason = why
-        out.append({"id": old["id"], "chapter": chapter, "profile": profile, "date": today,
-                    "earlier_verdict": old.get("verdict"), "verdict": None if new is None else new["verdict"],
-                    "earlier_fingerprint": old.get("fingerprint"),
-                    "fingerprint": None if new is None else new["fingerprint"], "why": reason})
+        out.append(
+            {
+                "id": old["id"],
+                "chapter": chapter,
+                "profile": profile,
+                "date": today,
+                "earlier_verdict": old.get("verdict"),
+                "verdict": None if new is None else new["verdict"],
+                "earlier_fingerprint": old.get("fingerprint"),
+                "fingerprint": None if new is None else new["fingerprint"],
+                "why": reason,
+            }
+        )
     return out
 
 
@@ -472,8 +550,16 @@ def stability(chapters):
                 common = sorted(set(base) & set(again))
                 changed = [(i, base[i], again[i]) for i in common if base[i] != again[i]]
                 flipped = [c for c in changed if {c[1], c[2]} == {REPRODUCED, NOT_REPRODUCED}]
-                out.append({"chapter": chapter, "profile": profile, "offset": int(path.stem.split(RESEED)[1]),
-                            "compared": len(common), "changed": changed, "flipped": len(flipped)})
+                out.append(
+                    {
+                        "chapter": chapter,
+                        "profile": profile,
+                        "offset": int(path.stem.split(RESEED)[1]),
+                        "compared": len(common),
+                        "changed": changed,
+                        "flipped": len(flipped),
+                    }
+                )
     return out
 
 
@@ -490,16 +576,21 @@ def stability_markdown(chapters):
     rows = stability(chapters)
     if not rows:
         return "No chapter has been re-run with another seed set yet."
-    lines = ["| chapter | profile | seeds moved by | verdicts compared | changed | reproduced <-> not reproduced | "
-             "which |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "| chapter | profile | seeds moved by | verdicts compared | changed | reproduced <-> not reproduced | which |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         which = "; ".join(f"`{i}`: {a} -> {b}" for i, a, b in r["changed"]) or "–"
-        lines.append(f"| {{doc}}`{r['chapter']}` | `{r['profile']}` | {r['offset']} | {r['compared']} | "
-                     f"{len(r['changed'])} | {r['flipped']} | {_escape(which)} |")
+        lines.append(
+            f"| {{doc}}`{r['chapter']}` | `{r['profile']}` | {r['offset']} | {r['compared']} | "
+            f"{len(r['changed'])} | {r['flipped']} | {_escape(which)} |"
+        )
     total = sum(r["compared"] for r in rows)
     changed = sum(len(r["changed"]) for r in rows)
-    lines.append(f"| all | | | {total} | {changed} ({changed / max(total, 1):.0%}) | "
-                 f"{sum(r['flipped'] for r in rows)} | |")
+    lines.append(
+        f"| all | | | {total} | {changed} ({changed / max(total, 1):.0%}) | {sum(r['flipped'] for r in rows)} | |"
+    )
     return "\n".join(lines)
 
 
@@ -517,8 +608,12 @@ def load_largest(chapters):
 
 # --- Rendering: the chapters' tables and the claims page -------------------------------------------
 
-VERDICT_MARKS = {REPRODUCED: "✓ reproduced", NOT_REPRODUCED: "✗ **not reproduced**", INCONCLUSIVE: "◐ inconclusive",
-                 NOT_AT_THIS_SCALE: "○ not at this scale"}
+VERDICT_MARKS = {
+    REPRODUCED: "✓ reproduced",
+    NOT_REPRODUCED: "✗ **not reproduced**",
+    INCONCLUSIVE: "◐ inconclusive",
+    NOT_AT_THIS_SCALE: "○ not at this scale",
+}
 LABELS = {  # every label the claims page gives a paper, from its own claims only, and what it means
     "[Re]": "every claim checked reproduced",
     "[Re] in part": "some claims reproduced and none was refuted; the others were inconclusive or not at this scale",
@@ -589,11 +684,15 @@ def _details(c, page):
         parts.append(f"<b>the paper</b>: “{_escape(c['quote'])}”")
     for p in c.get("preconditions", []):
         mark = "✓" if p["holds"] else "✗"
-        parts.append(f"<b>precondition</b> {mark} {_escape(p['statement'])} {_escape(p['requirement'])}: "
-                     f"{_escape(_value(p['value']))} ({_escape(p['reason'])})")
+        parts.append(
+            f"<b>precondition</b> {mark} {_escape(p['statement'])} {_escape(p['requirement'])}: "
+            f"{_escape(_value(p['value']))} ({_escape(p['reason'])})"
+        )
     for crit in c.get("criteria", []):
-        parts.append(f"<b>smallest effect</b> {_escape(_bound_text(crit))} on {_escape(crit['statistic'])}: "
-                     f"{_escape(crit['reason'])}")
+        parts.append(
+            f"<b>smallest effect</b> {_escape(_bound_text(crit))} on {_escape(crit['statistic'])}: "
+            f"{_escape(crit['reason'])}"
+        )
     for name, label in (("measured", "measured"), ("data", "data"), ("seeds", "seeds"), ("profile", "profile")):
         value = c.get(name)
         if name == "profile" and not page:
@@ -628,8 +727,9 @@ def with_amendments(rows, logged=None):
     for a in logged:
         if a.get("fingerprint") is not None:
             last[(a["chapter"], a["id"])] = a
-    return [{**r, "amended": last[(r.get("chapter"), r["id"])]} if (r.get("chapter"), r["id"]) in last else r
-            for r in rows]
+    return [
+        {**r, "amended": last[(r.get("chapter"), r["id"])]} if (r.get("chapter"), r["id"]) in last else r for r in rows
+    ]
 
 
 def to_markdown(claims, page=False):
@@ -649,7 +749,9 @@ def preconditions_markdown(networks, preconditions):
     lines = ["| networks | precondition | needs | why this threshold |", "|---|---|---|---|"]
     for p in preconditions:
         names = ", ".join(networks[n] for n in p.networks)
-        lines.append(f"| {_escape(names)} | {_escape(p.statement)} | {_escape(p.requirement())} | {_escape(p.reason)} |")
+        lines.append(
+            f"| {_escape(names)} | {_escape(p.statement)} | {_escape(p.requirement())} | {_escape(p.reason)} |"
+        )
     return "\n".join(lines)
 
 
@@ -685,8 +787,10 @@ def summary_by_paper(claims):
 
 def summary_markdown(claims):
     """The claims page's table per paper: the four counts and the label; then the claims beyond the papers."""
-    rows = ["| paper | reproduced | not reproduced | inconclusive | not at this scale | label |",
-            "|---|---|---|---|---|---|"]
+    rows = [
+        "| paper | reproduced | not reproduced | inconclusive | not at this scale | label |",
+        "|---|---|---|---|---|---|",
+    ]
     for paper, s in summary_by_paper(claims).items():
         name = PAPERS.get(paper, f"{paper} (ours, apart from the papers' tallies)")
         rows.append(f"| {_escape(name)} | " + " | ".join(str(s[v]) for v in VERDICTS) + f" | **{s['label']}** |")
@@ -705,7 +809,9 @@ def amendments_markdown(logged=None):
         return "No definition has been changed after its results."
     lines = ["| date | claim | profile | earlier verdict | verdict then | why |", "|---|---|---|---|---|---|"]
     for a in reversed(logged):
-        lines.append(f"| {a['date']} | `{a['id']}` ({_escape(a['chapter'])}) | `{a['profile']}` | "
-                     f"{_escape(a.get('earlier_verdict') or '–')} | {_escape(a.get('verdict') or '–')} | "
-                     f"{_escape(a['why'])} |")
+        lines.append(
+            f"| {a['date']} | `{a['id']}` ({_escape(a['chapter'])}) | `{a['profile']}` | "
+            f"{_escape(a.get('earlier_verdict') or '–')} | {_escape(a.get('verdict') or '–')} | "
+            f"{_escape(a['why'])} |"
+        )
     return "\n".join(lines)

@@ -5,6 +5,7 @@ Only torch and numpy: p-values and quantiles come from the regularised incomplet
 beta functions, so claims can be checked on a machine without SciPy (the tests compare them
 with SciPy where it is installed).
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,11 @@ def gini(values):
 
 def chi2_sf(statistic, dof):
     """P(chi2_dof >= statistic)."""
-    return float(torch.special.gammaincc(torch.tensor(dof / 2, dtype=torch.float64),
-                                         torch.tensor(statistic / 2, dtype=torch.float64)))
+    return float(
+        torch.special.gammaincc(
+            torch.tensor(dof / 2, dtype=torch.float64), torch.tensor(statistic / 2, dtype=torch.float64)
+        )
+    )
 
 
 def binomial_dispersion_test(counts, trials, groups=None):
@@ -92,6 +96,7 @@ def spatial_smoothness_per_filter(filters):
 
 # --- Intervals across replicates (runs or seeds) -----------------------------------------------
 
+
 def _betainc(a, b, x):
     """Regularised incomplete beta I_x(a, b), by its continued fraction (Numerical Recipes, 6.4)."""
     if x <= 0.0:
@@ -106,8 +111,10 @@ def _betainc(a, b, x):
     d = 1.0 / (d if abs(d) > tiny else tiny)
     h = d
     for m in range(1, 500):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
             d = 1.0 + numerator * d
             d = 1.0 / (d if abs(d) > tiny else tiny)
             c = 1.0 + numerator / c
@@ -209,8 +216,12 @@ def dispersion_interval(outcomes, groups=None, confidence=0.95):
     """
     outcomes = np.asarray(outcomes)
     test = binomial_dispersion_test(outcomes.sum(0), outcomes.shape[0], groups)
-    out = {"runs": int(outcomes.shape[0]), "dof": test["dof"], "left_out_groups": test["left_out_groups"],
-           "left_out_examples": test["left_out_examples"]}
+    out = {
+        "runs": int(outcomes.shape[0]),
+        "dof": test["dof"],
+        "left_out_groups": test["left_out_groups"],
+        "left_out_examples": test["left_out_examples"],
+    }
     if test["dof"] == 0 or outcomes.shape[0] < 3:
         return {"index": test["dispersion_index"], "low": float("nan"), "high": float("nan"), **out}
     index, low, high = jackknife_interval(outcomes, lambda o: dispersion_index(o, groups), confidence)
@@ -269,4 +280,4 @@ def skewness(values):
     """Sample skewness (the third standardized moment, biased form): above 0 for a long right tail."""
     values = np.asarray(values, dtype=float)
     centred = values - values.mean()
-    return float((centred ** 3).mean() / (centred ** 2).mean() ** 1.5)
+    return float((centred**3).mean() / (centred**2).mean() ** 1.5)

@@ -7,6 +7,7 @@ Each model keeps its own initialisation, its own data order and, optionally, its
 labels, so the semantics are exactly those of K separate runs of :func:`train_reference`
 (tested in float32 and float64).
 """
+
 from __future__ import annotations
 
 from contextlib import nullcontext
@@ -14,7 +15,8 @@ from contextlib import nullcontext
 import torch
 import torch.nn.functional as F
 
-from . import progress, seeds, sensitivity
+from .. import progress, seeds
+from . import mlp
 from .graphs import GraphedStep, graph_mode
 from .models import init_mlp
 
@@ -30,8 +32,9 @@ class MLPEnsemble:
         self.sizes = list(sizes)
         inits = [init_mlp(self.sizes, torch.Generator().manual_seed(s)) for s in init_seeds]
         self.weights = [torch.stack([m[i][0] for m in inits]).to(device, dtype) for i in range(len(sizes) - 1)]
-        self.biases = [torch.stack([m[i][1] for m in inits]).unsqueeze(1).to(device, dtype)
-                       for i in range(len(sizes) - 1)]
+        self.biases = [
+            torch.stack([m[i][1] for m in inits]).unsqueeze(1).to(device, dtype) for i in range(len(sizes) - 1)
+        ]
         self.output_bias = output_bias
         if not output_bias:
             self.biases[-1].zero_()
@@ -47,7 +50,7 @@ class MLPEnsemble:
 
     def forward(self, x, hidden_masks=None):
         """x: (K, B, in) -> logits (K, B, classes). ``hidden_masks``: one (K, B, units) factor per hidden layer,
-        applied after its ReLU (turn-over dropout, :mod:`memo_utils.turn_over`)."""
+        applied after its ReLU (turn-over dropout, :mod:`memo_utils.methods.turn_over`)."""
         h = x
         for i, (w, b) in enumerate(zip(self.weights, self.biases)):
             h = torch.baddbmm(b, h, w)
@@ -61,10 +64,11 @@ class MLPEnsemble:
     def predict(self, x, chunk=4096):
         """Class predictions (K, N) for inputs shared by all models, x: (N, ...), or one set per model, (K, N, d)."""
         if _per_model(x, self):
-            return torch.cat([self.forward(x[:, i:i + chunk]).argmax(-1) for i in range(0, x.shape[1], chunk)], dim=1)
+            return torch.cat([self.forward(x[:, i : i + chunk]).argmax(-1) for i in range(0, x.shape[1], chunk)], dim=1)
         x = x.flatten(1)
-        return torch.cat([self.forward(x[i:i + chunk].expand(self.k, -1, -1)).argmax(-1)
-                          for i in range(0, len(x), chunk)], dim=1)
+        return torch.cat(
+            [self.forward(x[i : i + chunk].expand(self.k, -1, -1)).argmax(-1) for i in range(0, len(x), chunk)], dim=1
+        )
 
 
 def _per_model(x, ensemble):
@@ -74,20 +78,37 @@ def _per_model(x, ensemble):
 
 def data_orders(order_seeds, n, epoch):
     """The permutation of ``range(n)`` that model k uses in ``epoch``: one generator per model."""
-    return torch.stack([torch.randperm(n, generator=torch.Generator().manual_seed(seeds.epoch_order(s, epoch)))
-                        for s in order_seeds])
+    return torch.stack(
+        [torch.randperm(n, generator=torch.Generator().manual_seed(seeds.epoch_order(s, epoch))) for s in order_seeds]
+    )
 
 
-def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0,
-                   autocast_dtype=None, checkpoints=(), callback=None, graphs="auto", keep=None, hidden_masks=None):
+def train_ensemble(
+    ensemble,
+    x,
+    y,
+    *,
+    order_seeds,
+    epochs,
+    batch_size,
+    lr,
+    momentum=0.0,
+    autocast_dtype=None,
+    checkpoints=(),
+    callback=None,
+    graphs="auto",
+    keep=None,
+    hidden_masks=None,
+):
     """Minibatch SGD on every model at once.
 
     x: (N, d) shared by all models or (K, N, d), one input set per model (for example a different
-    randX draw per model); y: (N,) shared or (K, N), one label set per model (a randY draw). Model k visits the data in the order
+    randX draw per model); y: (N,) shared or (K, N), one label set per model (a randY draw). Model k visits the data
+    in the order
     :func:`data_orders` gives it; the last, smaller minibatch of an epoch is kept. SGD with
     momentum follows ``torch.optim.SGD`` (v = m v + g; p -= lr v). ``callback(step, ensemble)``
     runs after each step listed in ``checkpoints``. ``graphs`` ("auto": on CUDA) replays the
-    full-size steps as one CUDA graph (:mod:`memo_utils.graphs`). Returns a (K,) bool tensor:
+    full-size steps as one CUDA graph (:mod:`memo_utils.engine.graphs`). Returns a (K,) bool tensor:
     which models kept a finite loss throughout. Diverged models do not affect the others.
     ``keep`` (K, N) bool trains model k on the examples it marks only (leave-one-out, random halves):
     the batches still come from the permutation of all N, and a model's loss is the mean over the
@@ -112,7 +133,9 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
         for p in params:
             p.requires_grad_(True)
         # no autocast weight cache: a CUDA graph must not keep casts from its capture
-        with torch.autocast(device.type, dtype=autocast_dtype, cache_enabled=False) if autocast_dtype else nullcontext():
+        with (
+            torch.autocast(device.type, dtype=autocast_dtype, cache_enabled=False) if autocast_dtype else nullcontext()
+        ):
             logits = ensemble.forward(xb, None if hidden_masks is None else hidden_masks(idx))
         if autocast_dtype is not None:
             logits = logits.float()  # the loss in full precision, as autocast does for nn modules
@@ -139,7 +162,7 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
     for epoch in range(epochs):
         order = data_orders(order_seeds, n, epoch).to(device)
         for start in range(0, n, batch_size):
-            idx = order[:, start:start + batch_size]
+            idx = order[:, start : start + batch_size]
             (full_step if idx.shape[1] == batch_size else step)(idx)
             count += 1
             shown.update()
@@ -154,7 +177,7 @@ def train_ensemble(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momen
 def fused_sgd_step(ensemble, x, y, lr, momentum=0.0, velocity=None, hidden_masks=None, kept=None):
     """One SGD step of every model on its minibatch x (K, B, d), y (K, B), with no gradient materialised.
 
-    The closed-form ReLU-MLP backward of :mod:`memo_utils.sensitivity` runs from the top layer down;
+    The closed-form ReLU-MLP backward of :mod:`memo_utils.methods.sensitivity` runs from the top layer down;
     each layer's delta for the layer below is formed first, then its weights are updated in place by
     one ``baddbmm`` (W <- W - lr h^T delta), or, with momentum, the velocity by one ``baddbmm``
     (v <- m v + h^T delta, as ``torch.optim.SGD``) and W <- W - lr v. Autograd's path writes each
@@ -164,15 +187,18 @@ def fused_sgd_step(ensemble, x, y, lr, momentum=0.0, velocity=None, hidden_masks
     :func:`train_ensemble`. Returns the per-model loss (K,), for the finiteness check.
     """
     params = [t for pair in zip(ensemble.weights, ensemble.biases) for t in pair]
-    inputs, masks, logits = sensitivity.forward_cache(params, x, hidden_masks)
+    inputs, masks, logits = mlp.forward_cache(params, x, hidden_masks)
     log_p = torch.log_softmax(logits, -1)
     picked = log_p.gather(-1, y.unsqueeze(-1)).squeeze(-1)
     delta = log_p.exp()
     delta.scatter_add_(-1, y.unsqueeze(-1), -torch.ones_like(picked).unsqueeze(-1))
-    weight = (torch.full_like(picked, 1.0 / y.shape[-1]) if kept is None
-              else kept.to(picked.dtype) / kept.sum(1, keepdim=True).clamp_min(1).to(picked.dtype))
+    weight = (
+        torch.full_like(picked, 1.0 / y.shape[-1])
+        if kept is None
+        else kept.to(picked.dtype) / kept.sum(1, keepdim=True).clamp_min(1).to(picked.dtype)
+    )
     delta.mul_(weight.unsqueeze(-1))
-    for i, d in sensitivity.layer_deltas(ensemble.weights, masks, delta):
+    for i, d in mlp.layer_deltas(ensemble.weights, masks, delta):
         h, w, b = inputs[i].transpose(1, 2), ensemble.weights[i], ensemble.biases[i]
         train_bias = i < len(ensemble.weights) - 1 or ensemble.output_bias
         if velocity is None:  # W <- W - lr h^T delta, in one baddbmm
@@ -188,8 +214,21 @@ def fused_sgd_step(ensemble, x, y, lr, momentum=0.0, velocity=None, hidden_masks
     return -(picked * weight).sum(1)
 
 
-def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum=0.0, keep=None, hidden_masks=None,
-                checkpoints=(), callback=None):
+def train_fused(
+    ensemble,
+    x,
+    y,
+    *,
+    order_seeds,
+    epochs,
+    batch_size,
+    lr,
+    momentum=0.0,
+    keep=None,
+    hidden_masks=None,
+    checkpoints=(),
+    callback=None,
+):
     """:func:`train_ensemble`'s schedule (shared inputs, labels (N,) or (K, N); ``callback(step, ensemble)``
     after each step in ``checkpoints``) with every step taken by :func:`fused_sgd_step`, eagerly. A
     candidate engine: the benchmark compares it with :func:`train_ensemble`, which the chapters keep
@@ -204,10 +243,17 @@ def train_fused(ensemble, x, y, *, order_seeds, epochs, batch_size, lr, momentum
     for epoch in range(epochs):
         order = data_orders(order_seeds, len(x), epoch).to(device)
         for start in range(0, len(x), batch_size):
-            idx = order[:, start:start + batch_size]
-            loss = fused_sgd_step(ensemble, x[idx], y[rows, idx], lr, momentum, velocity,
-                                  None if hidden_masks is None else hidden_masks(idx),
-                                  None if keep is None else keep[rows, idx])
+            idx = order[:, start : start + batch_size]
+            loss = fused_sgd_step(
+                ensemble,
+                x[idx],
+                y[rows, idx],
+                lr,
+                momentum,
+                velocity,
+                None if hidden_masks is None else hidden_masks(idx),
+                None if keep is None else keep[rows, idx],
+            )
             finite &= torch.isfinite(loss)
             count += 1
             if count in checkpoints and callback is not None:
@@ -226,7 +272,7 @@ def train_reference(model, x, y, *, order_seed, epochs, batch_size, lr, momentum
     for epoch in range(epochs):
         order = data_orders([order_seed], len(x), epoch)[0].to(device)
         for start in range(0, len(x), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             optimizer.zero_grad(set_to_none=True)
             F.cross_entropy(model(x[idx]), y[idx]).backward()
             optimizer.step()

@@ -1,4 +1,5 @@
 """What the book was executed with: package versions, device, data checksums."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,11 +9,23 @@ import platform
 import sys
 from pathlib import Path
 
-from . import devices
-from .data import BUNDLED_DIR
+from ..engine import devices
+from ..engine.data import BUNDLED_DIR
 
-PACKAGES = ("memo_utils", "torch", "torchvision", "numpy", "scipy", "matplotlib", "ipywidgets",
-            "papermill", "jupytext", "jupyter-book", "myst-nb", "sphinx")
+PACKAGES = (
+    "memo_utils",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "ipywidgets",
+    "papermill",
+    "jupytext",
+    "jupyter-book",
+    "myst-nb",
+    "sphinx",
+)
 
 
 def package_versions():
@@ -35,5 +48,10 @@ def data_checksums(data_dir=None):
 
 
 def describe(data_dir=None):
-    return {"packages": package_versions(), "device": devices.description(), "default_device": devices.default_device(),
-            "platform": platform.platform(), "data_sha256": data_checksums(data_dir)}
+    return {
+        "packages": package_versions(),
+        "device": devices.description(),
+        "default_device": devices.default_device(),
+        "platform": platform.platform(),
+        "data_sha256": data_checksums(data_dir),
+    }

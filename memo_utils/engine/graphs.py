@@ -18,6 +18,7 @@ exactly one step. ``mode``:
   outputs overwritten in place on every call), so CPU tests catch a caller that keeps an
   output it must clone.
 """
+
 from __future__ import annotations
 
 import warnings

@@ -3,7 +3,7 @@
 A setting within its bounds can still ask for more memory than the machine has (``hidden=10**7``
 is 31 GB of weights per MLP). Allocating first ends in an allocator traceback at best, and at
 worst in the kernel's out-of-memory killer taking the whole machine down. So each part states
-``memory(cfg, cell)``, and :meth:`memo_utils.chapter.Chapter.run` compares it with the device's
+``memory(cfg, cell)``, and :meth:`memo_utils.framework.chapter.Chapter.run` compares it with the device's
 free memory before computing the cell, refusing in one line with the estimate.
 
 An estimate counts what a cell cannot do without: the parameters of the networks it holds at
@@ -13,6 +13,7 @@ workspaces come on top, so it is a lower bound: a refused cell would not have fi
 cell that fits is refused. Parameter counts and activation sizes come from the networks
 themselves, built on PyTorch's ``meta`` device (shapes without storage).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 import psutil
 import torch
 
-from .errors import InsufficientMemoryError
+from ..errors import InsufficientMemoryError
 
 BYTES = 4  # float32
 STATE = 2  # a parameter and its gradient (optimizer state, where there is one, comes on top)
@@ -53,8 +54,11 @@ def network(build, input_shape, batch, models=1):
     with torch.device("meta"):
         model = build()
     outputs = []
-    hooks = [m.register_forward_hook(lambda m, i, out: outputs.append(out.numel()))
-             for m in model.modules() if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(lambda m, i, out: outputs.append(out.numel()))
+        for m in model.modules()
+        if not list(m.children())
+    ]
     with torch.no_grad():
         model(torch.empty(batch, *input_shape, device="meta"))
     for hook in hooks:
@@ -95,7 +99,8 @@ def check(estimate, device, what, settings):
     if estimate > available:
         raise InsufficientMemoryError(
             f"{what} needs at least {_gib(estimate)} on {device}, which has {_gib(available)} free: lower "
-            f"{settings}, or run it on a larger device")
+            f"{settings}, or run it on a larger device"
+        )
 
 
 def _gib(n):

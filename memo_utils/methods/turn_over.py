@@ -1,7 +1,7 @@
 """Turn-over dropout (Kobayashi et al. 2020), as Liu, Lin & Jaggi use it to estimate memorization.
 
 Every training example i has a fixed mask m(i) per layer: half of the hidden units of a dense
-layer (the hidden layers of :class:`memo_utils.ensemble.MLPEnsemble`), or half of the feature maps
+layer (the hidden layers of :class:`memo_utils.engine.ensemble.MLPEnsemble`), or half of the feature maps
 of a convolution (their Appendix B's spatial turn-over dropout, :class:`Masked`). A step on example
 i trains only the sub-network that m(i) keeps; the flipped mask 1 - m(i) selects a sub-network that
 i never updates, a proxy for the network trained without i:
@@ -19,6 +19,7 @@ layer's; with independent fair bits, the chance that any two of N examples do is
 N(N - 1)/2 * prod_l 2^(-U_l / 2) (:func:`collision_bound`), and :func:`duplicate_masks` checks a
 given set of examples exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -74,8 +75,11 @@ def layer_masks(example_ids, layer_units, seeds=0, flipped=False):
         raise ValueError(f"seeds has {len(seeds)} entries; must have one per row of example_ids ({len(ids)})")
     out = []
     for layer, units in enumerate(layer_units):
-        m = (torch.stack([masks(row, units, layer, s) for row, s in zip(ids, seeds)]) if per_row
-             else masks(ids, units, layer, seeds))
+        m = (
+            torch.stack([masks(row, units, layer, s) for row, s in zip(ids, seeds)])
+            if per_row
+            else masks(ids, units, layer, seeds)
+        )
         out.append(((~m if flipped else m).to(torch.float32)) * 2)
     return out
 
@@ -94,7 +98,7 @@ def duplicate_masks(example_ids, layer_units, seed=0):
 
 
 def ensemble_masks(ensemble, seeds=0):
-    """The ``hidden_masks`` argument of :func:`memo_utils.ensemble.train_ensemble` that trains ``ensemble``
+    """The ``hidden_masks`` argument of :func:`memo_utils.engine.ensemble.train_ensemble` that trains ``ensemble``
     with turn-over dropout: example i's masks on every hidden layer (``seeds``: one, or one per model)."""
     units = ensemble.sizes[1:-1]
     return lambda idx: [m.to(ensemble.weights[0].dtype) for m in layer_masks(idx, units, seeds)]
@@ -113,11 +117,14 @@ class Masked(nn.Module):
     def __init__(self, network):
         super().__init__()
         if getattr(network[-1], "bias", None) is not None:
-            raise ValueError("network's last layer has a bias; turn-over dropout needs none (the sub-networks "
-                             "would share it)")
+            raise ValueError(
+                "network's last layer has a bias; turn-over dropout needs none (the sub-networks would share it)"
+            )
         if any(isinstance(m, nn.modules.batchnorm._NormBase) for m in network.modules()):
-            raise ValueError("network has batch norm; turn-over dropout needs none (its running statistics would "
-                             "carry every example into both sub-networks)")
+            raise ValueError(
+                "network has batch norm; turn-over dropout needs none (its running statistics would "
+                "carry every example into both sub-networks)"
+            )
         self.network = network
         self.units, width = [], None
         for module in network:
@@ -137,7 +144,7 @@ class Masked(nn.Module):
 
 
 def module_masks(model, seed=0):
-    """The ``masks`` argument of :func:`memo_utils.training.train_classifier` that trains a :class:`Masked`
+    """The ``masks`` argument of :func:`memo_utils.engine.training.train_classifier` that trains a :class:`Masked`
     network with turn-over dropout: example i's masks on every ReLU layer."""
     return lambda idx: layer_masks(idx, model.units, seed)
 
@@ -148,8 +155,13 @@ def _masked_logits(model, x, mask_ids, seed, flipped, chunk):
     model.eval()
     device = next(model.parameters()).device
     mask_ids = torch.as_tensor(mask_ids, device=device)
-    out = [model(x[start:start + chunk].to(device), layer_masks(mask_ids[start:start + chunk], model.units, seed, flipped))
-           for start in range(0, len(x), chunk)]
+    out = [
+        model(
+            x[start : start + chunk].to(device),
+            layer_masks(mask_ids[start : start + chunk], model.units, seed, flipped),
+        )
+        for start in range(0, len(x), chunk)
+    ]
     return torch.cat(out)[None]
 
 
@@ -164,15 +176,17 @@ def _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk):
     per_model = not isinstance(seeds, numbers.Integral)
     out = []
     for start in range(0, len(x), chunk):
-        ids = mask_ids[start:start + chunk].expand(ensemble.k, -1) if per_model else mask_ids[start:start + chunk]
-        hidden = [m.to(x.dtype).expand(ensemble.k, -1, -1) for m in layer_masks(ids, ensemble.sizes[1:-1], seeds, flipped)]
-        out.append(ensemble.forward(x[start:start + chunk].expand(ensemble.k, -1, -1), hidden))
+        ids = mask_ids[start : start + chunk].expand(ensemble.k, -1) if per_model else mask_ids[start : start + chunk]
+        hidden = [
+            m.to(x.dtype).expand(ensemble.k, -1, -1) for m in layer_masks(ids, ensemble.sizes[1:-1], seeds, flipped)
+        ]
+        out.append(ensemble.forward(x[start : start + chunk].expand(ensemble.k, -1, -1), hidden))
     return torch.cat(out, dim=1)
 
 
 def predictions(ensemble, x, mask_ids, seeds=0, flipped=False, chunk=4096):
     """Class predictions (K, N) of the unmuted (or, ``flipped``, the muted) sub-networks of ``mask_ids``
-    (``ensemble``: an :class:`memo_utils.ensemble.MLPEnsemble` or a :class:`Masked` network, K = 1)."""
+    (``ensemble``: an :class:`memo_utils.engine.ensemble.MLPEnsemble` or a :class:`Masked` network, K = 1)."""
     return _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk).argmax(-1)
 
 
@@ -187,6 +201,9 @@ def scores(ensemble, x, y, mask_ids, seeds=0, chunk=4096):
     for flipped in (True, False):
         logits = _sub_network_logits(ensemble, x, mask_ids, seeds, flipped, chunk)
         labels = torch.as_tensor(y, device=logits.device).expand(len(logits), -1)
-        losses.append(torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none")
-                      .view(len(logits), -1))
+        losses.append(
+            torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(
+                len(logits), -1
+            )
+        )
     return losses[0] - losses[1]

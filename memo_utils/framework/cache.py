@@ -14,6 +14,7 @@ under the lock, so a reader never gets a half-written entry nor a spurious miss 
 middle of a swap. A process killed before it could clean up (SIGTERM, power loss) leaves
 a ``.tmp-*`` folder; the next write to that folder removes it once its process is dead.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -33,8 +34,9 @@ import numpy as np
 import torch
 from filelock import FileLock
 
-from . import __version__, devices
-from .errors import ResultsUnwritableError
+from .. import __version__
+from ..engine import devices
+from ..errors import ResultsUnwritableError
 
 # A temporary folder whose process still runs is left alone for this long: past it the
 # pid has likely been reused by an unrelated process (or the writer is on another host).
@@ -42,14 +44,25 @@ STALE_TMP_AGE_S = 3600
 _TMP_PID = re.compile(r"\.tmp-(\d+)-")
 _TMP_OLD = re.compile(r"\.tmp-\d+-([0-9a-f]{16})-.*-old$")  # an entry moved aside for a swap (see cached)
 # Keys cached() itself writes; meta_extra may not shadow them, or an entry could lie about itself.
-_CORE_META = frozenset({"experiment", "version", "config", "package_version", "torch_version",
-                        "device", "wall_time_s", "date", "arrays_sha256"})
+_CORE_META = frozenset(
+    {
+        "experiment",
+        "version",
+        "config",
+        "package_version",
+        "torch_version",
+        "device",
+        "wall_time_s",
+        "date",
+        "arrays_sha256",
+    }
+)
 
 
 def results_dir():
     """Where results are written: ``$MEMO_RESULTS_DIR``, else ``results/`` at the repository root."""
     env = os.environ.get("MEMO_RESULTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "results"
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "results"
 
 
 def read_path(relative):
@@ -191,8 +204,10 @@ def _writable(folder):
         os.close(fd)
         os.unlink(probe)
     except OSError as error:
-        raise ResultsUnwritableError(f"the results folder {folder} is not writable ({error.strerror or error}): "
-                                     f"set MEMO_RESULTS_DIR to a writable folder") from None
+        raise ResultsUnwritableError(
+            f"the results folder {folder} is not writable ({error.strerror or error}): "
+            f"set MEMO_RESULTS_DIR to a writable folder"
+        ) from None
 
 
 def _rescued(arrays, entry, error):
@@ -293,11 +308,16 @@ def _write_entry(entry, experiment, version, config, arrays, wall, device, extra
     try:
         np.savez_compressed(tmp / "arrays.npz", **arrays)
         meta = {
-            "experiment": experiment, "version": version, "config": config,
-            "package_version": __version__, "torch_version": torch.__version__,
-            "device": devices.name(device), "wall_time_s": round(wall, 3),
+            "experiment": experiment,
+            "version": version,
+            "config": config,
+            "package_version": __version__,
+            "torch_version": torch.__version__,
+            "device": devices.name(device),
+            "wall_time_s": round(wall, 3),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "arrays_sha256": _sha256(tmp / "arrays.npz"), **extra,
+            "arrays_sha256": _sha256(tmp / "arrays.npz"),
+            **extra,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, allow_nan=False) + "\n")
         # A directory cannot be renamed onto a non-empty one: move the old entry aside, then

@@ -4,6 +4,7 @@ Used where a method needs each training example's own gradient (gradient magnitu
 turn-over dropout); checked against the straightforward loop in the tests and the benchmark.
 BackPACK (optional, ``pip install backpack-for-pytorch``) is a third way the benchmark compares.
 """
+
 from __future__ import annotations
 
 import copy
@@ -57,7 +58,7 @@ def per_example_grads_backpack(model, x, y):
 @torch.no_grad()
 def mlp_gradient_factors(ensemble, x, y):
     """The factors of each example's loss gradient in a one-hidden-layer
-    :class:`memo_utils.ensemble.MLPEnsemble`, per model: (x, h, d1, d2), with W1's gradient x (x) d1, b1's
+    :class:`memo_utils.engine.ensemble.MLPEnsemble`, per model: (x, h, d1, d2), with W1's gradient x (x) d1, b1's
     d1, W2's h (x) d2 and b2's d2 (d2 = softmax - onehot, d1 = (W2 d2) * [h > 0]). x: (N, ...) shared by
     the models or (K, N, d) one set per model; y: (N,) or (K, N)."""
     if len(ensemble.sizes) != 3:

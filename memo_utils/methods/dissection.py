@@ -13,6 +13,7 @@
 The networks are used in evaluation mode, so that examples (and codes) do not interact through
 batch norm and one batched call equals separate calls (tested).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,8 @@ import contextlib
 import torch
 import torch.nn.functional as F
 
-from . import progress
-from .models import DCGANDiscriminator, DCGANGenerator
+from .. import progress
+from ..engine.models import DCGANDiscriminator, DCGANGenerator
 
 
 def gradient_magnitude(model, x, y, chunk=1000):
@@ -44,7 +45,8 @@ def gradient_magnitude(model, x, y, chunk=1000):
 def per_step_gradient_magnitude(model):
     """Record G at every training step of ``model``: yields a list that receives, per minibatch trained on, the
     mean over its examples of sum_j |dL/dx_j|, L being the minibatch's summed loss: the quantity that
-    :func:`memo_utils.training.train_classifier` averages per epoch with ``input_gradient=True``, at step resolution.
+    :func:`memo_utils.engine.training.train_classifier` averages per epoch with ``input_gradient=True``, at step
+    resolution.
 
     Hooks, so that the training loop stays the shared one: in training mode, a forward pre-hook puts a hook on the
     model's input (when it requires a gradient), which receives the minibatch mean loss's gradient dL/dx in the
@@ -126,12 +128,13 @@ def train_dcgan(images, *, width, epochs, batch_size=128, lr=2e-4, beta1=0.5, se
         order = torch.randperm(len(images), generator=generator_cpu).to(images.device)
         sums, steps = torch.zeros(2, device=images.device), 0
         for start in range(0, len(images) - batch_size + 1, batch_size):
-            real = images[order[start:start + batch_size]]
+            real = images[order[start : start + batch_size]]
             z = torch.randn(batch_size, z_dim, generator=generator_cpu).to(images.device)
             fake = g(z)
             ones, zeros = torch.ones(batch_size, device=images.device), torch.zeros(batch_size, device=images.device)
-            d_loss = (F.binary_cross_entropy_with_logits(d(real), ones)
-                      + F.binary_cross_entropy_with_logits(d(fake.detach()), zeros))
+            d_loss = F.binary_cross_entropy_with_logits(d(real), ones) + F.binary_cross_entropy_with_logits(
+                d(fake.detach()), zeros
+            )
             optimizers[0].zero_grad(set_to_none=True)
             d_loss.backward()
             optimizers[0].step()

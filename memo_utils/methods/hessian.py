@@ -4,7 +4,7 @@ Krueger et al. (2017, Figure 3 left) measure how sharp the minimum an MLP reache
 norm of the Hessian's largest eigenvalue", approximated "using the method of (LeCun et al.,
 1993)": power iteration v <- H v / ||H v|| on the Hessian of the training loss, which needs
 only Hessian-vector products, never H itself. Here H v comes from the closed-form R-operator
-of :func:`memo_utils.sensitivity.hvp_and_input_vjp` (Pearlmutter 1994), for R models at once.
+of :func:`memo_utils.engine.mlp.hvp_and_input_vjp` (Pearlmutter 1994), for R models at once.
 
 Sign. Power iteration finds the eigenvalue of largest *magnitude*, and the Hessian of the
 cross-entropy of a ReLU net is not positive semi-definite: H = J^T (diag p - p p^T) J + sum_k
@@ -18,15 +18,16 @@ when the dominant eigenvalue it converged to is negative it runs a second power 
 H - lambda I, whose dominant eigenvalue is lambda_max - lambda >= 0: the result is always
 the algebraically largest eigenvalue (the sharpest upward curvature), never |lambda_min|.
 """
+
 from __future__ import annotations
 
 import torch
 
-from . import sensitivity
+from ..engine import mlp
 
 
 def ensemble_params(ensemble):
-    """The flat parameters (W1, b1, W2, b2, ...) of an :class:`~memo_utils.ensemble.MLPEnsemble`.
+    """The flat parameters (W1, b1, W2, b2, ...) of an :class:`~memo_utils.engine.ensemble.MLPEnsemble`.
 
     Weights (K, in, out), biases squeezed to (K, out): the run dimension is the model, as
     :func:`top_eigenvalue` expects. Detached views, not copies.
@@ -47,8 +48,8 @@ def hessian_vector_product(params, x, y, vectors, *, chunk=4096):
     total = None
     with torch.no_grad():
         for start in range(0, n, chunk):
-            yb = y[..., start:start + chunk]
-            hv, _ = sensitivity.hvp_and_input_vjp(params, x[..., start:start + chunk, :], yb, directions)
+            yb = y[..., start : start + chunk]
+            hv, _ = mlp.hvp_and_input_vjp(params, x[..., start : start + chunk, :], yb, directions)
             weight = yb.shape[-1] / n
             total = [weight * h for h in hv] if total is None else [t.add_(h, alpha=weight) for t, h in zip(total, hv)]
     return tuple(t.squeeze(1) for t in total)
@@ -89,10 +90,16 @@ def top_eigenvalue(params, x, y, *, iterations=100, tol=1e-4, chunk=4096, genera
     the last estimate. ``history[t, r]`` is run r's estimate at iteration t (NaN once it stopped).
     """
     runs = params[0].shape[0]
-    if (x.ndim not in (2, 3) or y.ndim not in (1, 2) or x.shape[-2] != y.shape[-1]
-            or (x.ndim == 3 and x.shape[0] != runs) or (y.ndim == 2 and y.shape[0] != runs)):
-        raise ValueError(f"x must be (N, d) or ({runs}, N, d) and y (N,) or ({runs}, N): "
-                         f"got x {tuple(x.shape)}, y {tuple(y.shape)}")
+    if (
+        x.ndim not in (2, 3)
+        or y.ndim not in (1, 2)
+        or x.shape[-2] != y.shape[-1]
+        or (x.ndim == 3 and x.shape[0] != runs)
+        or (y.ndim == 2 and y.shape[0] != runs)
+    ):
+        raise ValueError(
+            f"x must be (N, d) or ({runs}, N, d) and y (N,) or ({runs}, N): got x {tuple(x.shape)}, y {tuple(y.shape)}"
+        )
     if iterations < 1 or chunk < 1:
         raise ValueError("iterations and chunk must be positive")
     generator = torch.Generator().manual_seed(0) if generator is None else generator
@@ -104,15 +111,20 @@ def top_eigenvalue(params, x, y, *, iterations=100, tol=1e-4, chunk=4096, genera
     eigenvalues = torch.full((runs,), float("nan"), dtype=torch.float64)
     converged = torch.zeros(runs, dtype=torch.bool)
     active = torch.ones(runs, dtype=torch.bool)
-    shift = torch.zeros(runs, dtype=torch.float64)   # 0, or the negative dominant eigenvalue (phase 2)
+    shift = torch.zeros(runs, dtype=torch.float64)  # 0, or the negative dominant eigenvalue (phase 2)
     previous = torch.full((runs,), float("nan"), dtype=torch.float64)
-    steps = torch.zeros(runs, dtype=torch.long)      # Hessian-vector products in the current phase
+    steps = torch.zeros(runs, dtype=torch.long)  # Hessian-vector products in the current phase
     history = []
     while active.any():
         sel = slice(None) if active.all() else active.nonzero().squeeze(1).to(params[0].device)
         v_sel = tuple(t[sel] for t in v)
-        hv = hessian_vector_product(tuple(p[sel] for p in params), x[sel] if x.ndim == 3 else x,
-                                    y[sel] if y.ndim == 2 else y, v_sel, chunk=chunk)
+        hv = hessian_vector_product(
+            tuple(p[sel] for p in params),
+            x[sel] if x.ndim == 3 else x,
+            y[sel] if y.ndim == 2 else y,
+            v_sel,
+            chunk=chunk,
+        )
         rho_dev = _dot(v_sel, hv)
         shift_sel = shift[active].to(rho_dev)
         new = _normalise(tuple(h - shift_sel.view((-1,) + (1,) * (h.ndim - 1)) * u for h, u in zip(hv, v_sel)))

@@ -8,7 +8,7 @@ A chapter is a :class:`Chapter` built in its experiment module
 - :class:`Part`, one per cached computation: a version, a ``compute`` function, the datasets
   it reads and, optionally, independent *cells* (a dataset, a grid row), each its own cache
   entry, so that cells can be computed separately (``--part``) and on different machines;
-- its claims, registered before any result exists (:mod:`memo_utils.claims`): the networks it
+- its claims, registered before any result exists (:mod:`memo_utils.framework.claims`): the networks it
   trains, the preconditions that make its setting able to test claims about them, the claims'
   definitions, and ``evidence(results, cfg)``, which measures them; :meth:`Chapter.judge` gives
   the verdicts, which a page and the command line save alike (:meth:`Chapter.save_claims`).
@@ -19,17 +19,21 @@ its part, the cell's coordinates and the fingerprint of the data it reads), the 
 table, the command line's ``--set`` names, the parameter cell a page must declare, the
 paper-profile guard and the page setup (:meth:`Chapter.page`).
 """
+
 from __future__ import annotations
 
 import json
-import types
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from . import cache, claims as claims_module, data, devices, memory, profiles, progress
-from .errors import ONE_LINE, ConfigError, DataUnavailableError
+from .. import progress
+from ..engine import data, devices, memory
+from ..errors import ConfigError, DataUnavailableError
+from . import cache, profiles
+from . import claims as claims_module
+from .costs import paper_estimate_sentence
 
 RUNTIME = ("profile", "data_dir", "device", "recompute")  # options every chapter takes; no result depends on them
 
@@ -49,7 +53,9 @@ class Param:
     parts: tuple
     note: str = ""
     by_profile: dict = field(default_factory=dict)
-    replicates: bool = False  # the seed (or seed list) of a claim's replicates: shown with the claims, offset by --reseed
+    replicates: bool = (
+        False  # the seed (or seed list) of a claim's replicates: shown with the claims, offset by --reseed
+    )
 
     def value(self, profile):
         return self.by_profile.get(profile, self.default)
@@ -65,7 +71,7 @@ class Part:
     names the dimensions of its arrays, for :meth:`Results.sel`; a dimension's coordinates
     are the array of the same name. ``work(cfg, cell)`` is its compute in arbitrary units
     (FLOPs up to a constant), to extrapolate costs between profiles. ``memory(cfg, cell)``
-    is the bytes it cannot do without on its device (:mod:`memo_utils.memory`), checked
+    is the bytes it cannot do without on its device (:mod:`memo_utils.engine.memory`), checked
     before it computes. Bump ``version`` when the code changes its results.
     """
 
@@ -106,8 +112,9 @@ class Results:
 
     def sel(self, part, name, **coords):
         """Array ``name`` of ``part``, selected by cell coordinates and by named dimensions."""
-        candidates = [(c, r) for p, c, r in self.entries if p == part
-                      and all(c[k] == v for k, v in coords.items() if k in c)]
+        candidates = [
+            (c, r) for p, c, r in self.entries if p == part and all(c[k] == v for k, v in coords.items() if k in c)
+        ]
         for cell, result in candidates:
             dims = result.meta.get("dims", {}).get(name, ())
             wanted = {k: v for k, v in coords.items() if k not in cell}
@@ -155,8 +162,10 @@ class Chapter:
         part_names = {p.name for p in self.parts}
         for param in self.params:
             if not param.parts or not set(param.parts) <= part_names:
-                raise ValueError(f"{self.name}: parameter {param.name} must name the parts it changes, "
-                                 f"among {sorted(part_names)} (got {param.parts})")
+                raise ValueError(
+                    f"{self.name}: parameter {param.name} must name the parts it changes, "
+                    f"among {sorted(part_names)} (got {param.parts})"
+                )
             if param.name in RUNTIME:
                 raise ValueError(f"{self.name}: {param.name} is a runtime option, not a parameter")
 
@@ -176,8 +185,9 @@ class Chapter:
         profiles.one_of(*profiles.PROFILES)("profile", profile)
         unknown = sorted(set(overrides) - set(self.param_names))
         if unknown:
-            raise ConfigError(f"{unknown[0]} is not a parameter of {self.name}: choose from "
-                              f"{', '.join(sorted(self.param_names))}")
+            raise ConfigError(
+                f"{unknown[0]} is not a parameter of {self.name}: choose from {', '.join(sorted(self.param_names))}"
+            )
         cfg = {p.name: p.value(profile) for p in self.params}
         cfg.update({k: v for k, v in overrides.items() if v is not None})
         for p in self.params:
@@ -241,9 +251,11 @@ class Chapter:
             found = cache.matching(experiment, version, lambda c: {**c, "data": None} == config)
             if len(found) > 1:
                 labels = sorted({f["label"] for r in found for f in r.meta["config"]["data"].values()})
-                raise DataUnavailableError(f"{self.name}/{cell_id(part.name, cell)}: results from several data "
-                                           f"sources are cached ({', '.join(labels)}) and no data source is given "
-                                           f"here: set data_dir to the one to use") from None
+                raise DataUnavailableError(
+                    f"{self.name}/{cell_id(part.name, cell)}: results from several data "
+                    f"sources are cached ({', '.join(labels)}) and no data source is given "
+                    f"here: set data_dir to the one to use"
+                ) from None
             return found[0] if found else None
 
     def status(self, cfg, data_dir=None):
@@ -270,19 +282,28 @@ class Chapter:
 
             def compute(part=part, cell=cell, sources=sources):
                 part_cfg = self.part_config(part, cfg)
-                sizes = [p.name for p in self.params
-                         if part.name in p.parts and type(p.default) is int and not p.replicates]
-                memory.check(part.memory(part_cfg, cell), device, f"{self.name}/{cell_id(part.name, cell)}",
-                             ", ".join(sizes) or "its sizes")
+                sizes = [
+                    p.name for p in self.params if part.name in p.parts and type(p.default) is int and not p.replicates
+                ]
+                memory.check(
+                    part.memory(part_cfg, cell),
+                    device,
+                    f"{self.name}/{cell_id(part.name, cell)}",
+                    ", ".join(sizes) or "its sizes",
+                )
                 with progress.task(f"{self.name}/{cell_id(part.name, cell)}"):
-                    for name, s in sources.items():
+                    for s in sources.values():
                         if s not in loaded:
                             loaded[s] = data.load_source(s)
-                    return part.compute(part_cfg, cell,
-                                        {name: loaded[s] for name, s in sources.items()}, device)
+                    return part.compute(part_cfg, cell, {name: loaded[s] for name, s in sources.items()}, device)
 
-            result = cache.cached(*self.key(part, cell, cfg, sources=sources), compute, device=device, recompute=recompute,
-                                  meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}})
+            result = cache.cached(
+                *self.key(part, cell, cfg, sources=sources),
+                compute,
+                device=device,
+                recompute=recompute,
+                meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}},
+            )
             entries.append((part.name, cell, result))
         return Results(entries)
 
@@ -297,11 +318,18 @@ class Chapter:
         return {name: shift(value) for name, value in self.replicate_seeds(cfg).items()}
 
     def judge(self, results, cfg):
-        """The chapter's claims, judged on ``results`` (:func:`memo_utils.claims.judge`)."""
+        """The chapter's claims, judged on ``results`` (:func:`memo_utils.framework.claims.judge`)."""
         labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
         seeds = "; ".join(f"{name}={value}" for name, value in self.replicate_seeds(cfg).items())
-        return claims_module.judge(self.claims, self.preconditions, self.evidence(results, cfg), profile=cfg["profile"],
-                                   data=", ".join(labels), seeds=seeds, chapter=self.name)
+        return claims_module.judge(
+            self.claims,
+            self.preconditions,
+            self.evidence(results, cfg),
+            profile=cfg["profile"],
+            data=", ".join(labels),
+            seeds=seeds,
+            chapter=self.name,
+        )
 
     def reseed_offset(self, cfg):
         """The offset k when ``cfg`` is its profile's settings with every replicate seed moved by k (and nothing
@@ -310,8 +338,11 @@ class Chapter:
         names = list(self.replicate_seeds(cfg))
         if not names or set(self.overridden(cfg)) != set(names):
             return None
-        first = cfg[names[0]][0] - profile_cfg[names[0]][0] if isinstance(cfg[names[0]], list) else \
-            cfg[names[0]] - profile_cfg[names[0]]
+        first = (
+            cfg[names[0]][0] - profile_cfg[names[0]][0]
+            if isinstance(cfg[names[0]], list)
+            else cfg[names[0]] - profile_cfg[names[0]]
+        )
         return first if first and cfg == {**profile_cfg, **self.reseeded(profile_cfg, first)} else None
 
     def save_claims(self, results, cfg):
@@ -322,116 +353,21 @@ class Chapter:
         judged = self.judge(results, cfg)
         offset = None if not self.overridden(cfg) else self.reseed_offset(cfg)
         if self.overridden(cfg) and offset is None:
-            return judged, None, (f"this run overrides {', '.join(self.overridden(cfg))} of the {cfg['profile']} "
-                                  f"profile")
+            return (
+                judged,
+                None,
+                (f"this run overrides {', '.join(self.overridden(cfg))} of the {cfg['profile']} profile"),
+            )
         variant = "" if offset is None else f"{claims_module.RESEED}{offset}"
         try:
             return judged, claims_module.save(self.name, cfg["profile"], judged, variant=variant), ""
         except OSError as error:  # a read-only results folder: the verdicts are still shown
             return judged, None, f"the results folder cannot be written ({error.strerror or error})"
 
-    def settings_table(self, cfg):
-        """Our settings beside the paper's, with the reason for each difference; overrides are marked."""
-        overridden = set(self.overridden(cfg))
-        rows = ["| parameter | paper | this run | why |", "|---|---|---|---|"]
-        for p in self.params:
-            value = f"**{cfg[p.name]}** (set for this run)" if p.name in overridden else f"{cfg[p.name]}"
-            rows.append(f"| `{p.name}` | {p.paper} | {value} | {p.note} |")
-        return "\n".join(rows)
-
     def stop_unless_cached(self, cfg, data_dir=None):
         """The paper profile is not run by accident: without cached results it stops with one line."""
         if cfg["profile"] == "paper" and self.missing(cfg, data_dir):
-            from .costs import paper_estimate_sentence
-
-            raise ConfigError(f"profile='paper' is not run here: {paper_estimate_sentence(self)} Run it with "
-                              f"python -m memo_utils run {self.name} --profile paper --force on a GPU machine.")
-
-    def page(self, namespace):
-        """Set up a chapter page from its (papermill) globals: validate, guard, run; see :class:`Page`."""
-        _one_line_errors()
-        unknown = sorted(k for k, v in namespace.items() if not _is_incidental(k, v)
-                         and k not in self.param_names and k not in RUNTIME)
-        if unknown:
-            raise ConfigError(f"{unknown[0]} is not a parameter of {self.name}: choose from "
-                              f"{', '.join(sorted(self.param_names + RUNTIME))}")
-        options = {"recompute": False, **{k: namespace[k] for k in RUNTIME if k in namespace}}
-        options.update({k: None for k in RUNTIME if k not in options})
-        profiles.flag("recompute", options["recompute"])
-        device = devices.resolve(options["device"])
-        devices.configure_threads(device)
-        cfg = self.config(options["profile"], **{k: namespace.get(k) for k in self.param_names})
-        try:
-            self.stop_unless_cached(cfg, options["data_dir"])
-        except ConfigError:  # the paper profile without its results: show what it would run, then stop
-            from IPython.display import Markdown, display
-
-            display(Markdown(self.settings_table(cfg)))
-            raise
-        results = self.run(cfg, device=device, data_dir=options["data_dir"], recompute=options["recompute"])
-        return Page(self, cfg, results)
-
-
-def _one_line_errors():
-    """In a notebook, show a bad parameter or missing data as its one-line message, not a traceback."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def show(shell, etype, value, tb, tb_offset=None):
-        lines = [f"{etype.__name__}: {value}"]
-        shell._showtraceback(etype, value, lines)
-        return lines
-
-    shell.set_custom_exc(ONE_LINE, show)
-
-
-_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
-
-
-def _is_incidental(name, value):
-    """Globals of a notebook that are not settings: IPython's own, modules, functions and classes."""
-    return (name.startswith("_") or name in _IPYTHON_NAMES
-            or isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)))
-
-
-@dataclass
-class Page:
-    """What a chapter page shows about its run: the note, the settings table, the claims."""
-
-    chapter: Chapter
-    cfg: dict
-    results: Results
-
-    def note(self):
-        from IPython.display import Markdown
-
-        from . import report
-
-        return Markdown(":::{note}\n" + report.run_note(self.results, self.cfg, self.chapter.overridden(self.cfg))
-                        + "\n:::")
-
-    def settings(self):
-        from IPython.display import Markdown
-
-        return Markdown(self.chapter.settings_table(self.cfg))
-
-    def preconditions(self):
-        """The chapter's preconditions, declared once for all the claims on the same networks."""
-        from IPython.display import Markdown
-
-        return Markdown(claims_module.preconditions_markdown(self.chapter.networks, self.chapter.preconditions))
-
-    def claims(self):
-        """Judge the chapter's claims, save them under the profile (unless settings were overridden), show them."""
-        from IPython.display import Markdown
-
-        judged, saved, why_not = self.chapter.save_claims(self.results, self.cfg)
-        text = claims_module.to_markdown(judged)
-        if saved is None:
-            text += f"\n\nThese verdicts are not saved to the claims page: {why_not}."
-        return Markdown(text)
+            raise ConfigError(
+                f"profile='paper' is not run here: {paper_estimate_sentence(self)} Run it with "
+                f"python -m memo_utils run {self.name} --profile paper --force on a GPU machine."
+            )

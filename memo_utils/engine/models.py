@@ -1,4 +1,5 @@
 """The networks of the papers: ReLU MLPs, the small AlexNet-style CNN, VGG-11/13 and ResNet-32."""
+
 from __future__ import annotations
 
 import math
@@ -51,15 +52,23 @@ class SmallAlexNet(nn.Module):
         for _ in range(2):
             side = (side - 3) // 2 + 1
         self.features = nn.Sequential(
-            nn.Conv2d(in_channels, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(in_channels, width, 5, padding=2),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
             nn.MaxPool2d(3, 2),
-            nn.Conv2d(width, width, 5, padding=2), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, 5, padding=2),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
             nn.MaxPool2d(3, 2),
         )
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(width * side * side, 384), nn.BatchNorm1d(384), nn.ReLU(),
-            nn.Linear(384, 192), nn.BatchNorm1d(192), nn.ReLU(),
+            nn.Linear(width * side * side, 384),
+            nn.BatchNorm1d(384),
+            nn.ReLU(),
+            nn.Linear(384, 192),
+            nn.BatchNorm1d(192),
+            nn.ReLU(),
             nn.Linear(192, num_classes),
         )
 
@@ -117,7 +126,7 @@ def vgg(name="vgg11", num_classes=10, batch_norm=False, width=1.0, output_bias=T
     the classifier N(0, 0.01), biases 0): without batch norm, PyTorch's default init shrinks the
     signal at every layer and a VGG-11 stays at chance for many epochs. Without ``output_bias``
     the classifier has no bias, so every parameter belongs to some feature map (turn-over dropout's
-    sub-networks then share nothing, :mod:`memo_utils.turn_over`).
+    sub-networks then share nothing, :mod:`memo_utils.methods.turn_over`).
     """
     layers, channels = [], 3
     for spec in VGG_LAYERS[name]:
@@ -154,7 +163,7 @@ class _BasicBlock(nn.Module):
 
     def forward(self, x):
         out = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
-        shortcut = x[..., ::self.stride, ::self.stride]  # option A: subsample, pad the new channels with zeros
+        shortcut = x[..., :: self.stride, :: self.stride]  # option A: subsample, pad the new channels with zeros
         if self.extra_channels:
             half = self.extra_channels // 2
             shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, half, self.extra_channels - half))
@@ -169,7 +178,10 @@ def resnet32(num_classes=10, width=1.0):
     multiplies the stages' 16, 32 and 64 channels (at least 1), for narrow variants on a CPU.
     """
     stages = [max(1, round(c * width)) for c in (16, 32, 64)]
-    layers, channels = [nn.Conv2d(3, stages[0], 3, padding=1, bias=False), nn.BatchNorm2d(stages[0]), nn.ReLU()], stages[0]
+    layers, channels = (
+        [nn.Conv2d(3, stages[0], 3, padding=1, bias=False), nn.BatchNorm2d(stages[0]), nn.ReLU()],
+        stages[0],
+    )
     for stage, stage_channels in enumerate(stages):
         for block in range(5):
             layers.append(_BasicBlock(channels, stage_channels, stride=2 if stage and not block else 1))
@@ -188,10 +200,17 @@ class DCGANGenerator(nn.Module):
         self.z_dim, self.channels = z_dim, channels
         w = width
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(z_dim, 8 * w, 4, 1, 0, bias=False), nn.BatchNorm2d(8 * w), nn.ReLU(True),
-            nn.ConvTranspose2d(8 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(True),
-            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.ReLU(True),
-            nn.ConvTranspose2d(2 * w, channels, 4, 2, 1, bias=False), nn.Tanh(),
+            nn.ConvTranspose2d(z_dim, 8 * w, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(8 * w),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(8 * w, 4 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(4 * w),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * w),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(2 * w, channels, 4, 2, 1, bias=False),
+            nn.Tanh(),
         )
 
     def forward(self, z):
@@ -208,9 +227,14 @@ class DCGANDiscriminator(nn.Module):
         super().__init__()
         w = width
         self.net = nn.Sequential(
-            nn.Conv2d(channels, w, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * w), nn.LeakyReLU(0.2, True),
-            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False), nn.BatchNorm2d(4 * w), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(channels, w, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(w, 2 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(2 * w),
+            nn.LeakyReLU(0.2, True),
+            nn.Conv2d(2 * w, 4 * w, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(4 * w),
+            nn.LeakyReLU(0.2, True),
             nn.Conv2d(4 * w, 1, 4, 1, 0, bias=False),
         )
 

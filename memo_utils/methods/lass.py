@@ -30,6 +30,7 @@ A third reading is a choice, kept as an option of :func:`search`:
   smaller, so the CSR is lower than with the box alone (``pixel_range=False``), most where many
   pixels are saturated (MNIST's black background).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -132,8 +133,21 @@ def pixel_units(pixel_mean, pixel_std):
     return 1.0 / (255.0 * pixel_std), (0.0 - pixel_mean) / pixel_std, (1.0 - pixel_mean) / pixel_std
 
 
-def search(forward, x, *, pixel_mean, pixel_std, radius=PAPER_RADIUS, alpha=PAPER_ALPHA, beta=PAPER_BETA,
-           max_iter, seed, example_dim=0, chunk=1000, pixel_range=True):
+def search(
+    forward,
+    x,
+    *,
+    pixel_mean,
+    pixel_std,
+    radius=PAPER_RADIUS,
+    alpha=PAPER_ALPHA,
+    beta=PAPER_BETA,
+    max_iter,
+    seed,
+    example_dim=0,
+    chunk=1000,
+    pixel_range=True,
+):
     """LASS around every example of ``x``, ``chunk`` examples (along ``example_dim``) at a time.
 
     ``radius``, ``alpha`` and ``beta`` are on the paper's 0-255 pixel scale and converted with
@@ -145,16 +159,29 @@ def search(forward, x, *, pixel_mean, pixel_std, radius=PAPER_RADIUS, alpha=PAPE
     Returns ``flipped_at`` for every example.
     """
     if getattr(forward, "training", False):
-        raise ValueError("lass.search needs the model in evaluation mode: in training mode batch norm mixes the "
-                         "examples of a chunk and dropout changes the predictions it checks")
+        raise ValueError(
+            "lass.search needs the model in evaluation mode: in training mode batch norm mixes the "
+            "examples of a chunk and dropout changes the predictions it checks"
+        )
     unit, low, high = pixel_units(pixel_mean, pixel_std)
     if not pixel_range:
         low, high = -float("inf"), float("inf")
     found = []
     for c, part in enumerate(torch.split(x, chunk, dim=example_dim)):
         noise = gaussian_noise(part.shape, torch.Generator().manual_seed(seed + c), part.device, part.dtype)
-        found.append(lass(forward, part, radius=radius * unit, alpha=alpha * unit, beta=beta * unit, low=low,
-                          high=high, max_iter=max_iter, noise=noise).flipped_at)
+        found.append(
+            lass(
+                forward,
+                part,
+                radius=radius * unit,
+                alpha=alpha * unit,
+                beta=beta * unit,
+                low=low,
+                high=high,
+                max_iter=max_iter,
+                noise=noise,
+            ).flipped_at
+        )
     return torch.cat(found, dim=example_dim)
 
 

@@ -13,6 +13,7 @@ Every figure of the book is made by :func:`figure`, so it has the book's look:
 - :func:`colorbar` and :func:`legend_outside` place colour bars (with a label) and legends
   outside the data.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -22,8 +23,16 @@ import matplotlib.pyplot as plt
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.transforms import ScaledTranslation
 
-COLORS = {"real": "C0", "randX": "C1", "randY": "C2", "binomial": "0.4", "50% real": "C4", "random": "C2",
-          "real inputs": "C0", "random inputs": "C1"}
+COLORS = {
+    "real": "C0",
+    "randX": "C1",
+    "randY": "C2",
+    "binomial": "0.4",
+    "50% real": "C4",
+    "random": "C2",
+    "real inputs": "C0",
+    "random inputs": "C1",
+}
 
 MAX_WIDTH = 7.0  # inches: the book's text column is about 700 px wide, and figures are drawn at 100 dpi
 STYLE = {
@@ -70,8 +79,13 @@ def figure(ncols=1, width=5.0, height=3.6, nrows=1):
     """
     total_width, total_height = width * ncols, height * nrows
     scale = min(1.0, MAX_WIDTH / total_width)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(total_width * scale, total_height * scale), squeeze=False,
-                             layout=_Layout(h_pad=0.04, w_pad=0.04))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(total_width * scale, total_height * scale),
+        squeeze=False,
+        layout=_Layout(h_pad=0.04, w_pad=0.04),
+    )
     return fig, axes.ravel()
 
 
@@ -100,9 +114,17 @@ def legend_outside(ax, where="right", **kwargs):
     # Anchored to the bottom of the axes and moved down by the height of the tick labels and the
     # x label, in points, so that it neither covers them nor depends on the figure's size.
     rc = matplotlib.rcParams
-    drop = (rc["xtick.major.size"] + rc["xtick.major.pad"] + 1.3 * _points(rc["xtick.labelsize"])
-            + (rc["axes.labelpad"] + 1.3 * _points(rc["axes.labelsize"]) * (ax.get_xlabel().count("\n") + 1)
-               if ax.get_xlabel() else 0) + 4)
+    drop = (
+        rc["xtick.major.size"]
+        + rc["xtick.major.pad"]
+        + 1.3 * _points(rc["xtick.labelsize"])
+        + (
+            rc["axes.labelpad"] + 1.3 * _points(rc["axes.labelsize"]) * (ax.get_xlabel().count("\n") + 1)
+            if ax.get_xlabel()
+            else 0
+        )
+        + 4
+    )
     offset = ScaledTranslation(0, -drop / 72, ax.figure.dpi_scale_trans)
     place = dict(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=ax.transAxes + offset, borderaxespad=0.0)
     if "ncols" in kwargs:
@@ -150,8 +172,13 @@ def _wrap_long_texts(fig, laid_out):
             box = ax.get_position()
             width, height = box.width * fig.bbox.width, box.height * fig.bbox.height
             width, height = max(width, height), max(width, height)  # the long side, whichever way the bar runs
-        for text, limit in ((ax.title, width), (ax._left_title, width), (ax._right_title, width),
-                            (ax.xaxis.label, width), (ax.yaxis.label, height)):
+        for text, limit in (
+            (ax.title, width),
+            (ax._left_title, width),
+            (ax._right_title, width),
+            (ax.xaxis.label, width),
+            (ax.yaxis.label, height),
+        ):
             _wrap(text, 0.95 * limit, renderer)
     if fig._suptitle is not None and not laid_out:
         _wrap(fig._suptitle, 0.95 * fig.bbox.width, renderer)

@@ -24,6 +24,7 @@ a small dict that the results cache can key on; ``load_source`` then reads the i
 A dataset records where it came from and whether it is exact, so that figures built on
 the lossy JPEG copy of CIFAR-10 can say so.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,11 +37,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import ConfigError, DataUnavailableError
+from ..errors import ConfigError, DataUnavailableError
 
 DATASETS = ("mnist", "cifar10")
 NUM_CLASSES = 10
-BUNDLED_DIR = Path(__file__).parent / "bundled"
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "bundled"
 DOWNLOAD_CACHE = Path(os.environ.get("MEMO_CACHE_DIR", Path.home() / ".cache" / "memo_utils"))
 # The sums published in shared/data/README.md: a data folder's archives must match them.
 PUBLISHED_SHA256 = {
@@ -49,8 +50,7 @@ PUBLISHED_SHA256 = {
     "cifar10_jpeg.npz": "e579558dc285c2665fc6824e30049a1a7cb96dbbb17985f0bdcf01efb26d6561",
 }
 EXACT_CIFAR_TRAIN = 3000  # the exact first 4,000 CIFAR-10 images are split 3,000 train / 1,000 test
-_SHARED_HINT = ("expected a folder like shared/data with mnist.npz, "
-                "cifar10_exact_train_first4000.npz, cifar10_jpeg.npz")
+_SHARED_HINT = "expected a folder like shared/data with mnist.npz, cifar10_exact_train_first4000.npz, cifar10_jpeg.npz"
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,8 @@ def load_source(source):
     if found != source.sha256:
         raise DataUnavailableError(
             f"{source.path} changed after it was chosen (SHA-256 {found[:12]}, expected "
-            f"{source.sha256[:12]}): {_remedy(source.origin, source.path)}")
+            f"{source.sha256[:12]}): {_remedy(source.origin, source.path)}"
+        )
     try:
         with np.load(source.path) as d:
             if source.layout == "exact_first4000":
@@ -144,8 +145,12 @@ def load_source(source):
                 n = EXACT_CIFAR_TRAIN
                 arrays = x[:n], y[:n], x[n:], y[n:]
             elif source.layout == "jpeg":
-                arrays = (_decode_jpegs(d["train_jpeg"], d["train_offsets"]), d["y_train"],
-                          _decode_jpegs(d["test_jpeg"], d["test_offsets"]), d["y_test"])
+                arrays = (
+                    _decode_jpegs(d["train_jpeg"], d["train_offsets"]),
+                    d["y_train"],
+                    _decode_jpegs(d["test_jpeg"], d["test_offsets"]),
+                    d["y_test"],
+                )
             else:
                 arrays = d["x_train"], d["y_train"], d["x_test"], d["y_test"]
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
@@ -219,15 +224,25 @@ def _checked(path, name, layout, origin):
                     return _invalid(path, origin, f"y_{split} holds labels outside 0-{NUM_CLASSES - 1}")
                 if layout == "jpeg":
                     offsets, (size,), _ = _array(archive, f"{split}_offsets"), *_header(archive, f"{split}_jpeg")[:2]
-                    if offsets.shape != (len(labels) + 1,) or offsets.dtype.kind not in "iu" \
-                            or (np.diff(offsets) < 0).any() or offsets[0] < 0 or offsets[-1] > size:
-                        return _invalid(path, origin, f"{split}_offsets do not split {split}_jpeg into "
-                                                      f"{len(labels)} images")
+                    if (
+                        offsets.shape != (len(labels) + 1,)
+                        or offsets.dtype.kind not in "iu"
+                        or (np.diff(offsets) < 0).any()
+                        or offsets[0] < 0
+                        or offsets[-1] > size
+                    ):
+                        return _invalid(
+                            path, origin, f"{split}_offsets do not split {split}_jpeg into {len(labels)} images"
+                        )
                 else:
                     shape, dtype = _header(archive, f"x_{split}")
                     if dtype != np.uint8 or shape != (len(labels), *IMAGE_SHAPES[name]):
-                        return _invalid(path, origin, f"x_{split} is {dtype} {shape}, expected uint8 "
-                                                      f"{(len(labels), *IMAGE_SHAPES[name])} for {len(labels)} labels")
+                        return _invalid(
+                            path,
+                            origin,
+                            f"x_{split} is {dtype} {shape}, expected uint8 "
+                            f"{(len(labels), *IMAGE_SHAPES[name])} for {len(labels)} labels",
+                        )
                 n_train = len(labels) if n_train is None else n_train
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as error:
         raise DataUnavailableError(f"{path} cannot be read ({_one_line(error)}): {_remedy(origin, path)}") from None
@@ -264,8 +279,9 @@ def _from_data_dir(name, data_dir, min_train, parameter):
     else:
         options = [("cifar10_jpeg.npz", "jpeg", "CIFAR-10 (JPEG copy)", False)]
         if min_train <= EXACT_CIFAR_TRAIN:  # the exact images are preferred whenever they suffice
-            options.insert(0, ("cifar10_exact_train_first4000.npz", "exact_first4000",
-                               "CIFAR-10 (exact first 4,000)", True))
+            options.insert(
+                0, ("cifar10_exact_train_first4000.npz", "exact_first4000", "CIFAR-10 (exact first 4,000)", True)
+            )
     present = [option for option in options if (folder / option[0]).is_file()]
     if not present:
         wanted = " or ".join(option[0] for option in options)
@@ -279,7 +295,8 @@ def _from_data_dir(name, data_dir, min_train, parameter):
     if n_train < min_train:
         raise DataUnavailableError(
             f"{where} holds no {name} archive with {min_train} training images ({filename} has {n_train}): "
-            f"{_SHARED_HINT}")
+            f"{_SHARED_HINT}"
+        )
     return DataSource(name, path, sha256, label, exact, "data_dir", layout, n_train)
 
 
@@ -290,7 +307,8 @@ def _verify_published(path):
     if found != expected:
         raise DataUnavailableError(
             f"{path} does not match its published checksum (SHA-256 {found[:12]}..., expected "
-            f"{expected[:12]}...): {_remedy('data_dir', path)}")
+            f"{expected[:12]}...): {_remedy('data_dir', path)}"
+        )
     return found
 
 
@@ -299,7 +317,7 @@ def _decode_jpegs(buffer, offsets):
 
     images = np.empty((len(offsets) - 1, 32, 32, 3), dtype=np.uint8)
     for i in range(len(images)):
-        blob = buffer[offsets[i]:offsets[i + 1]].tobytes()
+        blob = buffer[offsets[i] : offsets[i + 1]].tobytes()
         images[i] = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"))
     return images
 
@@ -311,8 +329,16 @@ def _from_download_cache(name, allow_download):
             return None
         _download_with_torchvision(name, path)
     sha256 = _verify_cache(path)
-    return DataSource(name, path, sha256, "MNIST" if name == "mnist" else "CIFAR-10", True,
-                      "torchvision", "arrays", _checked(path, name, "arrays", "torchvision"))
+    return DataSource(
+        name,
+        path,
+        sha256,
+        "MNIST" if name == "mnist" else "CIFAR-10",
+        True,
+        "torchvision",
+        "arrays",
+        _checked(path, name, "arrays", "torchvision"),
+    )
 
 
 def _verify_cache(path):
@@ -328,7 +354,8 @@ def _verify_cache(path):
         if found != expected:
             raise DataUnavailableError(
                 f"{path} does not match the checksum recorded in {sidecar.name} when it was converted "
-                f"(SHA-256 {found[:12]}..., expected {expected[:12]}...): {_remedy('torchvision', path)}")
+                f"(SHA-256 {found[:12]}..., expected {expected[:12]}...): {_remedy('torchvision', path)}"
+            )
         return found
     try:
         with zipfile.ZipFile(path) as archive:
@@ -336,7 +363,8 @@ def _verify_cache(path):
             missing = {"x_train.npy", "y_train.npy", "x_test.npy", "y_test.npy"} - set(archive.namelist())
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise DataUnavailableError(
-            f"{path} cannot be read ({_one_line(error)}): {_remedy('torchvision', path)}") from None
+            f"{path} cannot be read ({_one_line(error)}): {_remedy('torchvision', path)}"
+        ) from None
     if damaged or missing:
         problem = f"{damaged} is damaged" if damaged else f"it lacks {', '.join(sorted(missing))}"
         raise DataUnavailableError(f"{path} cannot be read ({problem}): {_remedy('torchvision', path)}")
@@ -390,7 +418,8 @@ def _bundled(name):
     if found != expected[filename]:
         raise DataUnavailableError(
             f"{path} does not match its SHA256SUMS entry (SHA-256 {found[:12]}..., expected "
-            f"{expected[filename][:12]}...): {rebuild}")
+            f"{expected[filename][:12]}...): {rebuild}"
+        )
     label = "MNIST (bundled sample)" if name == "mnist" else "CIFAR-10 (exact first 4,000)"
     return DataSource(name, path, found, label, True, "bundled", "arrays", _checked(path, name, "arrays", "bundled"))
 

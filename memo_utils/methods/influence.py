@@ -1,18 +1,20 @@
 """Ground truths for memorization scores (self-influence, Liu et al. Equation 2): exact leave-one-out
 retraining and Feldman & Zhang's subsampling estimator, each trained as one batched MLP ensemble.
 
-Both use :func:`memo_utils.ensemble.train_ensemble` with ``keep``: model k trains on the examples its
+Both use :func:`memo_utils.engine.ensemble.train_ensemble` with ``keep``: model k trains on the examples its
 row marks, with the batches of the permutation of all N (so the full run and a leave-one-out run see
 the same minibatches but for the one example), from the same initialisation and data order unless
 stated. A score is a loss difference, L(trained without z_i, z_i) - L(trained with z_i, z_i), the
-quantity turn-over dropout estimates (:func:`memo_utils.turn_over.scores`).
+quantity turn-over dropout estimates (:func:`memo_utils.methods.turn_over.scores`).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from .ensemble import MLPEnsemble, train_ensemble
+from .. import seeds
+from ..engine.ensemble import MLPEnsemble, train_ensemble
 
 
 @torch.no_grad()
@@ -46,7 +48,7 @@ def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     caller ranks only the finite scores and reports how many it left out."""
     generator = torch.Generator().manual_seed(seed)
     keep = torch.rand(models, len(x), generator=generator) < 0.5
-    run_seeds = [seed * 100_003 + k for k in range(models)]
+    run_seeds = seeds.subsampling_models(seed, models)
     ensemble = MLPEnsemble(sizes, run_seeds, x.device, x.dtype, output_bias=output_bias)
     finite = train_ensemble(ensemble, x, y, order_seeds=run_seeds, keep=keep, **train)
     losses = _losses(ensemble, x, y)[finite]  # diverged models leave the estimate
@@ -55,4 +57,3 @@ def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     without_i = (losses * (1 - kept)).sum(0) / (1 - kept).sum(0).clamp_min(1)
     compared = (kept.sum(0) > 0) & ((1 - kept).sum(0) > 0)
     return torch.where(compared, without_i - with_i, torch.nan)
-

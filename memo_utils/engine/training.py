@@ -1,15 +1,32 @@
 """Training of single ``nn.Module`` classifiers (the CNNs), with the whole dataset on the device."""
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from . import progress
+from .. import progress
 
 
-def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15, lr_drops=None,
-                     weight_decay=0.0, adversary=None, augment=None, input_gradient=False, masks=None, seed=0,
-                     callback=None):
+def train_classifier(
+    model,
+    x,
+    y,
+    *,
+    epochs,
+    batch_size,
+    lr,
+    momentum=0.9,
+    lr_halving_every=15,
+    lr_drops=None,
+    weight_decay=0.0,
+    adversary=None,
+    augment=None,
+    input_gradient=False,
+    masks=None,
+    seed=0,
+    callback=None,
+):
     """Minibatch SGD with momentum; the learning rate halves every ``lr_halving_every`` epochs, or,
     given ``lr_drops`` (epochs), is divided by 10 at each of them (Liu et al.'s schedule).
 
@@ -17,20 +34,23 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
     is dropped so batch norm never sees a batch of one. Returns per-epoch training loss
     and accuracy, and whether the loss stayed finite (a diverged run is reported, not plotted).
     ``callback(epoch, model)`` runs after each epoch, for example to record validation accuracy.
-    ``weight_decay`` is torch SGD's; ``adversary`` (:class:`memo_utils.regularization.Adversary`)
+    ``weight_decay`` is torch SGD's; ``adversary`` (:class:`memo_utils.methods.regularization.Adversary`)
     mixes the loss on LASS's samples into each step. Models that regularize themselves
-    (:class:`memo_utils.regularization.RegularizedAlexNet`) draw their masks and noise in ``forward``.
-    ``augment(x, generator)`` transforms each minibatch (e.g. :func:`memo_utils.data.random_crop_flip`).
+    (:class:`memo_utils.methods.regularization.RegularizedAlexNet`) draw their masks and noise in ``forward``.
+    ``augment(x, generator)`` transforms each minibatch (e.g. :func:`memo_utils.engine.data.random_crop_flip`).
     ``masks(idx)`` gives the turn-over masks of the minibatch's examples, passed to ``model(inputs, masks)``
-    (:class:`memo_utils.turn_over.Masked`).
+    (:class:`memo_utils.methods.turn_over.Masked`).
     With ``input_gradient``, the history also holds G per epoch (Gu & Tresp 2019, section 2): the mean
     over the epoch's examples of sum_j |dL/dx_j|, each taken at the step that trains on it, where L is
     the minibatch's summed loss (without batch norm, exactly each example's own loss gradient).
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    schedule = (torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5) if lr_drops is None
-                else torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(lr_drops), gamma=0.1))
+    schedule = (
+        torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_halving_every, gamma=0.5)
+        if lr_drops is None
+        else torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(lr_drops), gamma=0.1)
+    )
     history = {"loss": [], "accuracy": [], **({"input_gradient": []} if input_gradient else {})}
     finite = True
     batch_size = min(batch_size, len(x))
@@ -43,12 +63,12 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
         gradient_sum = torch.zeros((), device=x.device)
         seen = 0
         for start in range(0, len(x) - batch_size + 1, batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             inputs = x[idx] if augment is None else augment(x[idx], generator)
             inputs.requires_grad_(input_gradient)
             logits = model(inputs) if masks is None else model(inputs, masks(idx))
             loss = F.cross_entropy(logits, y[idx])
-            if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
+            if adversary is not None:  # memo_utils.methods.regularization.Adversary: adversarial training
                 loss = adversary.loss(model, inputs, y[idx], loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -76,7 +96,9 @@ def train_classifier(model, x, y, *, epochs, batch_size, lr, momentum=0.9, lr_ha
 def correct(model, x, y, batch_size=1000):
     """Per example, whether ``model`` (put in eval mode) classifies it right: a (N,) bool tensor."""
     model.eval()
-    return torch.cat([model(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size] for i in range(0, len(x), batch_size)])
+    return torch.cat(
+        [model(x[i : i + batch_size]).argmax(1) == y[i : i + batch_size] for i in range(0, len(x), batch_size)]
+    )
 
 
 def accuracy(model, x, y, batch_size=1000):

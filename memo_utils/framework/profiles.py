@@ -4,13 +4,14 @@ Every chapter takes a ``profile`` and any number of overrides (papermill paramet
 ``--set`` on the command line). ``None`` means "the profile's value". A bad value stops
 the run with one line that names the parameter and what is allowed.
 """
+
 from __future__ import annotations
 
 import math
 
 import torch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 PROFILES = ("smoke", "cpu", "gpu", "paper")  # in increasing order of scale
 MAX_COUNT = 10**7  # any size, count or number of steps: far above the papers' (50,000 images, 10^5 steps); a larger
@@ -75,18 +76,34 @@ def seed_list(name, value):
 
 def step_list(name, value):
     if not isinstance(value, (list, tuple)) or not value or not all(_is_int(v) and 0 < v <= MAX_COUNT for v in value):
-        raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of positive integers up to "
-                          f"{MAX_COUNT:,}")
+        raise ConfigError(
+            f"{name}={value!r} is not allowed: must be a non-empty list of positive integers up to {MAX_COUNT:,}"
+        )
+
+
+def increasing(name, value):
+    """A grid given in increasing order without repeats: a list the chapter would otherwise have to reorder
+    silently (its cache key and its figures' axes follow the order given)."""
+    if list(value) != sorted(set(value)):
+        raise ConfigError(
+            f"{name}={list(value)!r} is not allowed: must be increasing, without repeats (e.g. {sorted(set(value))!r})"
+        )
 
 
 def fraction_list(name, value):
-    if not isinstance(value, (list, tuple)) or not value or not all(_is_finite_number(v) and 0 <= v <= 1 for v in value):
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(_is_finite_number(v) and 0 <= v <= 1 for v in value)
+    ):
         raise ConfigError(f"{name}={value!r} is not allowed: must be a non-empty list of numbers in [0, 1]")
 
 
 def one_of(*choices):
     """A validator that accepts exactly the values in ``choices``."""
+
     def check(name, value):
         if value not in choices:
             raise ConfigError(f"{name}={value!r} is not allowed: choose one of {', '.join(map(str, choices))}")
+
     return check

@@ -6,9 +6,10 @@ models' parameters and buffers are stacked along a leading dimension and one
 ``vmap(functional_call)`` runs all of them; under ``vmap`` a convolution whose weights carry
 a model dimension becomes one grouped convolution, and batch norm keeps per-model
 statistics. :func:`train_classifiers` has exactly the semantics of K calls of
-:func:`memo_utils.training.train_classifier` (tested in float64), so the two are
+:func:`memo_utils.engine.training.train_classifier` (tested in float64), so the two are
 interchangeable and the benchmark can compare them on the same workload.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call, stack_module_state, vmap
 
-from . import progress
+from .. import progress
 from .graphs import GraphedStep, graph_mode
 
 
@@ -53,8 +54,23 @@ class StackedModels:
                 tensor.copy_(self.buffers[name][k])
 
 
-def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0.9, lr_halving_every=15,
-                      weight_decay=0.0, adversary=None, autocast_dtype=None, graphs=False, callback=None):
+def train_classifiers(
+    models,
+    x,
+    y,
+    *,
+    seeds,
+    epochs,
+    batch_size,
+    lr,
+    momentum=0.9,
+    lr_halving_every=15,
+    weight_decay=0.0,
+    adversary=None,
+    autocast_dtype=None,
+    graphs=False,
+    callback=None,
+):
     """Train ``models`` at once; model k as ``train_classifier(models[k], x, y[k], seed=seeds[k],
     weight_decay=weight_decay[k])``.
 
@@ -64,11 +80,11 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     (history, finite) pair per model; a diverged model does not affect the others.
     ``autocast_dtype`` (e.g. ``torch.bfloat16``) runs the forward pass under autocast; the
     loss and the updates stay in the parameters' precision. ``weight_decay`` is one value or one
-    per model, as is the weight of an ``adversary`` (:class:`memo_utils.regularization.Adversary`,
+    per model, as is the weight of an ``adversary`` (:class:`memo_utils.methods.regularization.Adversary`,
     adversarial training). Models that draw their own dropout masks and noise (``draw_randomness``, see
-    :mod:`memo_utils.regularization`) draw them before each step, so each sees what it would
+    :mod:`memo_utils.methods.regularization`) draw them before each step, so each sees what it would
     alone. ``callback(epoch, models)`` runs after each epoch, the state written back.
-    ``graphs`` (:mod:`memo_utils.graphs`; True: on CUDA) replays each step, forward, backward and update,
+    ``graphs`` (:mod:`memo_utils.engine.graphs`; True: on CUDA) replays each step, forward, backward and update,
     as one CUDA graph, captured anew when the learning rate halves; not with an adversary or models that
     draw their own randomness (their steps call the host). The chapters leave it off (see the cost page).
     """
@@ -79,8 +95,10 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     draws = hasattr(models[0], "draw_randomness")
     mode = graph_mode(graphs, x.device)
     if graphs is not False and (adversary is not None or draws):  # refused on every device, not only on CUDA
-        raise ValueError(f"graphs={graphs!r} is not allowed with an adversary or models that draw their own "
-                         "randomness: use graphs=False")
+        raise ValueError(
+            f"graphs={graphs!r} is not allowed with an adversary or models that draw their own "
+            "randomness: use graphs=False"
+        )
     y = y.expand(k, -1) if y.ndim == 1 else y
     generators = [torch.Generator().manual_seed(s) for s in seeds]
     params = list(stacked.params.values())
@@ -90,8 +108,11 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
     histories = [{"loss": [], "accuracy": []} for _ in range(k)]
     finite = torch.ones(k, dtype=torch.bool, device=x.device)
     # no autocast weight cache: a CUDA graph must not keep casts from its capture
-    amp = (lambda: torch.autocast(x.device.type, dtype=autocast_dtype, cache_enabled=False)) if autocast_dtype \
+    amp = (
+        (lambda: torch.autocast(x.device.type, dtype=autocast_dtype, cache_enabled=False))
+        if autocast_dtype
         else nullcontext
+    )
     decay = torch.as_tensor(weight_decay, dtype=params[0].dtype, device=x.device).expand(k)
     decaying = bool(decay.any())
     loss_sum = torch.zeros(k, device=x.device)  # allocated once: a graphed step adds into the same tensors
@@ -99,13 +120,19 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
 
     def step(idx, step_lr):
         labels = y[rows, idx]
-        randomness = lambda: [torch.stack(site).to(x.device, x.dtype) for site in zip(
-            *(m.draw_randomness(batch_size, x.shape[1:]) for m in models))] if draws else []
+        randomness = lambda: (
+            [
+                torch.stack(site).to(x.device, x.dtype)
+                for site in zip(*(m.draw_randomness(batch_size, x.shape[1:]) for m in models))
+            ]
+            if draws
+            else []
+        )
         extra = randomness()
         with amp():
             logits = stacked(x[idx], *extra).float() if autocast_dtype else stacked(x[idx], *extra)
         loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten(), reduction="none").view(k, -1).mean(1)
-        if adversary is not None:  # memo_utils.regularization.Adversary: adversarial training
+        if adversary is not None:  # memo_utils.methods.regularization.Adversary: adversarial training
             loss = adversary.stacked_loss(stacked, models, x[idx], labels, loss, randomness)
         grads = torch.autograd.grad(loss.sum(), params)
         with torch.no_grad():
@@ -130,11 +157,11 @@ def train_classifiers(models, x, y, *, seeds, epochs, batch_size, lr, momentum=0
         correct.zero_()
         seen = 0
         for start in range(0, n - batch_size + 1, batch_size):
-            run_step(order[:, start:start + batch_size])
+            run_step(order[:, start : start + batch_size])
             seen += batch_size
         finite &= torch.isfinite(loss_sum)
-        for h, l, c in zip(histories, loss_sum.tolist(), correct.tolist()):
-            h["loss"].append(l / seen)
+        for h, loss, c in zip(histories, loss_sum.tolist(), correct.tolist()):
+            h["loss"].append(loss / seen)
             h["accuracy"].append(c / seen)
         if callback is not None:
             stacked.write_back()

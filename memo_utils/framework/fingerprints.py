@@ -17,6 +17,7 @@ only people read (comments, docstrings, formatting, the message text of raised e
 assertions), so improving a message never makes results look stale, and it leaves out modules
 that declare ``AFFECTS_RESULTS = False`` (progress bars, errors).
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,10 +36,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache, data
+from ..engine import data
+from . import cache
 from .chapter import cell_id
 
-RECORD = Path(__file__).parent / "experiments" / "fingerprints.json"
+RECORD = Path(__file__).resolve().parents[1] / "experiments" / "fingerprints.json"
 
 
 def _imports(nodes, module_name):
@@ -48,8 +50,11 @@ def _imports(nodes, module_name):
     imports = {}
     for node in nodes:
         if isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+            base = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
                 else node.module
+            )
             if base.split(".")[0] != root:
                 continue
             for alias in node.names:
@@ -99,8 +104,13 @@ class _Prose(ast.NodeTransformer):
 
     def generic_visit(self, node):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]
         return super().generic_visit(node)
 
@@ -166,8 +176,10 @@ def _references(node, module_name):
     """The (module, name) symbols of the package that a definition uses; name None: the whole module."""
     definitions, module_imports = _module_info(module_name)
     local = _local_names(node) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) else set()
-    imports = {**{alias: target for alias, target in module_imports.items() if alias not in local},
-               **_imports(ast.walk(node), module_name)}  # imports inside the function win
+    imports = {
+        **{alias: target for alias, target in module_imports.items() if alias not in local},
+        **_imports(ast.walk(node), module_name),
+    }  # imports inside the function win
     inner = {id(child.value) for child in ast.walk(node) if isinstance(child, ast.Attribute)}
     found = set()
     for child in ast.walk(node):
@@ -232,9 +244,11 @@ def status(chapters):
             elif entry["version"] != part.version:
                 problem = f"version {entry['version']} recorded, {part.version} now: record the new version"
             elif entry["source"] != current["source"]:
-                problem = (f"its code changed but its version ({part.version}) did not: bump the version if results "
-                           f"change, else prove they do not with python -m memo_utils fingerprint --record "
-                           f"{_part_id(chapter, part)}")
+                problem = (
+                    f"its code changed but its version ({part.version}) did not: bump the version if results "
+                    f"change, else prove they do not with python -m memo_utils fingerprint --record "
+                    f"{_part_id(chapter, part)}"
+                )
             else:
                 problem = None
             out.append((_part_id(chapter, part), problem))
@@ -248,19 +262,38 @@ def _write(chapter, part):
 
 def _arrays_equal(a, b):
     return a.keys() == b.keys() and all(
-        a[k].shape == b[k].shape and a[k].dtype == b[k].dtype
-        and np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind in "fc") for k in a)
+        a[k].shape == b[k].shape
+        and a[k].dtype == b[k].dtype
+        and np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind in "fc")
+        for k in a
+    )
 
 
 def _reference_results(chapter, part, profile, rev, results_dir):
     """The part's results at ``profile`` as the code of ``rev`` computes them (in a git worktree)."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as tree:
         subprocess.run(["git", "worktree", "add", "--detach", tree, rev], cwd=root, check=True, capture_output=True)
         try:
             env = dict(os.environ, MEMO_RESULTS_DIR=str(results_dir), OMP_NUM_THREADS="1")
-            subprocess.run([sys.executable, "-m", "memo_utils", "run", chapter.name, "--profile", profile, "--part",
-                            part.name, "--device", "cpu"], cwd=tree, env=env, check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "memo_utils",
+                    "run",
+                    chapter.name,
+                    "--profile",
+                    profile,
+                    "--part",
+                    part.name,
+                    "--device",
+                    "cpu",
+                ],
+                cwd=tree,
+                env=env,
+                check=True,
+            )
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", tree], cwd=root, check=True, capture_output=True)
 

@@ -1,0 +1,149 @@
+"""A chapter page's notebook face: from the page's (papermill) globals to a validated, run chapter, and
+what the page shows about the run (its note, the settings table, the preconditions, the claims).
+
+The contract (:mod:`memo_utils.framework.chapter`) knows nothing of notebooks; a page starts with
+``page = open_page(experiment.CHAPTER, globals())``. IPython is imported only when a page shows
+something, so the command line never needs it.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+
+from ..engine import devices
+from ..errors import ONE_LINE, ConfigError
+from . import claims as claims_module
+from . import profiles
+from .chapter import RUNTIME, Chapter, Results, cell_id
+
+
+def open_page(chapter, namespace):
+    """Set up ``chapter``'s page from its (papermill) globals: validate, guard, run; see :class:`Page`."""
+    _one_line_errors()
+    unknown = sorted(
+        k
+        for k, v in namespace.items()
+        if not _is_incidental(k, v) and k not in chapter.param_names and k not in RUNTIME
+    )
+    if unknown:
+        raise ConfigError(
+            f"{unknown[0]} is not a parameter of {chapter.name}: choose from "
+            f"{', '.join(sorted(chapter.param_names + RUNTIME))}"
+        )
+    options = {"recompute": False, **{k: namespace[k] for k in RUNTIME if k in namespace}}
+    options.update({k: None for k in RUNTIME if k not in options})
+    profiles.flag("recompute", options["recompute"])
+    device = devices.resolve(options["device"])
+    devices.configure_threads(device)
+    cfg = chapter.config(options["profile"], **{k: namespace.get(k) for k in chapter.param_names})
+    try:
+        chapter.stop_unless_cached(cfg, options["data_dir"])
+    except ConfigError:  # the paper profile without its results: show what it would run, then stop
+        from IPython.display import Markdown, display
+
+        display(Markdown(settings_table(chapter, cfg)))
+        raise
+    results = chapter.run(cfg, device=device, data_dir=options["data_dir"], recompute=options["recompute"])
+    return Page(chapter, cfg, results)
+
+
+def settings_table(chapter, cfg):
+    """Our settings beside the paper's, with the reason for each difference; overrides are marked."""
+    overridden = set(chapter.overridden(cfg))
+    rows = ["| parameter | paper | this run | why |", "|---|---|---|---|"]
+    for p in chapter.params:
+        value = f"**{cfg[p.name]}** (set for this run)" if p.name in overridden else f"{cfg[p.name]}"
+        rows.append(f"| `{p.name}` | {p.paper} | {value} | {p.note} |")
+    return "\n".join(rows)
+
+
+def run_note(results, cfg, overridden=()):
+    """Profile, data, device and wall time of each cached cell. Cache metadata is text from a file, so it is
+    escaped: it cannot inject Markdown or HTML into the page."""
+    labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
+    lines = [
+        f"Executed with profile **{escape(cfg['profile'])}**"
+        + (f", overriding {', '.join(overridden)}" if overridden else "")
+        + f"; data: {escape(', '.join(labels))}."
+    ]
+    for part, cell, r in results:
+        meta = r.meta
+        origin = "read from the cache" if r.from_cache else "computed during this execution"
+        lines.append(
+            f"- `{cell_id(part, cell)}`: {origin}; computed on {escape(meta['device'])} in "
+            f"{float(meta['wall_time_s']):.1f} s on {escape(str(meta['date'])[:10])} (torch "
+            f"{escape(meta['torch_version'])}, memo_utils {escape(meta['package_version'])})."
+        )
+    return "\n".join(lines)
+
+
+def escape(text):
+    """Text shown as itself in Markdown: no tags, links, emphasis, roles or code spans."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+!|~$" else c for c in text)
+
+
+def _one_line_errors():
+    """In a notebook, show a bad parameter or missing data as its one-line message, not a traceback."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        lines = [f"{etype.__name__}: {value}"]
+        shell._showtraceback(etype, value, lines)
+        return lines
+
+    shell.set_custom_exc(ONE_LINE, show)
+
+
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+
+
+def _is_incidental(name, value):
+    """Globals of a notebook that are not settings: IPython's own, modules, functions and classes."""
+    return (
+        name.startswith("_")
+        or name in _IPYTHON_NAMES
+        or isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type))
+    )
+
+
+@dataclass
+class Page:
+    """What a chapter page shows about its run: the note, the settings table, the claims."""
+
+    chapter: Chapter
+    cfg: dict
+    results: Results
+
+    def note(self):
+        from IPython.display import Markdown
+
+        return Markdown(":::{note}\n" + run_note(self.results, self.cfg, self.chapter.overridden(self.cfg)) + "\n:::")
+
+    def settings(self):
+        from IPython.display import Markdown
+
+        return Markdown(settings_table(self.chapter, self.cfg))
+
+    def preconditions(self):
+        """The chapter's preconditions, declared once for all the claims on the same networks."""
+        from IPython.display import Markdown
+
+        return Markdown(claims_module.preconditions_markdown(self.chapter.networks, self.chapter.preconditions))
+
+    def claims(self):
+        """Judge the chapter's claims, save them under the profile (unless settings were overridden), show them."""
+        from IPython.display import Markdown
+
+        judged, saved, why_not = self.chapter.save_claims(self.results, self.cfg)
+        text = claims_module.to_markdown(judged)
+        if saved is None:
+            text += f"\n\nThese verdicts are not saved to the claims page: {why_not}."
+        return Markdown(text)
