@@ -5,12 +5,11 @@ import math
 
 import numpy as np
 import pytest
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import capacity
-from memo_utils.framework import cache
-from memo_utils.framework.chapter import Results
 from memo_utils.framework.claims import above, across
 
 CHAPTER = experiments.get("capacity")
@@ -48,7 +47,8 @@ def test_grids_that_cannot_compare_noise_with_real_data_or_two_widths_are_refuse
         CHAPTER.config("cpu", cifar_noise_levels=[0.0])
     with pytest.raises(ConfigError, match="two or more"):
         CHAPTER.config("cpu", widths=[128])
-    assert CHAPTER.config("cpu", widths=[128, 8, 32])["widths"] == [8, 32, 128]
+    with pytest.raises(ConfigError, match="must be increasing"):  # refused, not silently reordered
+        CHAPTER.config("cpu", widths=[128, 8, 32])
 
 
 def _epochs(part, kind, value, level, seed, cfg):
@@ -69,10 +69,6 @@ def _fake_results(cfg, epochs_to_fit=_epochs, val=None, eigen=None, probe=0.2, f
     val = val or (lambda kind, width, level, seed: 0.95 - (0.1 * level if width != max(cfg["widths"]) else 0))
     eigen = eigen or (lambda kind, level, seed: 2.0 * (1 + 2 * level) * (1 + 0.02 * seed))
     levels, seeds, epochs = cfg["noise_levels"], cfg["seeds"], np.arange(1, cfg["epochs"] + 1)
-    meta = lambda part: {
-        "dims": {k: list(v) for k, v in part.dims.items()},
-        "config": {"data": {"mnist": {"label": "t"}}},
-    }
     coords = {"level": np.array(levels), "seed": np.array(seeds)}
 
     def curves(part, kind, value):
@@ -117,9 +113,7 @@ def _fake_results(cfg, epochs_to_fit=_epochs, val=None, eigen=None, probe=0.2, f
                 },
             )
         )
-    return Results(
-        [(part, cell, cache.Result(arrays, meta(CHAPTER.part(part)), True)) for part, cell, arrays in entries]
-    )
+    return fake_results(CHAPTER, entries)
 
 
 def _verdicts(results, cfg):

@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import critical_sample_ratio as csr
-from memo_utils.framework import cache
-from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("critical_sample_ratio")
 
@@ -55,9 +54,7 @@ def _fake_results(cfg, csr_of, val_of, train_of):
     """Cells whose arrays come from ``csr_of(dataset, kind, level, epochs, seed)`` (one row per seed), etc."""
     entries = []
     for dataset in csr.DATASETS:
-        part = CHAPTER.part(dataset)
         seeds = cfg["seeds"] if dataset == "mnist" else cfg["cifar_seeds"]
-        meta = {"dims": {k: list(v) for k, v in part.dims.items()}, "config": {"data": {"d": {"label": "t"}}}}
         epochs = np.arange((cfg["epochs"] if dataset == "mnist" else cfg["cifar_epochs"]) + 1)
         measured = np.array(csr.measured_epochs(cfg, dataset))
         for cell in csr.cells(csr.levels(cfg, dataset)):
@@ -74,8 +71,8 @@ def _fake_results(cfg, csr_of, val_of, train_of):
                 "found_by_iteration": np.repeat(ratio[..., None], cfg["lass_iterations"], -1),
                 "finite": np.ones(len(seeds), bool),
             }
-            entries.append((dataset, cell, cache.Result(arrays, meta, True)))
-    return Results(entries)
+            entries.append((dataset, cell, arrays))
+    return fake_results(CHAPTER, entries)
 
 
 def _paper_like(dataset, kind, level, epochs, seed):

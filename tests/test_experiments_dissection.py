@@ -3,12 +3,11 @@ that follow the numbers and the preconditions."""
 
 import numpy as np
 import pytest
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import dissection as dis
-from memo_utils.framework import cache
-from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("dissection")
 STEPS_PER_EPOCH = 4
@@ -72,8 +71,6 @@ def _fake_results(
     accuracy ``learned`` and all networks training accuracy ``fit``, whose VGG-11 runs cross 50% at epoch
     ``crossing(cell, r, k)`` and whose G is small for ``hunting(cell, r, k)`` steps, whose true-label networks give the
     DCGAN's samples a largest probability ``confident``, and whose DCGAN's weights hash to ``gan_hash(cell)``."""
-    part = CHAPTER.part("train")
-    meta = {"dims": {k: list(v) for k, v in part.dims.items()}, "config": {"data": {"d": {"label": "t"}}}}
     epochs, replicates, codes = cfg["epochs"], len(cfg["seeds"]), cfg["am_codes"]
     entries = []
     for cell in dis.cells(cfg):
@@ -122,8 +119,8 @@ def _fake_results(
             "gan_finite": np.array(True),
             "gan_weights_sha256": np.array(gan_hash(cell)),
         }
-        entries.append(("train", cell, cache.Result(arrays, meta, True)))
-    return Results(entries)
+        entries.append(("train", cell, arrays))
+    return fake_results(CHAPTER, entries)
 
 
 def _memorized(cell, r, k):

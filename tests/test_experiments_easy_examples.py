@@ -3,12 +3,10 @@
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, fake_results
 
 from memo_utils import experiments
 from memo_utils.experiments import easy_examples
-from memo_utils.framework import cache
-from memo_utils.framework.chapter import Results
 
 CHAPTER = experiments.get("easy_examples")
 
@@ -37,11 +35,6 @@ def _fake_results(
     n_eval = len(randx_error_rates)
     half = n_eval // 2  # mean error real_error: half the examples at max(0, 2e - 1), half at min(1, 2e)
     real = np.r_[np.full(half, max(0.0, 2 * real_error - 1)), np.full(n_eval - half, min(1.0, 2 * real_error))]
-    mlp_part, cnn_part = CHAPTER.parts
-    meta = lambda part, dataset: {
-        "dims": {k: list(v) for k, v in part.dims.items()},
-        "config": {"data": {dataset: {"label": "test data"}}},
-    }
     entries = []
     for name, rates in (("real", real), ("randX", randx_error_rates), ("randY", np.linspace(0.7, 0.95, n_eval))):
         wrong = (rng.random((1, n_runs, n_eval)) < rates).astype(np.uint8)
@@ -56,7 +49,7 @@ def _fake_results(
             "checkpoint": np.array([1.0]),
             "checkpoint_steps": np.array([1]),
         }
-        entries.append(("mlp", {"dataset": name}, cache.Result(arrays, meta(mlp_part, "mnist"), True)))
+        entries.append(("mlp", {"dataset": name}, arrays))
     ramp = np.linspace(0, 1, 5)
     for s, noise_weight in zip(SEEDS, randy_noise):
         initial = rng.normal(size=(8, 3, 5, 5))
@@ -70,8 +63,8 @@ def _fake_results(
             "test_accuracy": np.array([real_test, 0.1, 0.1]),
             "finite": np.ones(3, bool),
         }
-        entries.append(("cnn", {"seed": s}, cache.Result(cnn, meta(cnn_part, "cifar10"), True)))
-    return Results(entries)
+        entries.append(("cnn", {"seed": s}, cnn))
+    return fake_results(CHAPTER, entries)
 
 
 def _judged(results, profile="cpu"):

@@ -4,11 +4,11 @@ synthetic results with known Gini coefficients, fits and class matrices must rec
 import numpy as np
 import pytest
 import torch
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.experiments import loss_sensitivity
-from memo_utils.framework import cache, stats
-from memo_utils.framework.chapter import Results
+from memo_utils.framework import stats
 
 CHAPTER = experiments.get("loss_sensitivity")
 SEEDS = (0, 1, 2, 3, 4)
@@ -32,8 +32,7 @@ def test_stratified_steps_cover_every_slice_of_the_range():
 
 
 def test_smoke_run_gives_one_gini_curve_per_setting_and_seed():
-    cfg = CHAPTER.config("smoke", n_examples=100, steps=[60, 30], seeds=[0, 1])
-    assert cfg["steps"] == [30, 60]
+    cfg = CHAPTER.config("smoke", n_examples=100, steps=[30, 60], seeds=[0, 1])
     results = CHAPTER.run(cfg, device="cpu")
     curves = loss_sensitivity.gini_curves(results)
     assert set(curves) == set(loss_sensitivity.SETTING_NAMES)
@@ -68,7 +67,6 @@ def _fake_results(settings=HOLDS, spread=STEADY, seeds=SEEDS, n=200):
     """One cell per group and seed, as the part writes them: each setting's Gini at the first and the last T
     plus ``spread[seed]`` (a dict gives a setting its own spread), the same values for every norm."""
     (part,) = CHAPTER.parts
-    meta = {"dims": {k: list(v) for k, v in part.dims.items()}, "config": {"data": {"mnist": {"label": "test"}}}}
     entries = []
     for group, names in loss_sensitivity.GROUPS.items():
         for k, seed in enumerate(seeds):
@@ -87,8 +85,8 @@ def _fake_results(settings=HOLDS, spread=STEADY, seeds=SEEDS, n=200):
                 arrays["class_matrix"] = np.stack(
                     [np.ones((10, 10)) + np.eye(10) * (10 ** settings[name][2] - 1) for name in names]
                 )
-            entries.append(("sensitivity", {"group": group, "seed": seed}, cache.Result(arrays, meta, True)))
-    return Results(entries)
+            entries.append(("sensitivity", {"group": group, "seed": seed}, arrays))
+    return fake_results(CHAPTER, entries)
 
 
 def _verdicts(results, seeds=SEEDS):

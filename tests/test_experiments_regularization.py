@@ -3,12 +3,11 @@ follow synthetic numbers (reproduced, not reproduced, inconclusive, not at this 
 
 import numpy as np
 import pytest
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.errors import ConfigError
 from memo_utils.experiments import regularization as reg
-from memo_utils.framework import cache
-from memo_utils.framework.chapter import Results
 from memo_utils.framework.claims import format_number
 
 CHAPTER = experiments.get("regularization")
@@ -45,8 +44,6 @@ def _fake_results(cfg, randy_fit, val_best, real_fit=lambda regularizer, positio
     """Cells whose final randY (real-data) training accuracy is ``randy_fit`` (``real_fit``) of (regularizer, position,
     seed) and whose real-data validation accuracy peaks at ``val_best(regularizer, position, seed)``. ``position`` is a
     strength's place along its regularizer's strengths, 0 (unregularized) to 1 (the strongest)."""
-    part = CHAPTER.part("train")
-    meta = {"dims": {k: list(v) for k, v in part.dims.items()}, "config": {"data": {"d": {"label": "t"}}}}
     entries = []
     for cell in reg.cells(cfg):
         r = cell["regularizer"]
@@ -66,8 +63,8 @@ def _fake_results(cfg, randy_fit, val_best, real_fit=lambda regularizer, positio
             "val_accuracy": best[..., None] * ramp,
             "finite": np.ones(fit.shape, bool),
         }
-        entries.append(("train", cell, cache.Result(arrays, meta, True)))
-    return Results(entries)
+        entries.append(("train", cell, arrays))
+    return fake_results(CHAPTER, entries)
 
 
 def _memorizing(position_scale=1.0, none_fit=0.9):

@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import fake_results
 
 from memo_utils import experiments
 from memo_utils.engine import data, per_example
@@ -287,14 +288,14 @@ def _fake_results(
         for entry in _halves(cfg, part, {} if labels is None else {"labels": labels}, values)
     ]
     if cfg["cifar"]:
-        entries.append(_entry("cifar", {}, {"seed": np.array(seeds), **arrays[("subsets", None)]}))
+        entries.append(("cifar", {}, {"seed": np.array(seeds), **arrays[("subsets", None)]}))
         for fraction in cfg["corrupted_fractions"]:
             curves = _as_the_paper(0) if subsets_as_the_paper else _rising(0)
             fitted = np.clip(
                 np.linspace(0.3, 1.0, EPOCHS) - (0.3 * fraction if subsets_as_the_paper else -0.3 * fraction), 0, 1
             )
             entries.append(
-                _entry(
+                (
                     "corruption",
                     {"fraction": fraction},
                     {
@@ -305,12 +306,7 @@ def _fake_results(
                     },
                 )
             )
-    return Results(entries)
-
-
-def _entry(part, cell, arrays):
-    meta = {"dims": {k: list(v) for k, v in CHAPTER.part(part).dims.items()}, "config": {"data": {"d": {"label": "t"}}}}
-    return part, cell, cache.Result(arrays, meta, True)
+    return fake_results(CHAPTER, entries)
 
 
 def _halves(cfg, part, coords, arrays):
@@ -319,7 +315,7 @@ def _halves(cfg, part, coords, arrays):
     for half in tod.seed_halves(cfg):
         seeds = tod._half(cfg, half)["seeds"]
         rows = {name: values[start : start + len(seeds)] for name, values in arrays.items()}
-        out.append(_entry(part, {**coords, **half}, {"seed": np.array(seeds), **rows}))
+        out.append((part, {**coords, **half}, {"seed": np.array(seeds), **rows}))
         start += len(seeds)
     return out
 

@@ -1,4 +1,5 @@
 """The package's layers, and imports that only point down them (a cycle or an upward import fails)."""
+
 import ast
 import importlib.util
 
@@ -36,8 +37,11 @@ def _imports(name, path, is_package):
     package = name if is_package else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) if node.level \
+            base = (
+                importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+                if node.level
                 else node.module
+            )
             for alias in node.names:
                 full = f"{base}.{alias.name}"
                 yield node.lineno, full if full in MODULES else base
@@ -57,19 +61,22 @@ def test_imports_only_point_down_the_layers():
     for name, path, is_package in _modules():
         for line, imported in _imports(name, path, is_package):
             if imported.startswith("memo_utils") and imported != "memo_utils" and _layer(imported) > _layer(name):
-                upward.append(f"{path.relative_to(ROOT)}:{line} ({LAYERS[_layer(name)][0]}) imports {imported} "
-                              f"({LAYERS[_layer(imported)][0]})")
+                upward.append(
+                    f"{path.relative_to(ROOT)}:{line} ({LAYERS[_layer(name)][0]}) imports {imported} "
+                    f"({LAYERS[_layer(imported)][0]})"
+                )
     assert upward == [], "\n".join(upward)
 
 
 def test_no_import_cycle_between_modules():
-    graph = {name: {m for _, m in _imports(name, path, pkg) if m.startswith("memo_utils.")}
-             for name, path, pkg in _modules()}
+    graph = {
+        name: {m for _, m in _imports(name, path, pkg) if m.startswith("memo_utils.")} for name, path, pkg in _modules()
+    }
     seen, stack, cycles = set(), [], []
 
     def visit(node):
         if node in stack:
-            cycles.append(stack[stack.index(node):] + [node])
+            cycles.append(stack[stack.index(node) :] + [node])
             return
         if node in seen:
             return
