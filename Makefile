@@ -12,17 +12,24 @@ $(error PROFILE='$(PROFILE)' is not allowed: choose one of smoke, cpu, gpu, pape
 endif
 BOOK_ARGS := $(if $(PROFILE),--profile $(PROFILE))
 
-.PHONY: book test check bench venv vendor lab clean
+.PHONY: book test check lint bench venv vendor lab clean
 
 book: venv vendor
 	$(PY) scripts/build_book.py $(BOOK_ARGS)
 
-test: venv vendor
+# Everything: the house rules, every test (slow and browser ones too).
+test: venv vendor lint
 	$(PY) -m pytest
 
-# The quick loop: unit tests only, without the book build and the browser.
-check: venv
-	$(PY) -m pytest -q --ignore=tests/test_book.py
+# The quick loop, under 2 minutes on 2 cores: the house rules and the tests not marked slow (no book
+# build, no browser, no benchmark or whole-chapter subprocess runs).
+check: venv lint
+	$(PY) -m pytest -q -m "not slow"
+
+# The house rules: ruff's lint and formatting (configured in pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # On a GPU: the full benchmark, written to bench/results-<device>.json. Without CUDA: the quick
 # check of the code path (tiny sizes, nothing written), said in one line.

@@ -1,23 +1,19 @@
-"""memo_utils: the computations behind the memorization book.
+"""memo_utils: the computations behind the memorization book, in layers that import only downwards
+(tests/test_layers.py checks it):
 
-Imports need only torch and numpy (plus filelock and tqdm), so experiments run with
-``python -m memo_utils`` on a GPU machine without Jupyter; plotting (``plots``, ``figures``)
-and widgets are imported by the chapters.
+- ``errors``, ``progress``, ``seeds``: one-line errors, progress bars, where every random draw's seed comes from;
+- ``engine/``: how networks train on CPU and GPU: models, the closed-form MLP maths, three SGD engines, data, memory;
+- ``methods/``: the papers' algorithms, one module each (LASS, loss-sensitivity, Hessian, turn-over dropout, ...);
+- ``framework/``: the book's machinery: the chapter contract, profiles, cache, fingerprints, claims, a page's face;
+- ``experiments/``: one module per chapter, declaring its parameters, cached parts and claims (the registry);
+- ``figures/``: one module per chapter's figures, the shared plot style and the widgets;
+- ``bench/``: the GPU benchmark; ``report``: the book-wide tables; ``__main__``: the command line.
 
-A chapter is declared once, in ``experiments/<name>.py``, through :mod:`memo_utils.framework.chapter`
-(parameters, cached parts, claims) and listed in :data:`memo_utils.experiments.CHAPTERS`.
-
-Which SGD engine a chapter uses. There are three, each tested equal to a plain reference:
-MLPs train as batched ensembles (:func:`memo_utils.engine.ensemble.train_ensemble`: K models, one
-``baddbmm`` per layer, each with its own initialisation, data order and labels); CNNs train
-through :func:`memo_utils.engine.training.train_classifier` (one model, the reference loop) or
-:func:`memo_utils.engine.stacked.train_classifiers` (K models stacked under ``vmap``, the same
-semantics, faster on a GPU); unrolled-SGD sensitivity uses :mod:`memo_utils.methods.sensitivity`.
-A new chapter picks one of these and expresses what it varies as model or data features
-(a per-model label set; the examples a model trains on, ``keep``, for leave-one-out and
-subsampling; turn-over dropout's per-example masks, :mod:`memo_utils.methods.turn_over`; dropout, noise,
-weight decay and adversarial training as per-model settings, :mod:`memo_utils.methods.regularization`,
-tested equal in both CNN trainers), never as a fourth training loop.
+Everything below ``figures`` needs only torch and numpy (plus filelock, tqdm, psutil), so experiments run with
+``python -m memo_utils`` on a GPU machine without Jupyter. A new chapter picks one of the three engines
+(:mod:`memo_utils.engine.ensemble`, :mod:`~memo_utils.engine.training`, :mod:`~memo_utils.engine.stacked`, each
+tested equal to a plain reference) and expresses what it varies as model or data features (per-model labels, the
+examples a model keeps, turn-over masks, regularizers as per-model settings), never as a fourth training loop.
 """
 
 __version__ = "0.1.0"

@@ -200,9 +200,10 @@ def main(argv=None):
         "the other cases' rows from an earlier run on the same device",
     )
     bench.add_argument(
-        "--profile",
+        "--trace",
         action="store_true",
-        help="also profile each variant once (device busy fraction, top operators) into profile-<device>.txt",
+        help="also run each variant once under torch.profiler (device busy fraction, top operators) into "
+        "profile-<device>.txt",
     )
     args = parser.parse_args(argv)
     try:
@@ -213,7 +214,7 @@ def main(argv=None):
             return bench_main(
                 out=args.out,
                 quick=args.quick,
-                profile=args.profile,
+                trace=args.trace,
                 cases=args.cases.split(",") if args.cases else None,
             )
         return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)

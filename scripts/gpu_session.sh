@@ -43,9 +43,9 @@ $PY -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_na
 for step in "$@"; do
     start=$SECONDS
     if [[ "$step" == bench ]]; then
-        $PY -m memo_utils bench --profile
+        $PY -m memo_utils bench --trace
     elif [[ "$step" == bench:* ]]; then  # bench:mlp,per-example then bench:vgg11,small-alexnet,unrolled
-        $PY -m memo_utils bench --profile --cases "${step#bench:}"
+        $PY -m memo_utils bench --trace --cases "${step#bench:}"
     elif [[ "$step" == */* ]]; then  # CHAPTER/PART or CHAPTER/PART/CELL: one part or cell, to fit a call
         $PY -m memo_utils run "${step%%/*}" --profile gpu --data-dir data_carry --part "${step#*/}"
     else

@@ -3,40 +3,44 @@
 import pytest
 import torch
 
-from memo_utils import bench
+from memo_utils.bench import profiling, roofline
+from memo_utils.bench.timing import Timer
 
 
 def test_step_traffic_counts_each_kind_of_update_per_parameter():
     sizes, batch = [3, 4, 2], 5  # weights 12 + 8, biases 4 + 2
     params, first = 12 + 8 + 4 + 2, 12 + 4 + 2  # the first layer and the biases get no input-gradient read
     activations = 4 * batch * (3 + 4 * (4 + 2))
-    assert bench.mlp_step_bytes(sizes, batch, "fused") == 16 * params - 4 * first + activations
-    assert bench.mlp_step_bytes(sizes, batch, "autograd") - bench.mlp_step_bytes(sizes, batch, "fused") == 16 * params
+    assert roofline.mlp_step_bytes(sizes, batch, "fused") == 16 * params - 4 * first + activations
+    assert (
+        roofline.mlp_step_bytes(sizes, batch, "autograd") - roofline.mlp_step_bytes(sizes, batch, "fused")
+        == 16 * params
+    )
     wide = [784, 4096, 4096, 10]  # the benchmark's MLP: the fused step moves just over 16 bytes per parameter
-    per_parameter = bench.mlp_step_bytes(wide, 100, "fused") / (784 * 4096 + 4096 * 4096 + 4096 * 10 + 8202)
+    per_parameter = roofline.mlp_step_bytes(wide, 100, "fused") / (784 * 4096 + 4096 * 4096 + 4096 * 10 + 8202)
     assert 15.0 < per_parameter < 16.2
 
 
 def test_a_row_is_placed_under_the_memory_or_the_compute_roof():
     peak = {"gbps": 1000.0, "float32": 50.0}  # balance: 50 flop per byte
-    memory = bench.add_roofline({"tflops": 5.0, "gbps": 500.0, "precision": "float32"}, peak)  # 10 flop/B
+    memory = roofline.add_roofline({"tflops": 5.0, "gbps": 500.0, "precision": "float32"}, peak)  # 10 flop/B
     assert memory["bound"] == "memory" and memory["flop_per_byte"] == pytest.approx(10)
     assert memory["roofline_pct"] == pytest.approx(50) and memory["peak_pct"] == pytest.approx(10)  # half the bandwidth
-    compute = bench.add_roofline({"tflops": 40.0, "gbps": 100.0, "precision": "float32"}, peak)  # 400 flop/B
+    compute = roofline.add_roofline({"tflops": 40.0, "gbps": 100.0, "precision": "float32"}, peak)  # 400 flop/B
     assert compute["bound"] == "compute" and compute["roofline_pct"] == pytest.approx(80)
-    conv = bench.add_roofline({"tflops": 10.0, "precision": "float32"}, peak)  # no modelled bytes: % of peak only
+    conv = roofline.add_roofline({"tflops": 10.0, "precision": "float32"}, peak)  # no modelled bytes: % of peak only
     assert conv["peak_pct"] == pytest.approx(20) and "roofline_pct" not in conv
-    assert "peak_pct" not in bench.add_roofline({"tflops": 1.0, "precision": "bf16"}, peak)  # no such peak
+    assert "peak_pct" not in roofline.add_roofline({"tflops": 1.0, "precision": "bf16"}, peak)  # no such peak
 
 
 def test_data_sheet_peaks_are_found_by_device_name_and_others_use_the_measured_ceilings():
     measured = {"copy_gbps": 10.0, "gemm_tflops": {"float32": 0.1}}
-    assert bench.peaks("NVIDIA H100 80GB HBM3", measured)["gbps"] == 3350
-    assert bench.peaks("NVIDIA H100 PCIe", measured)["gbps"] == 2000
-    assert bench.peaks("NVIDIA H200", measured)["gbps"] == 4800
-    assert bench.peaks("NVIDIA H200 NVL", measured)["bf16"] == 835
-    assert "measured" in bench.peaks("NVIDIA GH200 480GB", measured)["source"]  # another memory: not guessed
-    cpu = bench.peaks("cpu", measured)
+    assert roofline.peaks("NVIDIA H100 80GB HBM3", measured)["gbps"] == 3350
+    assert roofline.peaks("NVIDIA H100 PCIe", measured)["gbps"] == 2000
+    assert roofline.peaks("NVIDIA H200", measured)["gbps"] == 4800
+    assert roofline.peaks("NVIDIA H200 NVL", measured)["bf16"] == 835
+    assert "measured" in roofline.peaks("NVIDIA GH200 480GB", measured)["source"]  # another memory: not guessed
+    cpu = roofline.peaks("cpu", measured)
     assert cpu["gbps"] == 10.0 and cpu["float32"] == 0.1 and "measured" in cpu["source"]
 
 
@@ -58,7 +62,7 @@ def test_data_sheet_peaks_are_found_by_device_name_and_others_use_the_measured_c
     ],
 )
 def test_kernels_are_sorted_into_gemm_convolution_and_elementwise(name, kind):
-    assert bench.kernel_kind(name) == kind
+    assert profiling.kernel_kind(name) == kind
 
 
 def test_the_time_split_of_a_profiled_run_adds_up():
@@ -71,7 +75,7 @@ def test_the_time_split_of_a_profiled_run_adds_up():
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         (torch.relu(a @ b) * 2).sum()
     wall = time.perf_counter() - start
-    split = bench.time_split(prof.key_averages(), wall=wall, on_device=False)
+    split = profiling.time_split(prof.key_averages(), wall=wall, on_device=False)
     assert split["gemm"] + split["convolution"] + split["elementwise"] == pytest.approx(1)
     assert split["gemm"] > 0 and split["convolution"] == 0 and 0 < split["busy"] <= 1
 
@@ -92,12 +96,12 @@ def test_on_a_gpu_only_device_events_count_each_kernel_once():
         event("aten::relu", DeviceType.CPU, 200.0),
         event("vectorized_elementwise_kernel", DeviceType.CUDA, 200.0),
     ]
-    split = bench.time_split(events, wall=0.002, on_device=True)
+    split = profiling.time_split(events, wall=0.002, on_device=True)
     assert split["busy"] == pytest.approx(0.4) and split["gemm"] == pytest.approx(0.75)
 
 
 def test_the_ceilings_are_measured_on_this_device():
-    measured = bench.ceilings(torch.device("cpu"), quick=True)
+    measured = roofline.ceilings(Timer(torch.device("cpu")), quick=True)
     assert measured["copy_gbps"] > 0 and list(measured["gemm_tflops"]) == ["float32"]
     assert measured["gemm_tflops"]["float32"] > 0
 

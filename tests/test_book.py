@@ -15,6 +15,8 @@ from conftest import ROOT
 
 from memo_utils.experiments import CHAPTERS
 
+pytestmark = pytest.mark.slow  # builds the book
+
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 
 

@@ -207,6 +207,7 @@ _WRITER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # three python subprocesses
 def test_concurrent_writers_of_one_key_neither_fail_nor_tear_the_entry(isolated_results, tmp_path):
     writers, n = 3, 100
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
@@ -318,6 +319,7 @@ _UPDATER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # python subprocesses
 def test_concurrent_updates_of_the_timings_lose_nothing(isolated_results):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     procs = [subprocess.Popen([sys.executable, "-c", _UPDATER, str(me)], env=env) for me in range(4)]

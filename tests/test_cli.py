@@ -5,13 +5,16 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every test starts python -m memo_utils in a subprocess
 
-def _run(*args, env_extra=None):
+
+def _run(*args, env_extra=None, timeout=300):
     env = dict(os.environ, OMP_NUM_THREADS="1", **(env_extra or {}))
     return subprocess.run(
-        [sys.executable, "-m", "memo_utils", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+        [sys.executable, "-m", "memo_utils", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout
     )
 
 
@@ -74,7 +77,7 @@ def test_run_computes_into_the_cache_then_reads_it(tmp_path):
 
 def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path):
     out = tmp_path / "results-cpu.json"
-    done = _run("bench", "--quick", "--profile", "--out", str(out))
+    done = _run("bench", "--quick", "--trace", "--out", str(out), timeout=1200)  # minutes on a loaded machine
     assert done.returncode == 0, done.stderr
     report = json.loads(out.read_text())
     cases = {row["case"].split(" ")[0].rstrip(",") for row in report["rows"]}

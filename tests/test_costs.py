@@ -3,6 +3,7 @@
 import pytest
 
 from memo_utils import experiments
+from memo_utils.bench import targets
 from memo_utils.engine import devices
 from memo_utils.framework import cache, costs
 
@@ -33,10 +34,9 @@ def test_wall_times_are_kept_per_profile_so_one_never_rewrites_another(isolated_
 
 
 def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_missed_with_one():
-    from memo_utils import report
 
     cpu = {"device": "cpu", "quick": True, "rows": [{"case": "mlp", "speedup": 50.0}]}
-    assert report.bench_targets_markdown([cpu]).count("pending a device") == len(report.BENCH_TARGETS)
+    assert targets.targets_markdown([cpu]).count("pending a device") == len(targets.BENCH_TARGETS)
     split = {"busy": 0.4, "gemm": 0.3, "convolution": 0.0, "elementwise": 0.7}
     gpu = {
         "device": "NVIDIA H100",
@@ -54,7 +54,7 @@ def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_miss
             {"case": "vgg11", "variant": "stacked", "speedup": 2.0, "profile": split},
         ],
     }
-    lines = report.bench_targets_markdown([cpu, gpu]).splitlines()
+    lines = targets.targets_markdown([cpu, gpu]).splitlines()
     assert "7.5x (met, NVIDIA H100)" in lines[2]  # neither bf16 nor the fused step: no chapter trains with them
     # the reference loop's share of the roofline is not the batched MLP's; a missed target says where the time went
     assert "60% (missed, NVIDIA H100; device busy 40%, of that GEMM 30%" in lines[3]

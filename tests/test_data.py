@@ -54,6 +54,7 @@ def test_unknown_dataset_is_a_one_line_error():
         data.load("svhn")
 
 
+@pytest.mark.slow  # decodes 60,000 JPEGs
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10_jpeg.npz").exists(), reason="needs ../shared/data")
 def test_full_cifar_from_the_shared_folder_is_labelled_as_the_jpeg_copy():
     cifar = data.load("cifar10", min_train=50000, data_dir=SHARED_DATA)

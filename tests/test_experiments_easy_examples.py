@@ -173,6 +173,7 @@ def test_each_dataset_of_figure_1_is_its_own_cell_and_equals_the_whole_run(isola
     )
 
 
+@pytest.mark.slow  # decodes the JPEG copy and trains
 @pytest.mark.skipif(not (SHARED_DATA / "cifar10_jpeg.npz").exists(), reason="needs ../shared/data")
 def test_a_cnn_result_on_the_jpeg_copy_carries_its_label():
     cfg = CHAPTER.config("smoke", cnn_train_size=3001, cnn_epochs=1, cnn_width=4)

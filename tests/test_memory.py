@@ -64,6 +64,7 @@ def test_a_cell_too_large_for_its_device_is_refused_in_one_line_before_it_comput
     assert message.endswith("GiB free: lower size, or run it on a larger device") and computed == [1]
 
 
+@pytest.mark.slow  # a subprocess
 def test_on_the_command_line_a_width_that_cannot_fit_is_one_line_not_an_allocator_traceback(tmp_path):
     done = _run(
         "run",

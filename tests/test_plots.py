@@ -167,6 +167,7 @@ def test_every_chapter_has_figure_functions():
         assert figure_functions(name), name
 
 
+@pytest.mark.slow  # runs every chapter at smoke first
 @pytest.mark.parametrize("chapter,function", CASES, ids=[f"{c}.{f}" for c, f in CASES])
 def test_figure_keeps_its_text_apart_and_its_legend_off_the_data(smoke_runs, chapter, function):
     results, cfg = smoke_runs[chapter]

@@ -31,6 +31,7 @@ def _both_ways(make, x, labels, seeds, **kw):
     ],
     ids=["small-alexnet", "vgg11-bn", "resnet32"],
 )
+@pytest.mark.slow  # float64 VGG and ResNet training
 def test_stacked_models_equal_separate_runs_in_float64(make, n, kw):
     """Per-model labels, per-model data orders, batch norm statistics, momentum and the lr schedule."""
     x, labels = _images(n)

@@ -54,6 +54,7 @@ def test_t_and_chi2_quantiles_match_scipy():
         assert stats.chi2_quantile(0.05, dof) == pytest.approx(scipy_stats.chi2.ppf(0.05, dof), rel=1e-6)
 
 
+@pytest.mark.slow  # thousands of simulated samples
 @pytest.mark.parametrize("interval", ["mean", "bootstrap", "jackknife"])
 def test_intervals_cover_a_known_mean_at_about_the_nominal_rate(interval):
     rng = np.random.default_rng(0)

@@ -29,6 +29,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -59,13 +60,13 @@ _CORE_META = frozenset(
 )
 
 
-def results_dir():
+def results_dir() -> Path:
     """Where results are written: ``$MEMO_RESULTS_DIR``, else ``results/`` at the repository root."""
     env = os.environ.get("MEMO_RESULTS_DIR")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "results"
 
 
-def read_path(relative):
+def read_path(relative: str | Path) -> Path:
     """The first existing ``relative`` file among the folders results are read from (see :func:`read_dirs`),
     or where it would be written: claims and timings read through ``make lab``'s base as cache entries do."""
     for folder in read_dirs():
@@ -74,7 +75,7 @@ def read_path(relative):
     return results_dir() / relative
 
 
-def read_dirs():
+def read_dirs() -> list[Path]:
     """Where results are looked up: ``results_dir()``, then ``$MEMO_RESULTS_BASE`` if set, a folder that is only
     read (``make lab`` reads the committed ``results/`` and writes a reader's runs into an ignored folder, so
     that no tweak changes a tracked file)."""
@@ -85,18 +86,18 @@ def read_dirs():
     return dirs
 
 
-def config_key(experiment, version, config):
+def config_key(experiment: str, version: int, config: dict) -> str:
     blob = json.dumps({"experiment": experiment, "version": version, "config": config}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 @dataclass
 class Result:
-    arrays: dict
+    arrays: dict[str, np.ndarray]
     meta: dict
     from_cache: bool
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> np.ndarray:
         return self.arrays[name]
 
 
@@ -233,7 +234,7 @@ def _tmp_prefix(name):
     return f".tmp-{os.getpid()}-{name}-"
 
 
-def lookup(experiment, version, config):
+def lookup(experiment: str, version: int, config: dict) -> Result | None:
     """The valid cache entry for ``config``, or None; never computes."""
     config = _as_json(config)
     key = config_key(experiment, version, config)
@@ -244,7 +245,7 @@ def lookup(experiment, version, config):
     return hit
 
 
-def matching(experiment, version, accept):
+def matching(experiment: str, version: int, accept: Callable[[dict], bool]) -> list[Result]:
     """Every valid entry of ``experiment`` at ``version`` whose config satisfies ``accept(config)``.
 
     For reading results whose full key cannot be built here, for example committed GPU
@@ -267,7 +268,16 @@ def matching(experiment, version, accept):
     return found
 
 
-def cached(experiment, version, config, compute, *, device="cpu", recompute=False, meta_extra=None):
+def cached(
+    experiment: str,
+    version: int,
+    config: dict,
+    compute: Callable[[], dict[str, np.ndarray]],
+    *,
+    device: str = "cpu",
+    recompute: bool = False,
+    meta_extra: dict | None = None,
+) -> Result:
     """Return ``compute()``'s arrays for ``config``, from the cache when a valid entry exists.
 
     ``compute`` returns a dict of numpy arrays (no object arrays: they would need pickles).
@@ -339,7 +349,7 @@ def _write_entry(entry, experiment, version, config, arrays, wall, device, extra
     return Result(arrays, meta, from_cache=False)
 
 
-def update_json(path, change, default):
+def update_json(path: Path, change: Callable[[Any], Any], default: Any) -> Any:
     """Read-modify-write a JSON file under a lock beside it (``.<name>.lock``), so that processes updating it
     at once lose no update: ``change(current)`` returns the new content (``default`` when the file is
     missing or unreadable)."""
@@ -353,7 +363,7 @@ def update_json(path, change, default):
         write_json_atomic(path, change(current))
 
 
-def write_json_atomic(path, obj):
+def write_json_atomic(path: Path, obj: Any) -> None:
     """Write JSON so that a reader sees the old file or the new one, never a torn one.
 
     NaN and infinity raise ValueError before anything is written: JSON has no such values.

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -36,6 +37,10 @@ from . import claims as claims_module
 from .costs import paper_estimate_sentence
 
 RUNTIME = ("profile", "data_dir", "device", "recompute")  # options every chapter takes; no result depends on them
+
+Config = dict[str, Any]  # a chapter's settings for one run: every parameter's value, and "profile"
+Cell = dict[str, Any]  # the coordinates of one cell of a part, e.g. {"noise": "randX", "width": 256}
+Arrays = dict[str, np.ndarray]  # what a part computes for one cell, and what the cache stores
 
 
 @dataclass(frozen=True)
@@ -50,14 +55,13 @@ class Param:
     check: Callable[[str, Any], None]
     default: Any
     paper: str
-    parts: tuple
+    parts: tuple[str, ...]
     note: str = ""
-    by_profile: dict = field(default_factory=dict)
-    replicates: bool = (
-        False  # the seed (or seed list) of a claim's replicates: shown with the claims, offset by --reseed
-    )
+    by_profile: dict[str, Any] = field(default_factory=dict)
+    # the seed (or seed list) of a claim's replicates: shown with the claims, offset by --reseed
+    replicates: bool = False
 
-    def value(self, profile):
+    def value(self, profile: str) -> Any:
         return self.by_profile.get(profile, self.default)
 
 
@@ -77,15 +81,15 @@ class Part:
 
     name: str
     version: int
-    compute: Callable
-    datasets: Callable = lambda cfg: {}
-    cells: Callable = lambda cfg: [{}]
-    dims: dict = field(default_factory=dict)
-    work: Callable = lambda cfg, cell: 1.0
-    memory: Callable = lambda cfg, cell: 0
+    compute: Callable[[Config, Cell, dict[str, Any], str], Arrays]
+    datasets: Callable[[Config], dict[str, int]] = lambda cfg: {}
+    cells: Callable[[Config], list[Cell]] = lambda cfg: [{}]
+    dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    work: Callable[[Config, Cell], float] = lambda cfg, cell: 1.0
+    memory: Callable[[Config, Cell], int] = lambda cfg, cell: 0
 
 
-def cell_id(part, cell):
+def cell_id(part: str, cell: Cell) -> str:
     """``mlp`` or ``mlp/dataset=randX``: how the command line and the cost page name a cell."""
     return "/".join([part] + [f"{k}={v}" for k, v in cell.items()])
 
@@ -97,20 +101,20 @@ class Results:
     picks the cell whose coordinates match and indexes the array's named dimensions by value.
     """
 
-    def __init__(self, entries):
+    def __init__(self, entries: list[tuple[str, Cell, cache.Result]]):
         self.entries = entries  # [(part name, cell coordinates, cache.Result)]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, Cell, cache.Result]]:
         return iter(self.entries)
 
-    def cell(self, part, **coords):
+    def cell(self, part: str, **coords: Any) -> cache.Result:
         """The one cell of ``part`` whose coordinates include ``coords``."""
         found = [r for p, c, r in self.entries if p == part and all(c.get(k) == v for k, v in coords.items())]
         if len(found) != 1:
             raise KeyError(f"{len(found)} cells of part {part!r} match {coords}")
         return found[0]
 
-    def sel(self, part, name, **coords):
+    def sel(self, part: str, name: str, **coords: Any) -> np.ndarray:
         """Array ``name`` of ``part``, selected by cell coordinates and by named dimensions."""
         candidates = [
             (c, r) for p, c, r in self.entries if p == part and all(c[k] == v for k, v in coords.items() if k in c)
@@ -123,14 +127,14 @@ class Results:
                 return result[name][index] if dims else result[name]
         raise KeyError(f"part {part!r} has no array {name!r} at {coords}")
 
-    def sel_finite(self, part, name, **coords):
+    def sel_finite(self, part: str, name: str, **coords: Any) -> np.ndarray:
         """``sel`` as floats, with the runs whose ``finite`` flag is false set to nan: a diverged run is
         reported, never plotted or averaged. ``finite`` indexes the leading dimensions of ``name``."""
         values = self.sel(part, name, **coords).astype(float)
         finite = np.asarray(self.sel(part, "finite", **coords), dtype=bool)
         return np.where(finite.reshape(finite.shape + (1,) * (values.ndim - finite.ndim)), values, np.nan)
 
-    def data_labels(self):
+    def data_labels(self) -> dict[str, list[str]]:
         """What the figures call the data each part read, e.g. "CIFAR-10 (JPEG copy)"."""
         return {p: sorted({f["label"] for f in r.meta["config"]["data"].values()}) for p, _, r in self.entries}
 
@@ -149,13 +153,14 @@ class Chapter:
 
     name: str
     paper: str  # a key of claims.PAPERS
-    params: tuple
-    parts: tuple
-    claims: tuple  # claims_module.Definition, registered before the results
-    evidence: Callable  # (results, cfg) -> claims_module.Evidence
-    networks: dict = field(default_factory=dict)  # name -> what the networks are, for the preconditions
-    preconditions: tuple = ()  # claims_module.Precondition, each applying to every claim on its networks
-    check: Callable = lambda cfg: None  # constraints between parameters, raising ConfigError
+    params: tuple[Param, ...]
+    parts: tuple[Part, ...]
+    claims: tuple[claims_module.Definition, ...]  # registered before the results
+    evidence: Callable[[Results, Config], claims_module.Evidence]
+    networks: dict[str, str] = field(default_factory=dict)  # name -> what the networks are, for the preconditions
+    # each applying to every claim on its networks
+    preconditions: tuple[claims_module.Precondition, ...] = ()
+    check: Callable[[Config], None] = lambda cfg: None  # constraints between parameters, raising ConfigError
 
     def __post_init__(self):
         claims_module.check_declarations(self.name, self.networks, self.preconditions, self.claims)
@@ -170,16 +175,16 @@ class Chapter:
                 raise ValueError(f"{self.name}: {param.name} is a runtime option, not a parameter")
 
     @property
-    def param_names(self):
+    def param_names(self) -> list[str]:
         return tuple(p.name for p in self.params)
 
-    def part(self, name):
+    def part(self, name: str) -> Part:
         for p in self.parts:
             if p.name == name:
                 return p
         raise ConfigError(f"part={name!r} is not allowed: choose one of {', '.join(p.name for p in self.parts)}")
 
-    def config(self, profile=None, **overrides):
+    def config(self, profile: str | None = None, **overrides: Any) -> Config:
         """The run's settings: ``profile``'s values, overridden by every keyword that is not None."""
         profile = profiles.default_profile() if profile is None else profile
         profiles.one_of(*profiles.PROFILES)("profile", profile)
@@ -196,12 +201,12 @@ class Chapter:
         self.check(cfg)
         return {**cfg, "profile": profile}
 
-    def overridden(self, cfg):
+    def overridden(self, cfg: Config) -> list[str]:
         """Names whose value differs from the profile's."""
         profile_cfg = self.config(cfg["profile"])
         return [n for n in self.param_names if cfg[n] != profile_cfg[n]]
 
-    def cells(self, cfg, parts=None):
+    def cells(self, cfg: Config, parts: list[str] | None = None) -> list[tuple[Part, Cell]]:
         """(part, cell coordinates) of every cached computation behind ``cfg``, or of those selected.
 
         ``parts`` holds part names or cell ids (``mlp/dataset=randX``).
@@ -215,17 +220,25 @@ class Chapter:
                 raise ConfigError(f"part={wanted!r} is not allowed: choose one of {', '.join(sorted(ids))}")
         return [(p, c) for p, c in every if p.name in parts or cell_id(p.name, c) in parts]
 
-    def part_config(self, part, cfg):
+    def part_config(self, part: Part, cfg: Config) -> Config:
         """The settings ``part.compute`` sees: only the parameters tagged with the part, so that
         using an untagged one (which its cache key would not hold) fails loudly instead of
         serving stale results."""
         return {p.name: cfg[p.name] for p in self.params if part.name in p.parts}
 
-    def sources(self, part, cfg, data_dir=None):
+    def sources(self, part: Part, cfg: Config, data_dir: str | None = None) -> dict[str, data.DataSource]:
         data.explicit_dir(data_dir)  # data_dir='' is refused, not read as unset
         return {name: data.source(name, min_train=n, data_dir=data_dir) for name, n in part.datasets(cfg).items()}
 
-    def key(self, part, cell, cfg, data_dir=None, data_fingerprints=True, sources=None):
+    def key(
+        self,
+        part: Part,
+        cell: Cell,
+        cfg: Config,
+        data_dir: str | None = None,
+        data_fingerprints: bool = True,
+        sources: dict[str, data.DataSource] | None = None,
+    ) -> tuple[str, int, dict]:
         """(cache experiment, version, config) of one cell: its part's parameters, its coordinates, its data
         (``sources`` when already resolved)."""
         params = self.part_config(part, cfg)
@@ -234,7 +247,7 @@ class Chapter:
         fingerprints = {name: data.fingerprint(s) for name, s in sources.items()} if data_fingerprints else None
         return f"{self.name}/{part.name}", part.version, {"params": params, "cell": cell, "data": fingerprints}
 
-    def lookup(self, part, cell, cfg, data_dir=None):
+    def lookup(self, part: Part, cell: Cell, cfg: Config, data_dir: str | None = None) -> cache.Result | None:
         """The cached result of one cell, or None.
 
         Without the data a cell reads, its key cannot be built; then, when no data source was given
@@ -258,14 +271,22 @@ class Chapter:
                 ) from None
             return found[0] if found else None
 
-    def status(self, cfg, data_dir=None):
+    def status(self, cfg: Config, data_dir: str | None = None) -> list[tuple[str, cache.Result | None]]:
         """[(cell id, cache.Result or None)] for every cell: which are cached and which are missing."""
         return [(cell_id(p.name, c), self.lookup(p, c, cfg, data_dir)) for p, c in self.cells(cfg)]
 
-    def missing(self, cfg, data_dir=None):
+    def missing(self, cfg: Config, data_dir: str | None = None) -> list[str]:
         return [cid for cid, hit in self.status(cfg, data_dir) if hit is None]
 
-    def run(self, cfg, *, device=None, data_dir=None, recompute=False, parts=None):
+    def run(
+        self,
+        cfg: Config,
+        *,
+        device: str | None = None,
+        data_dir: str | None = None,
+        recompute: bool = False,
+        parts: list[str] | None = None,
+    ) -> Results:
         """The results of every cell of ``cfg`` (or of ``parts``), from the cache when present."""
         device = devices.resolve(device)
         loaded = {}  # each dataset is loaded once per run, and only if a cell must be computed
@@ -307,17 +328,17 @@ class Chapter:
             entries.append((part.name, cell, result))
         return Results(entries)
 
-    def replicate_seeds(self, cfg):
+    def replicate_seeds(self, cfg: Config) -> dict[str, Any]:
         """{name: value} of the parameters that seed the replicates."""
         return {p.name: cfg[p.name] for p in self.params if p.replicates}
 
-    def reseeded(self, cfg, offset):
+    def reseeded(self, cfg: Config, offset: int) -> dict[str, Any]:
         """``cfg``'s overrides with every replicate seed moved by ``offset``: a disjoint seed set, to check
         that the verdicts survive it."""
         shift = lambda v: [s + offset for s in v] if isinstance(v, list) else v + offset
         return {name: shift(value) for name, value in self.replicate_seeds(cfg).items()}
 
-    def judge(self, results, cfg):
+    def judge(self, results: Results, cfg: Config) -> list[claims_module.Claim]:
         """The chapter's claims, judged on ``results`` (:func:`memo_utils.framework.claims.judge`)."""
         labels = sorted({label for part_labels in results.data_labels().values() for label in part_labels})
         seeds = "; ".join(f"{name}={value}" for name, value in self.replicate_seeds(cfg).items())
@@ -331,7 +352,7 @@ class Chapter:
             chapter=self.name,
         )
 
-    def reseed_offset(self, cfg):
+    def reseed_offset(self, cfg: Config) -> int | None:
         """The offset k when ``cfg`` is its profile's settings with every replicate seed moved by k (and nothing
         else changed), else None."""
         profile_cfg = self.config(cfg["profile"])
@@ -345,7 +366,7 @@ class Chapter:
         )
         return first if first and cfg == {**profile_cfg, **self.reseeded(profile_cfg, first)} else None
 
-    def save_claims(self, results, cfg):
+    def save_claims(self, results: Results, cfg: Config) -> tuple[list[claims_module.Claim], Path | None, str]:
         """Judge and save the verdicts for the claims page when ``cfg`` holds the profile's settings (a page and
         ``python -m memo_utils run`` write the same file), or the profile's with the seeds moved by k
         (:meth:`reseeded`: saved apart, to check that verdicts survive another seed set). Returns the claims,
@@ -364,7 +385,7 @@ class Chapter:
         except OSError as error:  # a read-only results folder: the verdicts are still shown
             return judged, None, f"the results folder cannot be written ({error.strerror or error})"
 
-    def stop_unless_cached(self, cfg, data_dir=None):
+    def stop_unless_cached(self, cfg: Config, data_dir: str | None = None) -> None:
         """The paper profile is not run by accident: without cached results it stops with one line."""
         if cfg["profile"] == "paper" and self.missing(cfg, data_dir):
             raise ConfigError(

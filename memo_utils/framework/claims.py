@@ -42,6 +42,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,22 +162,22 @@ class Criterion:
         return {"statistic": self.statistic, "direction": self.direction, "bound": bound}
 
 
-def above(statistic, smallest_effect, reason):
+def above(statistic: str, smallest_effect: float, reason: str) -> Criterion:
     """The paper's effect is positive: the interval must lie above ``smallest_effect``."""
     return Criterion(statistic, ABOVE, float(smallest_effect), reason)
 
 
-def below(statistic, smallest_effect, reason):
+def below(statistic: str, smallest_effect: float, reason: str) -> Criterion:
     """The paper's effect is negative: the interval must lie below ``smallest_effect``."""
     return Criterion(statistic, BELOW, float(smallest_effect), reason)
 
 
-def differs(statistic, smallest_effect, reason):
+def differs(statistic: str, smallest_effect: float, reason: str) -> Criterion:
     """An effect of either sign: the interval must lie beyond +-``smallest_effect``."""
     return Criterion(statistic, DIFFERS, float(smallest_effect), reason)
 
 
-def within(statistic, low, high, reason):
+def within(statistic: str, low: float, high: float, reason: str) -> Criterion:
     """An equivalence ("X behaves like Y"): the interval must lie inside the margin (low, high)."""
     return Criterion(statistic, WITHIN, (float(low), float(high)), reason)
 
@@ -290,7 +291,7 @@ class Estimate:
         return f"{format_number(self.estimate)} [{format_number(self.low)}, {format_number(self.high)}]"
 
 
-def across(values):
+def across(values: Iterable[float]) -> Estimate:
     """The mean of per-replicate ``values`` (one per seed or run) with its 95% Student-t interval. Non-finite
     values (diverged runs) are left out and counted in ``dropped``."""
     v = np.asarray(values, dtype=np.float64).ravel()
@@ -302,7 +303,7 @@ def across(values):
     return Estimate(mean, low, high, int(finite.size), sd, int(v.size - finite.size))
 
 
-def interval(estimate, low, high, n):
+def interval(estimate: float, low: float, high: float, n: int) -> Estimate:
     """An effect whose 95% interval was computed otherwise (a jackknife over ``n`` runs, say)."""
     return Estimate(float(estimate), float(low), float(high), int(n))
 
@@ -315,9 +316,9 @@ class Evidence:
     """What ``evidence(results, cfg)`` returns: each precondition's measured value (nan: not measured), and
     per claim its estimates (one per criterion, in order) and a line of supporting numbers."""
 
-    conditions: dict
-    estimates: dict
-    measured: dict = field(default_factory=dict)
+    conditions: dict[str, float]  # precondition id -> measured value
+    estimates: dict[str, tuple[Estimate, ...]]  # claim id -> one estimate per criterion
+    measured: dict[str, str] = field(default_factory=dict)  # claim id -> supporting numbers
 
 
 # --- Judging -------------------------------------------------------------------------------------
@@ -328,8 +329,8 @@ class Claim:
     """A judged claim, in the form a reviewer reads it and the claims page saves (:meth:`as_dict`)."""
 
     definition: Definition
-    preconditions: list  # [(Precondition, measured value)]
-    estimates: list  # [Estimate], one per criterion
+    preconditions: list[tuple[Precondition, float]]
+    estimates: list[Estimate]  # one per criterion
     profile: str
     data: str = ""
     seeds: str = ""  # the replicates' seed parameters, "seeds=[0, 1, 2]"
@@ -447,7 +448,16 @@ class Claim:
         }
 
 
-def judge(definitions, preconditions, evidence, *, profile, data="", seeds="", chapter=""):
+def judge(
+    definitions: tuple[Definition, ...],
+    preconditions: tuple[Precondition, ...],
+    evidence: Evidence,
+    *,
+    profile: str,
+    data: str = "",
+    seeds: str = "",
+    chapter: str = "",
+) -> list[Claim]:
     """Every definition judged on ``evidence``, with the preconditions of its networks."""
     missing = [d.id for d in definitions if d.id not in evidence.estimates]
     unmeasured = [p.id for p in preconditions if p.id not in evidence.conditions]
@@ -481,7 +491,9 @@ def _read(relative):
     return json.loads(path.read_text()) if path.exists() else []
 
 
-def save(chapter, profile, claims, why="definition changed after results", variant=""):
+def save(
+    chapter: str, profile: str, claims: list[Claim], why: str = "definition changed after results", variant: str = ""
+) -> Path:
     """Save ``claims`` (judged at ``profile``) for the claims page, in ``claims/<chapter>/<profile><variant>.json``;
     returns that path. A claim whose earlier saved verdict (at a profile meant to test claims) was judged under
     another definition, or that is no longer defined, is logged in ``amendments.json`` with the date, the
@@ -732,7 +744,7 @@ def with_amendments(rows, logged=None):
     ]
 
 
-def to_markdown(claims, page=False):
+def to_markdown(claims: list[Claim], page: bool = False) -> str:
     """A Markdown table of ``claims`` (:class:`Claim` or saved dicts): the verdict with its reason, the claim
     (location, id, statement and a collapsible detail: the paper's words, the preconditions with their values,
     the smallest effects with their reasons, what was measured), the effect with its 95% interval and n, and
