@@ -69,3 +69,20 @@ def test_the_makefile_refuses_a_profile_that_is_not_a_profiles_name(tmp_path):
         done = subprocess.run(["make", "-n", "book", f"PROFILE={profile}"], cwd=ROOT, capture_output=True, text=True)
         assert done.returncode != 0 and "is not allowed: choose one of smoke, cpu, gpu, paper" in done.stderr
     assert not marker.exists()
+
+
+def test_readmes_chapter_table_lists_the_registry_in_order():
+    from memo_utils import experiments
+
+    readme = (ROOT / "README.md").read_text()
+    listed = re.findall(r"^\| `book/(\w+)\.md` \|", readme, flags=re.M)
+    assert listed == list(experiments.CHAPTERS)
+
+
+def test_every_test_the_readme_names_exists():
+    """The guide's checklist names the tests that demand each step: they must exist."""
+    named = set(re.findall(r"`(test_\w+)`", (ROOT / "README.md").read_text()))
+    defined = {
+        m for p in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^def (test_\w+)", p.read_text(), re.M)
+    }
+    assert named and named <= defined, named - defined
