@@ -24,7 +24,7 @@ test: venv vendor lint
 # The quick loop, under 2 minutes on 2 cores: the house rules and the tests not marked slow (no book
 # build, no browser, no benchmark or whole-chapter subprocess runs).
 check: venv lint
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n 2
 
 # The house rules: ruff's lint and formatting (configured in pyproject.toml).
 lint: venv

@@ -22,7 +22,10 @@ _spec = importlib.util.spec_from_file_location("lab", ROOT / "scripts" / "lab.py
 lab = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lab)
 
-pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.slow,  # drives JupyterLab in a browser
+    pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"),
+]
 
 ALL_DONE_JS = """(cells) => {
   const shown = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
