@@ -126,6 +126,23 @@ class CellsFailed(RuntimeError):
     """A worker of ``run --jobs`` failed: exit code 1, since it is no configuration error."""
 
 
+def _new_chapter(args):
+    import importlib
+
+    from . import scaffold
+
+    written = scaffold.new_chapter(args.name, args.paper)
+    importlib.reload(experiments)  # the registry now lists the new chapter
+    scaffold.record_fingerprints(args.name)
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"next: replace the template in memo_utils/experiments/{args.name}.py and book/{args.name}.md with the paper's "
+        f"experiment and claims, then python -m memo_utils run {args.name} --profile cpu, and make test"
+    )
+    return 0
+
+
 def _parts(args):
     chapter = experiments.get(args.chapter)
     cfg = chapter.config(args.profile, **_parse_set(args.set))
@@ -189,6 +206,13 @@ def main(argv=None):
         "when its version is unchanged)",
     )
     fingerprint.add_argument("--rev", default="HEAD", help="the commit whose code computes the reference results")
+    new = sub.add_parser(
+        "new-chapter",
+        help="write a new chapter from a working template and register it (then replace the template's experiment, "
+        "claims and text with the paper's; see README, How to add a chapter)",
+    )
+    new.add_argument("name", help="the chapter's name, e.g. forgetting_events")
+    new.add_argument("--paper", required=True, help=f"the paper's key: {', '.join(claims.PAPERS)}")
     bench = sub.add_parser("bench", help="optimized paths against straightforward references")
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
@@ -217,7 +241,9 @@ def main(argv=None):
                 trace=args.trace,
                 cases=args.cases.split(",") if args.cases else None,
             )
-        return {"run": _run, "parts": _parts, "fingerprint": _fingerprint}[args.command](args)
+        return {"run": _run, "parts": _parts, "fingerprint": _fingerprint, "new-chapter": _new_chapter}[args.command](
+            args
+        )
     except ONE_LINE as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
