@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
 import time
 
@@ -86,8 +87,12 @@ def _run(args):
             seconds,
             "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""),
         )
-    print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
+    if not os.environ.get(WORKER):  # one summary per command: a --jobs worker leaves it to the command
+        print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
     return 0
+
+
+WORKER = "MEMO_RUN_WORKER"  # set in the environment of run --jobs's worker processes
 
 
 def _compute_in_workers(chapter, cfg, args):
@@ -115,7 +120,8 @@ def _compute_in_workers(chapter, cfg, args):
     base += [f"--device={args.device}"] if args.device else []
     base += ["--recompute"] if args.recompute else []
     with ThreadPoolExecutor(args.jobs) as pool:
-        codes = list(pool.map(lambda cid: subprocess.run([*base, f"--part={cid}"]).returncode, todo))
+        env = dict(os.environ, **{WORKER: "1"})
+        codes = list(pool.map(lambda cid: subprocess.run([*base, f"--part={cid}"], env=env).returncode, todo))
     failed = [cid for cid, code in zip(todo, codes) if code]
     if failed:
         raise CellsFailed(f"--jobs: cells {', '.join(failed)} failed (their errors are printed above)")

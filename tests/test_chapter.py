@@ -414,3 +414,31 @@ def test_a_grid_out_of_order_is_refused_not_reordered(chapter, name, value):
     with pytest.raises(ConfigError) as error:
         experiments.get(chapter).config("smoke", **{name: value})
     assert str(error.value).startswith(f"{name}={value!r} is not allowed: must be increasing, without repeats")
+
+
+def test_a_second_run_all_in_one_kernel_checks_only_what_the_parameters_cell_binds(isolated_results):
+    """In a notebook the page's own variables (cfg, results) are still there on a second Run All or after an
+    edit; only the names bound since the page last opened are settings to check."""
+    small = "n_runs = 2\ntrain_size = 300\nn_eval = 50\ncnn_seeds = [0]\n"
+    namespace = {
+        "In": ["", "profile = 'smoke'\n" + small, "page = open_page(...)"],
+        "profile": "smoke",
+        "n_runs": 2,
+        "train_size": 300,
+        "n_eval": 50,
+        "cnn_seeds": [0],
+    }
+    first = open_page(easy, namespace)
+    namespace.update(page=first, cfg=first.cfg, results=first.results, c=3)  # what the page's cells leave behind
+    namespace["In"] += [
+        "cfg = page.cfg",
+        "c = 3",
+        "profile = 'smoke'\n" + small + "n_eval = 40",
+        "page = open_page(...)",
+    ]
+    namespace["n_eval"] = 40  # the reader edited a setting and ran every cell again
+    assert open_page(easy, namespace).cfg["n_eval"] == 40
+    namespace["In"] += ["profile = 'smoke'\n" + small + "n_run = 5", "page = open_page(...)"]  # a misspelling added
+    namespace["n_run"] = 5
+    with pytest.raises(ConfigError, match="n_run is not a parameter of easy_examples"):
+        open_page(easy, namespace)

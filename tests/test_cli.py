@@ -120,6 +120,7 @@ def test_jobs_computes_the_missing_cells_in_worker_processes_with_the_same_resul
     assert _run("run", "easy_examples", *small, env_extra={"MEMO_RESULTS_DIR": str(one)}).returncode == 0
     done = _run("run", "easy_examples", *small, "--jobs", "2", env_extra={"MEMO_RESULTS_DIR": str(two)})
     assert done.returncode == 0, done.stderr
+    assert sum(line.startswith("{") for line in done.stdout.splitlines()) == 1  # one summary, not one per worker
     main_process = done.stdout.splitlines()[-4:-1]  # after the workers' own lines, before the JSON summary
     assert all(line.startswith("easy_examples/mlp/") and ": cached (MNIST" in line for line in main_process), (
         done.stdout

@@ -8,6 +8,7 @@ something, so the command line never needs it.
 
 from __future__ import annotations
 
+import ast
 import types
 from dataclasses import dataclass
 
@@ -23,8 +24,8 @@ def open_page(chapter, namespace):
     _one_line_errors()
     unknown = sorted(
         k
-        for k, v in namespace.items()
-        if not _is_incidental(k, v) and k not in chapter.param_names and k not in RUNTIME
+        for k in _settings_names(namespace)
+        if not _is_incidental(k, namespace[k]) and k not in chapter.param_names and k not in RUNTIME
     )
     if unknown:
         raise ConfigError(
@@ -103,6 +104,36 @@ def _one_line_errors():
 
 
 _IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+_LAST_OPENED = "_memo_page_opened"  # the execution count of the cell that last opened a page in this namespace
+
+
+def _settings_names(namespace):
+    """The names a page's settings can come from. In a notebook: those bound by its parameters cell (the last
+    cell run since the page last opened that sets ``profile``, as every page's first cell does) and by the
+    cells run after it (papermill's injected one), so that a second Run All, or a re-run after an edit, does
+    not take the page's own variables (``cfg``, ``results``) for misspelled parameters. Outside a notebook
+    (a plain dict): every name."""
+    history = namespace.get("In")
+    if not isinstance(history, list) or len(history) < 2:
+        return list(namespace)
+    since, current = namespace.get(_LAST_OPENED, 0), len(history) - 1  # In[current]: the cell opening the page
+    bound = [_bound_names(source) for source in history[since + 1 : current]]
+    starts = [i for i, names in enumerate(bound) if "profile" in names]
+    namespace[_LAST_OPENED] = current
+    names = [name for names in bound[starts[-1] :] for name in names] if starts else []
+    return [name for name in dict.fromkeys(names) if name in namespace]
+
+
+def _bound_names(source):
+    """The names a cell's top-level statements assign."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # a cell IPython could run but Python cannot parse: it sets no setting
+        return []
+    targets = [
+        t for node in body for t in (node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)])
+    ]
+    return [n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)]
 
 
 def _is_incidental(name, value):
