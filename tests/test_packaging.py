@@ -86,3 +86,14 @@ def test_every_test_the_readme_names_exists():
         m for p in (ROOT / "tests").glob("test_*.py") for m in re.findall(r"^def (test_\w+)", p.read_text(), re.M)
     }
     assert named and named <= defined, named - defined
+
+
+def test_the_gpu_script_prints_its_usage_on_help_and_runs_nothing(tmp_path):
+    import subprocess
+
+    env = {"PATH": "/usr/bin:/bin", "PYTHON": str(tmp_path / "no-python-here")}  # any Python call would fail
+    for args in (["--help"], []):
+        done = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "gpu_session.sh"), *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0 and "make book PROFILE=gpu" in done.stdout, done.stderr
