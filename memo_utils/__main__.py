@@ -3,6 +3,8 @@
 python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute] [--jobs 2]
 python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
 python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
+python -m memo_utils params easy_examples                   (each parameter per profile, the paper's value)
+python -m memo_utils new-chapter NAME --paper KEY           (a working chapter from the template)
 python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
 python -m memo_utils bench                                  (writes bench/results-<device>.json)
 """
@@ -18,7 +20,7 @@ import time
 
 from . import experiments
 from .engine import devices
-from .errors import ONE_LINE, ConfigError
+from .errors import ONE_LINE, ConfigError, DataUnavailableError
 from .framework import claims, costs, fingerprints, profiles
 from .framework.chapter import cell_id
 
@@ -152,8 +154,26 @@ def _new_chapter(args):
 def _parts(args):
     chapter = experiments.get(args.chapter)
     cfg = chapter.config(args.profile, **_parse_set(args.set))
+    labels = set()
+    for part in chapter.parts:
+        try:
+            labels |= {source.label for source in chapter.sources(part, cfg, args.data_dir).values()}
+        except DataUnavailableError:
+            labels.add("not on this machine")
+    print(f"# {chapter.name}, profile {cfg['profile']}; data: {', '.join(sorted(labels)) or 'none'}")
     for cid, hit in chapter.status(cfg, args.data_dir):
         print(f"{cid}: " + (f"cached ({hit.meta['device']}, {hit.meta['wall_time_s']} s)" if hit else "missing"))
+    return 0
+
+
+def _params(args):
+    """Each parameter: its value per profile, the paper's, the parts it changes and why it differs."""
+    chapter = experiments.get(args.chapter)
+    for p in chapter.params:
+        values = ", ".join(f"{profile} {p.value(profile)!r}" for profile in profiles.PROFILES)
+        print(
+            f"{p.name}: {values}; paper: {p.paper}; changes: {', '.join(p.parts)}" + (f"; {p.note}" if p.note else "")
+        )
     return 0
 
 
@@ -179,7 +199,11 @@ def _fingerprint(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m memo_utils")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="compute a chapter's results into results/")
+    run = sub.add_parser(
+        "run",
+        help="compute a chapter's results into results/",
+        epilog="example: python -m memo_utils run easy_examples --profile cpu --jobs 2 --set n_runs=10",
+    )
     _chapter_arguments(run)
     run.add_argument(
         "--part",
@@ -202,9 +226,23 @@ def main(argv=None):
         help="move every replicate seed by K: the profile's run on a disjoint seed set, whose verdicts "
         "are saved beside the profile's to check that they survive it",
     )
-    parts = sub.add_parser("parts", help="list a chapter's cached computations: cached or missing")
+    parts = sub.add_parser(
+        "parts",
+        help="list a chapter's cached computations: cached or missing",
+        epilog="example: python -m memo_utils parts capacity --profile cpu",
+    )
     _chapter_arguments(parts)
-    fingerprint = sub.add_parser("fingerprint", help="is each part's version current with its code?")
+    params = sub.add_parser(
+        "params",
+        help="list a chapter's parameters: value per profile, the paper's, what each changes",
+        epilog="example: python -m memo_utils params easy_examples",
+    )
+    params.add_argument("chapter", help=f"one of {', '.join(experiments.CHAPTERS)}")
+    fingerprint = sub.add_parser(
+        "fingerprint",
+        help="is each part's version current with its code?",
+        epilog="example: python -m memo_utils fingerprint --record capacity/probe",
+    )
     fingerprint.add_argument(
         "--record",
         metavar="CHAPTER/PART",
@@ -216,10 +254,15 @@ def main(argv=None):
         "new-chapter",
         help="write a new chapter from a working template and register it (then replace the template's experiment, "
         "claims and text with the paper's; see README, How to add a chapter)",
+        epilog="example: python -m memo_utils new-chapter forgetting_events --paper arpit2017",
     )
     new.add_argument("name", help="the chapter's name, e.g. forgetting_events")
     new.add_argument("--paper", required=True, help=f"the paper's key: {', '.join(claims.PAPERS)}")
-    bench = sub.add_parser("bench", help="optimized paths against straightforward references")
+    bench = sub.add_parser(
+        "bench",
+        help="optimized paths against straightforward references",
+        epilog="example: python -m memo_utils bench --quick (on a CPU: checks the code path only)",
+    )
     bench.add_argument("--out", default=None, help="write the JSON results here (default: bench/results-<device>.json)")
     bench.add_argument("--quick", action="store_true", help="tiny sizes, to check the code path on a CPU")
     bench.add_argument(
@@ -247,9 +290,13 @@ def main(argv=None):
                 trace=args.trace,
                 cases=args.cases.split(",") if args.cases else None,
             )
-        return {"run": _run, "parts": _parts, "fingerprint": _fingerprint, "new-chapter": _new_chapter}[args.command](
-            args
-        )
+        return {
+            "run": _run,
+            "parts": _parts,
+            "fingerprint": _fingerprint,
+            "new-chapter": _new_chapter,
+            "params": _params,
+        }[args.command](args)
     except ONE_LINE as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -259,4 +306,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into `head`: stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -51,7 +51,11 @@ def test_parts_lists_the_cells_and_run_computes_only_the_chosen_one(tmp_path):
     env = {"MEMO_RESULTS_DIR": str(tmp_path)}
     small = ("--profile", "smoke", "--set", "n_runs=2", "--set", "train_size=300", "--set", "n_eval=50")
     listed = _run("parts", "easy_examples", *small, env_extra=env)
-    assert listed.returncode == 0 and listed.stdout.splitlines() == [
+    assert (
+        listed.stdout.splitlines()[0]
+        == "# easy_examples, profile smoke; data: CIFAR-10 (exact first 4,000), MNIST (bundled sample)"
+    )
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1:] == [
         "mlp/dataset=real: missing",
         "mlp/dataset=randX: missing",
         "mlp/dataset=randY: missing",
@@ -60,7 +64,7 @@ def test_parts_lists_the_cells_and_run_computes_only_the_chosen_one(tmp_path):
     done = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randX", env_extra=env)
     assert done.returncode == 0, done.stderr
     assert [line.split(":")[0] for line in done.stdout.splitlines()[:-1]] == ["easy_examples/mlp/dataset=randX"]
-    status = _run("parts", "easy_examples", *small, env_extra=env).stdout.splitlines()
+    status = _run("parts", "easy_examples", *small, env_extra=env).stdout.splitlines()[1:]
     assert status[1].startswith("mlp/dataset=randX: cached") and status[0] == "mlp/dataset=real: missing"
     bad = _run("run", "easy_examples", *small, "--part", "mlp/dataset=randZ", env_extra=env)
     assert bad.returncode == 2 and "part='mlp/dataset=randZ' is not allowed" in bad.stderr
@@ -167,3 +171,13 @@ def test_run_saves_the_same_verdicts_as_the_page_and_reseed_saves_them_apart(iso
     assert main(["run", "loss_sensitivity", "--profile", "smoke", "--reseed", "7"]) == 0
     reseeded = json.loads((isolated_results / "claims" / "loss_sensitivity" / "smoke-reseed-7.json").read_text())
     assert {c["seeds"] for c in reseeded} == {"seeds=[7]"} and saved.read_bytes() == from_run
+
+
+def test_params_lists_every_parameter_per_profile_and_every_command_shows_an_example():
+    listed = _run("params", "easy_examples").stdout.splitlines()
+    from memo_utils import experiments
+
+    assert [line.split(":")[0] for line in listed] == list(experiments.get("easy_examples").param_names)
+    assert all("smoke " in line and "paper: " in line and "changes: " in line for line in listed)
+    for command in ("run", "parts", "params", "fingerprint", "new-chapter", "bench"):
+        assert "example: python -m memo_utils " + command in _run(command, "--help").stdout

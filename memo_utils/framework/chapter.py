@@ -175,7 +175,7 @@ class Chapter:
                 raise ValueError(f"{self.name}: {param.name} is a runtime option, not a parameter")
 
     @property
-    def param_names(self) -> list[str]:
+    def param_names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.params)
 
     def part(self, name: str) -> Part:
