@@ -4,6 +4,7 @@ python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp
 python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
 python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
 python -m memo_utils params easy_examples                   (each parameter per profile, the paper's value)
+python -m memo_utils notebook capacity out.ipynb -p profile smoke   (the page, parameters checked first)
 python -m memo_utils new-chapter NAME --paper KEY           (a working chapter from the template)
 python -m memo_utils fingerprint [--record CHAPTER/PART]   (is each part's version current with its code?)
 python -m memo_utils bench                                  (writes bench/results-<device>.json)
@@ -17,12 +18,13 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from . import experiments
-from .engine import devices
+from .engine import data, devices
 from .errors import ONE_LINE, ConfigError, DataUnavailableError
 from .framework import claims, costs, fingerprints, profiles
-from .framework.chapter import cell_id
+from .framework.chapter import RUNTIME, cell_id
 
 
 def _parse_set(items):
@@ -166,6 +168,40 @@ def _parts(args):
     return 0
 
 
+def _notebook(args):
+    """Execute a chapter's page with papermill, after checking its parameters with the chapter's own validators:
+    a bad value is one line here, not a traceback after a kernel started."""
+    chapter = experiments.get(args.chapter)
+    overrides = _parse_set(f"{name}={value}" for name, value in args.p)
+    runtime = {k: overrides.pop(k) for k in list(overrides) if k in RUNTIME}
+    cfg = chapter.config(runtime.get("profile"), **overrides)
+    profiles.flag("recompute", runtime.get("recompute", False))
+    devices.resolve(runtime.get("device"))
+    data.explicit_dir(runtime.get("data_dir"))
+    if not args.force:
+        chapter.stop_unless_cached(cfg, runtime.get("data_dir"))
+    import jupytext
+    import papermill
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    staged = Path(args.out).with_suffix(".input.ipynb")
+    jupytext.write(jupytext.read(book / f"{chapter.name}.md"), staged)
+    try:
+        papermill.execute_notebook(
+            str(staged),
+            args.out,
+            parameters={**runtime, **overrides},
+            cwd=str(book),
+            kernel_name="python3",
+            progress_bar=False,
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # the kernel's own log is noise here
+        )
+    finally:
+        staged.unlink()
+    print(f"{chapter.name}: executed into {args.out}")
+    return 0
+
+
 def _params(args):
     """Each parameter: its value per profile, the paper's, the parts it changes and why it differs."""
     chapter = experiments.get(args.chapter)
@@ -232,6 +268,22 @@ def main(argv=None):
         epilog="example: python -m memo_utils parts capacity --profile cpu",
     )
     _chapter_arguments(parts)
+    notebook = sub.add_parser(
+        "notebook",
+        help="execute a chapter's page with papermill, its parameters checked first (no kernel for a bad value)",
+        epilog="example: python -m memo_utils notebook capacity out.ipynb -p profile smoke -p widths [8,32]",
+    )
+    notebook.add_argument("chapter", help=f"one of {', '.join(experiments.CHAPTERS)}")
+    notebook.add_argument("out", help="the executed notebook to write")
+    notebook.add_argument(
+        "-p",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter, as papermill's -p; lists and numbers are read as Python literals ([3,4], 0.5)",
+    )
+    notebook.add_argument("--force", action="store_true", help="run the paper profile even though it takes hours")
     params = sub.add_parser(
         "params",
         help="list a chapter's parameters: value per profile, the paper's, what each changes",
@@ -296,6 +348,7 @@ def main(argv=None):
             "fingerprint": _fingerprint,
             "new-chapter": _new_chapter,
             "params": _params,
+            "notebook": _notebook,
         }[args.command](args)
     except ONE_LINE as error:
         print(f"error: {error}", file=sys.stderr)

@@ -181,3 +181,29 @@ def test_params_lists_every_parameter_per_profile_and_every_command_shows_an_exa
     assert all("smoke " in line and "paper: " in line and "changes: " in line for line in listed)
     for command in ("run", "parts", "params", "fingerprint", "new-chapter", "bench"):
         assert "example: python -m memo_utils " + command in _run(command, "--help").stdout
+
+
+def test_notebook_refuses_a_bad_value_in_one_line_before_a_kernel_starts_and_executes_a_good_one(tmp_path):
+    out = tmp_path / "out.ipynb"
+    bad = _run("notebook", "capacity", str(out), "-p", "profile", "smoke", "-p", "widths", "[32,8]")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "error: widths=[32, 8] is not allowed: must be increasing, without repeats (e.g. [8, 32])"
+    ]
+    assert not out.exists()
+    good = _run(
+        "notebook",
+        "loss_sensitivity",
+        str(out),
+        "-p",
+        "profile",
+        "smoke",
+        "-p",
+        "seeds",
+        "[0,1]",
+        "-p",
+        "n_examples",
+        "100",
+        env_extra={"MEMO_RESULTS_DIR": str(tmp_path / "results")},
+    )
+    assert good.returncode == 0, good.stderr
+    assert '"seeds = [0, 1]' in out.read_text() or "seeds = [0, 1]" in out.read_text()  # papermill's injected cell
