@@ -207,7 +207,19 @@ def _remedy(origin, path):
 IMAGE_SHAPES = {"mnist": (28, 28), "cifar10": (32, 32, 3)}  # one image, stored as uint8
 
 
+_CHECKED = {}  # (SHA-256, dataset, layout) -> training images: each archive's contents are checked once per process
+
+
 def _checked(path, name, layout, origin):
+    """:func:`_check_contents`, once per archive content (``file_sha256`` is memoised): chapters ask for their
+    sources on every run and every cell."""
+    key = (file_sha256(path), name, layout)
+    if key not in _CHECKED:
+        _CHECKED[key] = _check_contents(path, name, layout, origin)
+    return _CHECKED[key]
+
+
+def _check_contents(path, name, layout, origin):
     """Training images in an archive, after checking what every source must hold, bundled, folder or download
     alike: uint8 images of the dataset's shape, integer labels in 0-9, one label per image. Reads the arrays'
     headers and the small label and offset arrays only (no image is decoded), so a page can afford it on
