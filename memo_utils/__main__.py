@@ -23,7 +23,7 @@ from pathlib import Path
 from . import experiments
 from .engine import data, devices
 from .errors import ONE_LINE, ConfigError, DataUnavailableError
-from .framework import claims, costs, fingerprints, profiles
+from .framework import cache, claims, costs, fingerprints, profiles
 from .framework.chapter import RUNTIME, cell_id
 
 
@@ -85,12 +85,13 @@ def _run(args):
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
     if computed and not args.part and not chapter.overridden(cfg):
-        costs.record_wall_time(
-            cfg["profile"],
-            chapter.name,
-            seconds,
-            "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""),
-        )
+        with cache.for_book(chapter.for_book(cfg)):  # a smoke run's time goes into scratch/, as its results
+            costs.record_wall_time(
+                cfg["profile"],
+                chapter.name,
+                seconds,
+                "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""),
+            )
     if not os.environ.get(WORKER):  # one summary per command: a --jobs worker leaves it to the command
         print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
     return 0

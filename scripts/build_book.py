@@ -34,7 +34,8 @@ sys.path.insert(0, str(ROOT))
 from memo_utils.errors import ONE_LINE  # noqa: E402
 from memo_utils.experiments import CHAPTERS  # noqa: E402
 from memo_utils.experiments import get as get_chapter  # noqa: E402
-from memo_utils.framework.cache import results_dir  # noqa: E402
+from memo_utils.framework import cache  # noqa: E402
+from memo_utils.framework.claims import TESTED_PROFILES  # noqa: E402
 from memo_utils.framework.costs import record_wall_time  # noqa: E402
 from memo_utils.framework.profiles import default_profile  # noqa: E402
 
@@ -100,7 +101,8 @@ def missing_data_message(name, parameters, evalue):
     if not missing:
         return evalue
     cells = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-    folder = results_dir().resolve()
+    with cache.for_book(True):  # the gpu and paper profiles' results belong in the tracked results/
+        folder = cache.results_dir().resolve()
     where = f"{folder.relative_to(ROOT)}/" if folder.is_relative_to(ROOT) else f"{folder}/"
     return (
         f"the {profile} profile's results are not in {where} ({cells}) and this machine cannot compute "
@@ -214,7 +216,8 @@ def main(argv=None):
             timings[Path(entry).name] = execute(source, src / f"{entry}.ipynb", parameters, args.timeout)
             print(f"  {timings[Path(entry).name]:.1f} s", flush=True)
             if Path(entry).name in CHAPTERS and not args.parameter:  # not with settings of its own
-                record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
+                with cache.for_book(profile in TESTED_PROFILES):  # a smoke build's times go into scratch/
+                    record_wall_time(profile, Path(entry).name, timings[Path(entry).name], "papermill (whole chapter)")
         else:
             (src / entry).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, src / f"{entry}.md")

@@ -376,6 +376,34 @@ def test_claims_are_saved_for_the_profile_apart_for_a_reseeded_run_and_not_for_o
     assert saved is None and why_not == "this run overrides seeds of the cpu profile"
 
 
+def test_only_the_books_own_runs_write_the_tracked_results_and_others_go_to_scratch(tmp_path, monkeypatch):
+    """Without $MEMO_RESULTS_DIR, a smoke or override run writes into scratch/ (git-ignored) and reads the tracked
+    results/ too; a profile's own run (or its reseeded twin) writes into results/ and never reads scratch/."""
+    import subprocess
+
+    tracked, scratch = tmp_path / "results", tmp_path / "scratch"
+    monkeypatch.delenv("MEMO_RESULTS_DIR")
+    monkeypatch.setattr(cache, "TRACKED", tracked)
+    monkeypatch.setattr(cache, "SCRATCH", scratch)
+    toy = _toy_chapter()
+    entries = lambda root: sorted(p.name for p in (root / "toy" / "values").glob("[!.]*"))
+    for cfg in (toy.config("smoke"), toy.config("cpu", seeds=[5, 6])):
+        toy.save_claims(toy.run(cfg, device="cpu"), cfg)
+    assert len(entries(scratch)) == 2 and entries(tracked) == [] and not (tracked / "claims").exists()
+    assert (scratch / "claims" / "toy" / "smoke.json").exists()
+    book = toy.config("cpu")
+    assert not toy.run(book, device="cpu").cell("values").from_cache  # computed into results/, not read from scratch
+    toy.save_claims(toy.run(book, device="cpu"), book)
+    moved = toy.config("cpu", **toy.reseeded(book, 1000))
+    toy.run(moved, device="cpu")
+    assert len(entries(tracked)) == 2 and (tracked / "claims" / "toy" / "cpu.json").exists()
+    assert toy.run(toy.config("cpu", seeds=[5, 6]), device="cpu").cell("values").from_cache
+    assert toy.lookup(toy.part("values"), {}, toy.config("smoke")) is not None  # scratch, as the smoke run wrote it
+    assert toy.lookup(toy.part("values"), {}, book) is not None  # the tracked entry, read by an override run too
+    ignored = subprocess.run(["git", "check-ignore", "-q", "scratch/x"], cwd=ROOT)
+    assert ignored.returncode == 0, "scratch/ must be git-ignored"
+
+
 def test_verdicts_are_still_shown_when_the_results_folder_cannot_be_written(isolated_results, monkeypatch):
     toy = _toy_chapter()
     cfg = toy.config("cpu")

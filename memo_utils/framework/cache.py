@@ -1,7 +1,10 @@
 """Results cache: every expensive run is a pure function of its config.
 
 An entry lives in ``results/<experiment>/<key>/`` where ``key`` hashes the experiment
-name, its version and its config. It holds ``arrays.npz`` (numbers for figures and
+name, its version and its config. Only the book's own runs (a profile's settings, see
+:func:`for_book`) write into the tracked ``results/``; every other run (smoke, overrides)
+writes into the git-ignored ``scratch/`` and reads both, so that no tweak leaves an
+untracked file in ``results/``. ``$MEMO_RESULTS_DIR`` replaces both. It holds ``arrays.npz`` (numbers for figures and
 claims, never checkpoints) and ``meta.json`` (config, versions, device, wall time, date,
 and the SHA-256 of ``arrays.npz``). An entry whose meta does not parse to an object,
 whose config differs or whose checksum fails is recomputed, never served.
@@ -17,6 +20,8 @@ a ``.tmp-*`` folder; the next write to that folder removes it once its process i
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import hashlib
 import io
@@ -29,7 +34,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -60,10 +65,27 @@ _CORE_META = frozenset(
 )
 
 
+TRACKED = Path(__file__).resolve().parents[2] / "results"  # the book's results, committed
+SCRATCH = Path(__file__).resolve().parents[2] / "scratch"  # every other run's, git-ignored
+_BOOK_RUN = contextvars.ContextVar("book_run", default=False)
+
+
+@contextlib.contextmanager
+def for_book(book: bool) -> Iterator[None]:
+    """Within this block, results are written into the tracked ``results/`` when ``book`` (a run of a profile's
+    own settings, whose results the book shows) and into ``scratch/`` otherwise."""
+    token = _BOOK_RUN.set(book)
+    try:
+        yield
+    finally:
+        _BOOK_RUN.reset(token)
+
+
 def results_dir() -> Path:
-    """Where results are written: ``$MEMO_RESULTS_DIR``, else ``results/`` at the repository root."""
+    """Where results are written: ``$MEMO_RESULTS_DIR``, else ``results/`` for the book's runs and ``scratch/``
+    for any other (:func:`for_book`)."""
     env = os.environ.get("MEMO_RESULTS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "results"
+    return Path(env) if env else TRACKED if _BOOK_RUN.get() else SCRATCH
 
 
 def read_path(relative: str | Path) -> Path:
@@ -76,12 +98,15 @@ def read_path(relative: str | Path) -> Path:
 
 
 def read_dirs() -> list[Path]:
-    """Where results are looked up: ``results_dir()``, then ``$MEMO_RESULTS_BASE`` if set, a folder that is only
-    read (``make lab`` reads the committed ``results/`` and writes a reader's runs into an ignored folder, so
-    that no tweak changes a tracked file)."""
+    """Where results are looked up: ``results_dir()``; for a run that is not the book's, the tracked ``results/``
+    too; then ``$MEMO_RESULTS_BASE`` if set, a folder that is only read (``make lab`` reads the committed
+    ``results/`` and writes a reader's runs into an ignored folder, so that no tweak changes a tracked file).
+    A book run never reads ``scratch/``: what it finds missing it computes into ``results/``."""
     base = os.environ.get("MEMO_RESULTS_BASE")
     dirs = [results_dir()]
-    if base and Path(base).resolve() != dirs[0].resolve():
+    if not os.environ.get("MEMO_RESULTS_DIR") and not _BOOK_RUN.get():
+        dirs.append(TRACKED)
+    if base and Path(base).resolve() not in {d.resolve() for d in dirs}:
         dirs.append(Path(base))
     return dirs
 

@@ -206,6 +206,14 @@ class Chapter:
         profile_cfg = self.config(cfg["profile"])
         return [n for n in self.param_names if cfg[n] != profile_cfg[n]]
 
+    def for_book(self, cfg: Config) -> bool:
+        """Whether ``cfg`` is a run whose results the book shows: a profile meant to test claims, at its own
+        settings or with only its seeds moved (:meth:`reseeded`). Only such runs write the tracked ``results/``
+        (:func:`memo_utils.framework.cache.for_book`); smoke and override runs write into ``scratch/``."""
+        return cfg["profile"] in claims_module.TESTED_PROFILES and (
+            not self.overridden(cfg) or self.reseed_offset(cfg) is not None
+        )
+
     def cells(self, cfg: Config, parts: list[str] | None = None) -> list[tuple[Part, Cell]]:
         """(part, cell coordinates) of every cached computation behind ``cfg``, or of those selected.
 
@@ -255,6 +263,10 @@ class Chapter:
         (committed GPU results render on a machine without the full datasets), as long as only one data
         source produced such results. An explicitly given source is used or refused, never replaced.
         """
+        with cache.for_book(self.for_book(cfg)):
+            return self._lookup(part, cell, cfg, data_dir)
+
+    def _lookup(self, part: Part, cell: Cell, cfg: Config, data_dir: str | None) -> cache.Result | None:
         try:
             return cache.lookup(*self.key(part, cell, cfg, data_dir))
         except DataUnavailableError:
@@ -288,6 +300,10 @@ class Chapter:
         parts: list[str] | None = None,
     ) -> Results:
         """The results of every cell of ``cfg`` (or of ``parts``), from the cache when present."""
+        with cache.for_book(self.for_book(cfg)):
+            return self._run(cfg, device, data_dir, recompute, parts)
+
+    def _run(self, cfg, device, data_dir, recompute, parts):
         device = devices.resolve(device)
         loaded = {}  # each dataset is loaded once per run, and only if a cell must be computed
         entries = []
@@ -372,6 +388,10 @@ class Chapter:
         (:meth:`reseeded`: saved apart, to check that verdicts survive another seed set). Returns the claims,
         the file saved (None: not saved) and, when not saved, why."""
         judged = self.judge(results, cfg)
+        with cache.for_book(self.for_book(cfg)):
+            return self._save_claims(judged, cfg)
+
+    def _save_claims(self, judged, cfg):
         offset = None if not self.overridden(cfg) else self.reseed_offset(cfg)
         if self.overridden(cfg) and offset is None:
             return (
