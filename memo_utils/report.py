@@ -12,6 +12,7 @@ from . import experiments
 from .bench import table
 from .errors import DataUnavailableError
 from .framework import claims, costs
+from .framework.links import page_link
 from .framework.profiles import PROFILES
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
@@ -55,7 +56,8 @@ def chapters_markdown():
             what = _what(chapter.name)
             short = _short(title) + ", "
             what = what[len(short)].upper() + what[len(short) + 1 :] if what.startswith(short) else what
-            lines.append(f"- {{doc}}`{chapter.name}`: {what} Claims: {_verdicts(claims.load_largest([chapter.name]))}.")
+            verdicts = _verdicts(claims.load_largest([chapter.name]))
+            lines.append(f"- {page_link(chapter.name)}: {what} Claims: {verdicts}.")
         for planned_title, sections in experiments.PLANNED.values():
             if paper in sections:
                 others = [

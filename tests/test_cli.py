@@ -83,6 +83,7 @@ def test_quick_benchmark_reports_a_speedup_and_a_profile_for_every_case(tmp_path
     out = tmp_path / "results-cpu.json"
     done = _run("bench", "--quick", "--trace", "--out", str(out), timeout=1200)  # minutes on a loaded machine
     assert done.returncode == 0, done.stderr
+    assert "Warning" not in done.stderr, done.stderr
     report = json.loads(out.read_text())
     cases = {row["case"].split(" ")[0].rstrip(",") for row in report["rows"]}
     assert cases == {"mlp", "vgg11", "small", "per-example", "unrolled"}

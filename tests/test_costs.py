@@ -60,3 +60,15 @@ def test_the_engine_targets_read_pending_without_a_gpu_benchmark_and_met_or_miss
     assert "60% (missed, NVIDIA H100; device busy 40%, of that GEMM 30%" in lines[3]
     assert "2x (missed, NVIDIA H100; device busy 40%" in lines[4]
     assert "no such row" in lines[5]
+
+
+def test_every_benchmark_time_names_its_unit():
+    from memo_utils.bench.table import format_table
+
+    rows = [
+        {"case": "mlp", "variant": "loop", "k": 1, "seconds_per_model_epoch": 2.5, "speedup": 1.0},
+        {"case": "per-example", "variant": "vmap", "k": 1, "seconds_per_batch": 0.125, "speedup": 3.0},
+        {"case": "unrolled", "variant": "R-pass", "k": 1, "seconds_per_step": 0.001, "speedup": 2.0},
+    ]
+    body = format_table(rows).splitlines()[2:]
+    assert [line.split(" | ")[3] for line in body] == ["2.5 s per model-epoch", "0.125 s per batch", "0.001 s per step"]

@@ -1,6 +1,8 @@
 """JupyterLab as a reader uses it (`make lab`), driven in headless Chromium: every chapter opens as a notebook from
-its working copy, runs without an error, renders MyST, and its widget redraws the figure; a papermill-executed
-notebook shows its saved widget once trusted; and nothing tracked in the checkout changes."""
+its working copy, runs without an error, renders MyST, its widget redraws the figure, and it runs again in the
+same kernel after a parameter is edited; citations show their labels and links open the other pages; a page run
+and saved without an edit is not rewritten; a papermill-executed notebook shows its saved widget once trusted;
+and nothing tracked in the checkout changes."""
 
 import importlib.util
 import os
@@ -27,10 +29,10 @@ pytestmark = [
     pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)"),
 ]
 
-ALL_DONE_JS = """(cells) => {
+ALL_DONE_JS = """([cells, after]) => {
   const shown = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
   const prompts = [...shown.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].map(p => p.textContent.trim());
-  return prompts.length === cells && prompts.every(p => /^\\[\\d+\\]:$/.test(p));
+  return prompts.length === cells && prompts.every(p => /^\\[\\d+\\]:$/.test(p) && +p.slice(1, -2) > after);
 }"""
 ERRORS_JS = """() => [...document.querySelectorAll(
     '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
@@ -112,8 +114,9 @@ def _open(b, url, token, name):
     return page, errors, outside
 
 
-def _run_all(page, name, timeout_s=120):
-    """Run → Run All Cells, then wait until every code cell of the page has its execution count."""
+def _run_all(page, name, timeout_s=120, after=0):
+    """Run → Run All Cells, then wait until every code cell of the page has an execution count above ``after``
+    (the last count of an earlier Run All in the same kernel); returns the highest count."""
     import jupytext
 
     cells = sum(c.cell_type == "code" for c in jupytext.read(ROOT / "book" / name).cells)
@@ -122,7 +125,7 @@ def _run_all(page, name, timeout_s=120):
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_text("Run All Cells", exact=True).click()
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(ALL_DONE_JS, cells):
+    while not page.evaluate(ALL_DONE_JS, [cells, after]):
         errors = page.evaluate(ERRORS_JS)  # a failing cell stops Run All: say so now, not at the timeout
         assert errors == [], f"{name}: {errors}"
         if time.monotonic() > deadline:
@@ -130,6 +133,16 @@ def _run_all(page, name, timeout_s=120):
             page.screenshot(path=str(ROOT / "test-artifacts" / f"lab-{name}.png"))
             pytest.fail(f"{name}: Run All did not finish in {timeout_s} s (screenshot in test-artifacts/)")
         page.wait_for_timeout(500)
+    return after + cells
+
+
+def _edit_parameters(page):
+    """Type a line at the end of the parameters cell (the first code cell), as a reader edits a setting."""
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content").first
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type('\nprofile = "cpu"')
+    page.keyboard.press("Escape")
 
 
 def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_server):
@@ -138,7 +151,7 @@ def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_serv
     with browser() as b:
         for name in experiments.CHAPTERS:
             page, errors, outside = _open(b, url, token, f"{name}.md")
-            _run_all(page, f"{name}.md")
+            count = _run_all(page, f"{name}.md")
             assert page.evaluate(ERRORS_JS) == [], name
             text = page.evaluate("() => document.querySelector('.jp-Notebook').innerText")
             assert ":::{note}" not in text and "{cite}" not in text, f"{name}: MyST shown as source"
@@ -146,11 +159,45 @@ def test_every_chapter_runs_in_lab_renders_myst_and_its_widget_responds(lab_serv
             boxes = page.locator(".memo-figure-choice").all()
             assert boxes, f"{name}: no widget"
             assert all(operate_figure_choice(page, box)["changed"] for box in boxes), name
+            # a second Run All in the same kernel, after an edit (the profile, set explicitly to what ran)
+            _edit_parameters(page)
+            _run_all(page, f"{name}.md", after=count)
+            assert page.evaluate(ERRORS_JS) == [], f"{name}: second Run All"
             assert errors == [] and outside == [], (name, errors, outside)
             page.close()
             saved = folder / "results" / "claims" / name / f"{profiles.default_profile()}.json"
             assert saved.exists(), f"{name}: its claims did not go into the working folder's results"
     assert _git_status() == before  # no source, claims or timing file of the checkout changed
+
+
+def test_citations_show_their_labels_links_open_pages_and_a_saved_unedited_page_is_not_rewritten(lab_server):
+    url, token, folder, _ = lab_server
+    copy = folder / "intro.md"
+    before = copy.read_bytes()
+    with browser() as b:
+        page, errors, outside = _open(b, url, token, "intro.md")
+        _run_all(page, "intro.md")
+        notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+        assert "Citation Not Found" not in notebook.inner_text()
+        assert notebook.get_by_role("link", name="Arpit et al., 2017").count() >= 1
+        assert notebook.get_by_role("link", name="easy_examples", exact=True).count() >= 1  # generated chapter list
+        page.keyboard.press("Control+s")  # what an autosave does, without waiting two minutes for it
+        page.wait_for_function("() => !document.querySelector('.jp-mod-current.jp-mod-dirty')", timeout=30_000)
+        page.wait_for_timeout(1000)
+        assert copy.read_bytes() == before, "saving an unedited page rewrote it"
+        notebook.get_by_role("link", name="claims page").click()
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-current >> text=claims.md", timeout=30_000)
+        page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=60_000)
+        page.locator(".lm-TabBar-tab >> text=intro.md").click()  # back to the introduction, for a citation
+        notebook.get_by_role("link", name="Arpit et al., 2017").first.click()
+        page.wait_for_selector(".lm-TabBar-tab.jp-mod-current >> text=bibliography.md", timeout=30_000)
+        shown = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
+        shown.get_by_text("A closer look at memorization in deep networks").wait_for(timeout=30_000)
+        assert page.locator(".jp-Dialog").count() == 0, "a page without code asked for a kernel"
+        assert errors == [] and outside == [], (errors, outside)
+        page.close()
+    copied, kept = lab.working_copies(folder)
+    assert "intro.md" not in copied + kept  # neither counted as edited nor out of date
 
 
 def test_a_papermill_executed_notebook_shows_its_saved_widget_once_trusted(lab_server, tmp_path, monkeypatch):

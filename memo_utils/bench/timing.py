@@ -83,7 +83,7 @@ def reset_memory(device):
 
 
 def max_abs_diff(tensors, reference):
-    return max(float((a.cpu() - b).abs().max()) for a, b in zip(tensors, reference))
+    return max(float((a.detach().cpu() - b.detach()).abs().max()) for a, b in zip(tensors, reference))
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import read_dirs, read_path, results_dir, update_json, write_json_atomic
+from .links import page_link
 from .profiles import PROFILES
 from .stats import mean_interval, t_quantile
 
@@ -595,7 +596,7 @@ def stability_markdown(chapters):
     for r in rows:
         which = "; ".join(f"`{i}`: {a} -> {b}" for i, a, b in r["changed"]) or "–"
         lines.append(
-            f"| {{doc}}`{r['chapter']}` | `{r['profile']}` | {r['offset']} | {r['compared']} | "
+            f"| {page_link(r['chapter'])} | `{r['profile']}` | {r['offset']} | {r['compared']} | "
             f"{len(r['changed'])} | {r['flipped']} | {_escape(which)} |"
         )
     total = sum(r["compared"] for r in rows)
@@ -686,7 +687,7 @@ def _verdict_cell(c):
 
 def _claim_cell(c, page):
     head = f"{_escape(c.get('location', ''))}{' (beyond the paper)' if c.get('beyond_paper') else ''}"
-    link = f"{{doc}}`{c['chapter']}`, " if page and c.get("chapter") else ""
+    link = f"{page_link(c['chapter'])}, " if page and c.get("chapter") else ""
     return f"{link}{head}<br>`{c.get('id', '')}`<br>{_escape(c.get('statement', ''))}" + _details(c, page)
 
 
