@@ -470,3 +470,13 @@ def test_a_second_run_all_in_one_kernel_checks_only_what_the_parameters_cell_bin
     namespace["n_run"] = 5
     with pytest.raises(ConfigError, match="n_run is not a parameter of easy_examples"):
         open_page(easy, namespace)
+
+
+def test_the_settings_table_folds_and_says_what_this_run_overrides():
+    from memo_utils import experiments
+    from memo_utils.framework.page import folded_settings
+
+    chapter = experiments.get("easy_examples")
+    text = folded_settings(chapter, chapter.config("cpu", n_runs=3))
+    assert text.startswith(":::{dropdown} Settings: our ") and text.endswith("\n:::")
+    assert "(1 set for this run)" in text.splitlines()[0] and "| `n_runs` |" in text

@@ -265,3 +265,49 @@ def test_every_committed_verdict_was_judged_under_the_current_definitions():
                 f"python -m memo_utils run {chapter.name} --profile {profile}, which logs the "
                 f"amendment"
             )
+
+
+def test_the_verdict_box_counts_verdicts_states_the_headline_and_links_what_was_not_reproduced(monkeypatch):
+    monkeypatch.delenv("MEMO_PAGE_LINKS", raising=False)
+    rows = [
+        {**_judged([0.3, 0.31, 0.29]).as_dict(), "id": "x-r"},
+        {**_judged([-0.3, -0.31, -0.29]).as_dict(), "id": "x-nr"},
+        {**_judged([0.3, 0.31, 0.29], fitted=0.5).as_dict(), "id": "x-nas1"},
+        {**_judged([0.3, 0.31, 0.29], fitted=0.4).as_dict(), "id": "x-nas2", "beyond_paper": True},
+    ]
+    box = claims.verdict_box(rows, "cpu")
+    assert box.splitlines()[0] == (
+        ":::{admonition} Verdicts at the cpu profile: 1 reproduced · 1 not reproduced · 2 not at this scale"
+    )
+    assert (
+        "Of the 2 claims of the paper this setting can test, 1 reproduced, 1 not reproduced and 0 inconclusive" in box
+    )
+    assert "1 need a larger setting (not at this scale, 1 of them because randY MLPs" in box
+    assert "Beyond the paper: 1 not at this scale." in box
+    assert '<a href="#claim-x-nr">x-nr</a>' in box and 'claim-x-r"' not in box
+    table = claims.to_markdown(rows)
+    assert all(f'<span id="claim-{r["id"]}"></span>' in table for r in rows)
+    assert "✓ reproduced: 0.300 [0.275, 0.325] against &gt; 0.0500" in table  # the deciding number
+
+
+def test_the_claims_page_groups_by_paper_then_chapter_and_links_each_row_to_its_chapter(monkeypatch):
+    monkeypatch.delenv("MEMO_PAGE_LINKS", raising=False)
+    base = _judged([0.3, 0.31, 0.29]).as_dict()
+    rows = [
+        {**base, "id": "a-1", "chapter": "easy_examples"},
+        {**base, "id": "k-1", "paper": "krueger2017", "chapter": "capacity"},
+        {**base, "id": "a-2", "chapter": "capacity"},
+        {**base, "id": "b-1", "chapter": "capacity", "beyond_paper": True},
+    ]
+    text = claims.by_chapter_markdown(rows)
+    headings = [line for line in text.splitlines() if line.startswith("### ") or line.startswith("**{doc}")]
+    assert headings == [
+        f"### {claims.PAPERS['arpit2017']}",
+        "**{doc}`easy_examples`** (1 reproduced)",
+        "**{doc}`capacity`** (1 reproduced)",
+        f"### {claims.PAPERS['krueger2017']}",
+        "**{doc}`capacity`** (1 reproduced)",
+        "### Beyond the papers (ours, tested on the same runs)",
+        "**{doc}`capacity`** (1 reproduced)",
+    ]
+    assert '<a href="capacity.html#claim-a-2">a-2</a>' in text

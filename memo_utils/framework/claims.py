@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import read_dirs, read_path, results_dir, update_json, write_json_atomic
-from .links import page_link
+from .links import claim_anchor, claim_link, page_link
 from .profiles import PROFILES
 from .stats import mean_interval, t_quantile
 
@@ -675,10 +675,19 @@ def _bound_text(c):
     return {ABOVE: "> ", BELOW: "< ", DIFFERS: "|effect| > "}[c["direction"]] + format_number(bound)
 
 
+def _deciding(c):
+    """The number that decided a claim: its first criterion with the claim's verdict, interval against bound."""
+    for crit in c.get("criteria", []):
+        if crit.get("outcome") == c.get("verdict") and crit.get("interval") is not None:
+            return f"{_interval_text(crit)} against {_bound_text(crit)}"
+    return ""
+
+
 def _verdict_cell(c):
     text = VERDICT_MARKS.get(c.get("verdict"), _escape(c.get("verdict", "")))
-    if c.get("why"):
-        text += f": {_escape(c['why'])}"
+    reason = c.get("why") or _deciding(c)
+    if reason:
+        text += f": {_escape(reason)}"
     if c.get("amended"):
         a = c["amended"]
         text += f"<br>*amended after results* ({_escape(a['date'])}; earlier: {_escape(a['earlier_verdict'])})"
@@ -687,8 +696,10 @@ def _verdict_cell(c):
 
 def _claim_cell(c, page):
     head = f"{_escape(c.get('location', ''))}{' (beyond the paper)' if c.get('beyond_paper') else ''}"
-    link = f"{page_link(c['chapter'])}, " if page and c.get("chapter") else ""
-    return f"{link}{head}<br>`{c.get('id', '')}`<br>{_escape(c.get('statement', ''))}" + _details(c, page)
+    name = f"`{c.get('id', '')}`"
+    if page and c.get("chapter"):  # the claims page: the id opens the claim's row in its chapter
+        name = claim_link(c["id"], c["id"], c["chapter"])
+    return f"{claim_anchor(c.get('id', ''))}{head}<br>{name}<br>{_escape(c.get('statement', ''))}" + _details(c, page)
 
 
 def _details(c, page):
@@ -755,6 +766,71 @@ def to_markdown(claims: list[Claim], page: bool = False) -> str:
     lines = ["| verdict | claim | effect [95% interval] | smallest effect of interest |", "|---|---|---|---|"]
     lines += [f"| {_verdict_cell(r)} | {_claim_cell(r, page)} | {_effect_cell(r)} | {_bound_cell(r)} |" for r in rows]
     return "\n".join(lines)
+
+
+def headline(rows):
+    """One sentence from a chapter's saved or judged claims (dicts): what its setting could test, what held, and
+    what needs a larger setting (with the reason most claims share); claims beyond the paper apart."""
+    own = [r for r in rows if not r.get("beyond_paper")]
+    t = counts(own)
+    tested = t[REPRODUCED] + t[NOT_REPRODUCED] + t[INCONCLUSIVE]
+    if tested:
+        text = (
+            f"Of the {tested} claims of the paper this setting can test, {t[REPRODUCED]} reproduced, "
+            f"{t[NOT_REPRODUCED]} not reproduced and {t[INCONCLUSIVE]} inconclusive"
+        )
+    else:
+        text = "This setting can test none of the paper's claims"
+    if t[NOT_AT_THIS_SCALE]:
+        reasons = [r.get("why", "") for r in own if r["verdict"] == NOT_AT_THIS_SCALE]
+        common = max(set(reasons), key=reasons.count)
+        text += (
+            f"; {t[NOT_AT_THIS_SCALE]} need a larger setting (not at this scale"
+            + (f", {reasons.count(common)} of them because {common}" if common else "")
+            + ")"
+        )
+    beyond = counts([r for r in rows if r.get("beyond_paper")])
+    if sum(beyond.values()):
+        text += ". Beyond the paper: " + ", ".join(f"{n} {v}" for v, n in beyond.items() if n)
+    return text + "."
+
+
+def verdict_box(rows, profile):
+    """The box at the top of a chapter: the count of each verdict at ``profile``, the headline, and every claim
+    that was not reproduced, each linked to its row in the chapter's claims table."""
+    tally = counts(rows)
+    title = " · ".join(f"{n} {v}" for v, n in tally.items() if n) or "no claims"
+    lines = [f":::{{admonition}} Verdicts at the {profile} profile: {title}", ":class: tip", "", headline(rows)]
+    refuted = [r for r in rows if r["verdict"] == NOT_REPRODUCED]
+    if refuted:
+        lines += ["", "Not reproduced:", ""]
+        lines += [
+            f"- {claim_link(r['id'], r['id'])} ({_escape(r.get('location', ''))}): {_escape(r.get('statement', ''))}"
+            for r in refuted
+        ]
+    return "\n".join(
+        lines + ["", "The claims table at the end of the chapter gives every verdict and its reason.", ":::"]
+    )
+
+
+def by_chapter_markdown(rows):
+    """The claims page's tables: per paper (its own claims), then the claims beyond the papers, each grouped by
+    chapter under a heading that links to the chapter, with the chapter's tally."""
+    groups = [
+        (title, [r for r in rows if r["paper"] == paper and not r.get("beyond_paper")])
+        for paper, title in PAPERS.items()
+    ]
+    groups.append(("Beyond the papers (ours, tested on the same runs)", [r for r in rows if r.get("beyond_paper")]))
+    out = []
+    for title, group in groups:
+        if not group:
+            continue
+        out.append(f"### {title}")
+        for chapter in dict.fromkeys(r.get("chapter", "") for r in group):
+            own = [r for r in group if r.get("chapter", "") == chapter]
+            tally = ", ".join(f"{n} {v}" for v, n in counts(own).items() if n)
+            out += [f"**{page_link(chapter)}** ({tally})", to_markdown(own, page=True)]
+    return "\n\n".join(out)
 
 
 def preconditions_markdown(networks, preconditions):

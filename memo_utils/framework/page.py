@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import types
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..engine import devices
 from ..errors import ONE_LINE, ConfigError
@@ -57,6 +58,16 @@ def settings_table(chapter, cfg):
         value = f"**{cfg[p.name]}** (set for this run)" if p.name in overridden else f"{cfg[p.name]}"
         rows.append(f"| `{p.name}` | {p.paper} | {value} | {p.note} |")
     return "\n".join(rows)
+
+
+def folded_settings(chapter, cfg):
+    """:func:`settings_table` in a dropdown, so that the first figure comes early; its summary says how many
+    parameters there are and how many this run overrides."""
+    overridden = chapter.overridden(cfg)
+    summary = f"Settings: our {len(chapter.params)} parameters beside the paper's, and why each differs" + (
+        f" ({len(overridden)} set for this run)" if overridden else ""
+    )
+    return f":::{{dropdown}} {summary}\n\n{settings_table(chapter, cfg)}\n:::"
 
 
 def run_note(results, cfg, overridden=()):
@@ -153,15 +164,24 @@ class Page:
     cfg: dict
     results: Results
 
+    @cached_property
+    def judged(self):
+        """The chapter's claims judged on this run, and saved (:meth:`Chapter.save_claims`): once per page."""
+        return self.chapter.save_claims(self.results, self.cfg)
+
     def note(self):
+        """The verdict box (counts, headline, what was not reproduced), then how this run was made."""
         from IPython.display import Markdown
 
-        return Markdown(":::{note}\n" + run_note(self.results, self.cfg, self.chapter.overridden(self.cfg)) + "\n:::")
+        box = claims_module.verdict_box([c.as_dict() for c in self.judged[0]], self.cfg["profile"])
+        note = run_note(self.results, self.cfg, self.chapter.overridden(self.cfg))
+        return Markdown(box + "\n\n:::{note}\n" + note + "\n:::")
 
     def settings(self):
+        """The settings table, folded (it runs to 30 rows), its summary line saying how many values differ."""
         from IPython.display import Markdown
 
-        return Markdown(settings_table(self.chapter, self.cfg))
+        return Markdown(folded_settings(self.chapter, self.cfg))
 
     def preconditions(self):
         """The chapter's preconditions, declared once for all the claims on the same networks."""
@@ -173,7 +193,7 @@ class Page:
         """Judge the chapter's claims, save them under the profile (unless settings were overridden), show them."""
         from IPython.display import Markdown
 
-        judged, saved, why_not = self.chapter.save_claims(self.results, self.cfg)
+        judged, saved, why_not = self.judged
         text = claims_module.to_markdown(judged)
         if saved is None:
             text += f"\n\nThese verdicts are not saved to the claims page: {why_not}."
