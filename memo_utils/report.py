@@ -5,6 +5,7 @@ cost page's tables."""
 from __future__ import annotations
 
 import json
+import re
 from importlib import import_module
 from pathlib import Path
 
@@ -25,8 +26,33 @@ def _what(chapter_name):
 
 
 def _short(paper_title):
-    """ "Arpit et al. 2017" from "Arpit et al. 2017, A Closer Look at ..."."""
-    return paper_title.split(",")[0]
+    """ "Arpit et al. 2017" from "Arpit et al. 2017, A Closer Look at ...", and "Liu, Lin & Jaggi 2021" from
+    "Liu, Lin & Jaggi 2021, Understanding ...": the authors up to the year."""
+    return re.match(r".*?\d{4}", paper_title).group(0)
+
+
+def headline_markdown():
+    """The book's headline, computed from every chapter's saved claims: what the settings could test, what held,
+    and each paper's label."""
+    rows = claims.load_largest(experiments.CHAPTERS)
+    if not rows:
+        return "No chapter has saved its verdicts yet."
+    profiles = ", ".join(sorted({r["profile"] for r in rows}))
+    labels = "; ".join(
+        f"{_short(claims.PAPERS[paper])}: **{s['label']}**"
+        for paper, s in claims.summary_by_paper(rows).items()
+        if paper in claims.PAPERS
+    )
+    return f"**Headline** (the {profiles} profile): {claims.headline(rows, 'the papers')} Per paper: {labels}."
+
+
+def source_markdown(source):
+    """The commit the pages were executed from, and where the repository lives (when the clone records it)."""
+    commit = f"`{source['commit']}`" if source["commit"] else "not a git checkout"
+    if source["commit"] and source["modified"]:
+        commit += " with uncommitted changes to tracked files"
+    where = f"`{source['repository']}`" if source["repository"] else "not recorded (this clone has no `origin` remote)"
+    return f"Executed from commit {commit}; repository: {where}."
 
 
 def _sections(numbers):
@@ -154,6 +180,42 @@ def bench_markdown(report):
             "its times say nothing about a GPU."
         )
     return head + "\n\n" + table.format_table(report["rows"])
+
+
+def estimate_markdown():
+    """Per chapter: the cpu profile's measured single-core time, and the gpu and paper profiles' cost, measured on
+    a GPU where the cache has it, else extrapolated from the cpu profile by counted work (marked as estimates)."""
+    low, high = costs.ASSUMED_GPU_SPEEDUP
+    lines = [
+        "| chapter | cpu profile, measured | gpu profile | paper profile |",
+        "|---|---|---|---|",
+    ]
+    for chapter in experiments.all_chapters():
+        cpu = costs.cached_metas(chapter, chapter.config("cpu"))
+        measured = _seconds(sum(m["wall_time_s"] for m in cpu.values())) if cpu else "not cached"
+        cells = []
+        for profile in ("gpu", "paper"):
+            gpu = costs.cached_metas(chapter, chapter.config("gpu")) if profile == "gpu" else None
+            paper = costs.paper_estimate_seconds(chapter) if profile == "paper" else None
+            if profile == "gpu" and costs.on_gpu(gpu):
+                cells.append(f"{_seconds(sum(m['wall_time_s'] for m in gpu.values()))} measured on a GPU")
+                continue
+            if paper is not None:
+                cells.append(f"*estimate*: {_seconds(paper)} of one GPU (scaled from the measured gpu profile)")
+                continue
+            estimate = costs.core_estimate(chapter, profile)
+            if estimate is None:
+                cells.append("no cpu measurement to scale")
+                continue
+            text = (
+                f"*estimate*: {estimate[0] / 3600:,.0f} core-hours; {_seconds(estimate[0] / high)} to "
+                f"{_seconds(estimate[0] / low)} of one GPU"
+            )
+            if estimate[1]:
+                text += f" (without {', '.join(estimate[1])}: not run at cpu)"
+            cells.append(text)
+        lines.append(f"| {chapter.name} | {measured} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
 
 
 def chapter_costs():

@@ -203,7 +203,7 @@ def main(argv=None):
         shutil.copy2(ROOT / name, src / name)
     vendor_js(src / "_vendor")
     shutil.copytree(ROOT / "book" / "_ext", src / "book" / "_ext")
-    for name in ("widgets-offline.js", "book.css"):
+    for name in ("widgets-offline.js", "book.css", "sidebar_toggles.js"):
         shutil.copy2(ROOT / "book" / "_ext" / name, src / "_vendor")
 
     timings = {}

@@ -149,6 +149,44 @@ def test_every_page_opens_offline_without_errors(built_book):
     assert all(widgets[name] for name in CHAPTERS), {name: widgets[name] for name in CHAPTERS}
 
 
+CUT_OFF_JS = """() => [...document.querySelectorAll('main table')].flatMap(table => {
+  let box = table;  // the table, or the box that scrolls it sideways
+  for (let el = table.parentElement; el && el.tagName !== 'MAIN'; el = el.parentElement)
+    if (['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) { box = el; break; }
+  const right = box.getBoundingClientRect().right;
+  return table.getBoundingClientRect().width > 0 && right > window.innerWidth + 1
+    ? [`${table.innerText.slice(0, 40)} ends at ${Math.round(right)} px`] : [];
+})"""
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="needs Debian's chromium (.ci/run installs it)")
+def test_on_a_phone_the_navigation_opens_and_tables_scroll_rather_than_cut(built_book):
+    html, _ = built_book
+    with browser() as b:
+        for width in (400, 1280):
+            page = b.new_page(viewport={"width": width, "height": 900})
+            page.route("http*://**", lambda route: route.abort())
+            for name in ("turn_over_dropout", "claims"):
+                page.goto((html / "book" / f"{name}.html").as_uri(), wait_until="load")
+                if width == 400:
+                    assert page.evaluate(CUT_OFF_JS) == [], name
+            sidebar, dialog = page.locator("#pst-primary-sidebar"), page.locator("#pst-primary-sidebar-modal")
+            toggle = page.locator(".primary-toggle:visible").first
+            if width == 400:  # the sidebar is not shown beside the page: the button opens it as a dialog
+                assert not sidebar.is_visible()
+                toggle.click()
+                dialog.locator("a.reference.internal", has_text="Claims").first.wait_for(state="visible")
+                page.keyboard.press("Escape")
+                page.wait_for_function("() => !document.querySelector('#pst-primary-sidebar-modal').open")
+            else:  # shown beside the page: the button hides it, and shows it again
+                assert sidebar.is_visible()
+                toggle.click()
+                assert not sidebar.is_visible() and not dialog.evaluate("d => d.open")
+                page.locator(".primary-toggle:visible").first.click()
+                assert sidebar.is_visible()
+            page.close()
+
+
 def test_a_misspelled_parameter_stops_the_build_with_one_line(tmp_path):
     env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path / "results"), OMP_NUM_THREADS="1")
     done = subprocess.run(

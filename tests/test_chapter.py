@@ -480,3 +480,27 @@ def test_the_settings_table_folds_and_says_what_this_run_overrides():
     text = folded_settings(chapter, chapter.config("cpu", n_runs=3))
     assert text.startswith(":::{dropdown} Settings: our ") and text.endswith("\n:::")
     assert "(1 set for this run)" in text.splitlines()[0] and "| `n_runs` |" in text
+
+
+def test_a_figure_is_shown_once_with_the_verdicts_of_the_claims_read_from_it(isolated_results, monkeypatch):
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from memo_utils.framework.page import Page
+
+    monkeypatch.delenv("MEMO_PAGE_LINKS", raising=False)
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    toy = _toy_chapter()
+    cfg = toy.config("cpu")
+    page = Page(toy, cfg, toy.run(cfg, device="cpu"))
+    fig = plt.figure()
+    page.figure(fig, 1)
+    assert shown[0] is fig
+    assert shown[1].data == '**Claims read from Figure 1:** ✓ <a href="#claim-toy-1">toy-1</a> reproduced.'
+    assert not plt.fignum_exists(fig.number)  # closed: the inline backend cannot show it a second time
+    page.figure(plt.figure(), 2)
+    assert len(shown) == 3  # a figure no claim reads: no line

@@ -311,3 +311,25 @@ def test_the_claims_page_groups_by_paper_then_chapter_and_links_each_row_to_its_
         "**{doc}`capacity`** (1 reproduced)",
     ]
     assert '<a href="capacity.html#claim-a-2">a-2</a>' in text
+
+
+@pytest.mark.parametrize(
+    "location, numbers",
+    [
+        ("Sec. 2, Fig. 1, 4", {1, 4}),
+        ("Sec. 4.2, Fig. 7b", {7}),
+        ("Sec. 2.1, Fig. 2 left (Arpit Sec. 3.3.2, Fig. 6)", {2}),
+        ("Sec. 3.2", set()),
+        ("Sec. 2.2, Eq. 5-6 (not checked in the paper)", set()),
+    ],
+)
+def test_a_claims_location_names_the_figures_it_reads(location, numbers):
+    assert claims.figure_numbers(location) == numbers
+
+
+def test_the_line_under_a_figure_gives_the_verdict_of_each_claim_read_from_it(monkeypatch):
+    monkeypatch.delenv("MEMO_PAGE_LINKS", raising=False)
+    base = _judged([0.3, 0.31, 0.29]).as_dict()
+    rows = [{**base, "id": "a", "location": "Fig. 2 left"}, {**base, "id": "b", "location": "Sec. 3, Fig. 3"}]
+    assert claims.figure_line(rows, 2) == '**Claims read from Figure 2:** ✓ <a href="#claim-a">a</a> reproduced.'
+    assert claims.figure_line(rows, 4) == ""

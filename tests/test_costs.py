@@ -23,6 +23,26 @@ def test_paper_estimate_scales_cached_gpu_results_by_the_ratio_of_work(monkeypat
     assert costs.paper_estimate_seconds(chapter) == pytest.approx(seconds * ratio, rel=1e-6)
 
 
+def test_before_a_gpu_run_the_larger_profiles_are_scaled_from_the_cpu_profiles_single_core_time(monkeypatch):
+    from memo_utils import report
+
+    chapter = experiments.get("loss_sensitivity")
+    cpu = chapter.config("cpu")
+    assert costs.core_estimate(chapter, "paper") is None  # nothing cached: nothing to scale
+    assert "neither the gpu nor the cpu profile's are cached" in costs.paper_estimate_sentence(chapter)
+    for part, cell in chapter.cells(cpu):
+        cache.cached(*chapter.key(part, cell, cpu), lambda: {"x": [1.0]}, device="cpu")
+    seconds = sum(hit.meta["wall_time_s"] for _, hit in chapter.status(cpu))
+    (part,) = chapter.parts
+    work = lambda profile: sum(part.work(chapter.config(profile), c) for _, c in chapter.cells(chapter.config(profile)))
+    estimate, unrated = costs.core_estimate(chapter, "paper")
+    assert unrated == [] and estimate == pytest.approx(seconds * work("paper") / work("cpu"), rel=1e-6)
+    sentence = costs.paper_estimate_sentence(chapter)
+    assert "CPU-core hours" in sentence and "assumed 100-1,000x speed-up" in sentence
+    row = [line for line in report.estimate_markdown().splitlines() if line.startswith("| loss_sensitivity")][0]
+    assert row.count("*estimate*") == 2 and "of one GPU" in row
+
+
 def test_wall_times_are_kept_per_profile_so_one_never_rewrites_another(isolated_results):
     costs.record_wall_time("cpu", "easy_examples", 100.0, "papermill")
     before = (isolated_results / "timings" / "cpu.json").read_bytes()

@@ -768,30 +768,35 @@ def to_markdown(claims: list[Claim], page: bool = False) -> str:
     return "\n".join(lines)
 
 
-def headline(rows):
-    """One sentence from a chapter's saved or judged claims (dicts): what its setting could test, what held, and
-    what needs a larger setting (with the reason most claims share); claims beyond the paper apart."""
+def headline(rows, whose="the paper"):
+    """One sentence from saved or judged claims (dicts) of ``whose`` claims: what the setting could test, what
+    held, and what needs a larger setting (with the reason at least half of those share); claims beyond the paper
+    apart."""
     own = [r for r in rows if not r.get("beyond_paper")]
     t = counts(own)
     tested = t[REPRODUCED] + t[NOT_REPRODUCED] + t[INCONCLUSIVE]
     if tested:
         text = (
-            f"Of the {tested} claims of the paper this setting can test, {t[REPRODUCED]} reproduced, "
+            f"Of the {tested} claims of {whose} this setting can test, {t[REPRODUCED]} reproduced, "
             f"{t[NOT_REPRODUCED]} not reproduced and {t[INCONCLUSIVE]} inconclusive"
         )
     else:
-        text = "This setting can test none of the paper's claims"
+        text = f"This setting can test none of the claims of {whose}"
     if t[NOT_AT_THIS_SCALE]:
         reasons = [r.get("why", "") for r in own if r["verdict"] == NOT_AT_THIS_SCALE]
         common = max(set(reasons), key=reasons.count)
         text += (
             f"; {t[NOT_AT_THIS_SCALE]} need a larger setting (not at this scale"
-            + (f", {reasons.count(common)} of them because {common}" if common else "")
+            + (
+                f", {reasons.count(common)} of them because {common}"
+                if common and 2 * reasons.count(common) >= len(reasons)
+                else ""
+            )
             + ")"
         )
     beyond = counts([r for r in rows if r.get("beyond_paper")])
     if sum(beyond.values()):
-        text += ". Beyond the paper: " + ", ".join(f"{n} {v}" for v, n in beyond.items() if n)
+        text += f". Beyond {whose}: " + ", ".join(f"{n} {v}" for v, n in beyond.items() if n)
     return text + "."
 
 
@@ -811,6 +816,26 @@ def verdict_box(rows, profile):
     return "\n".join(
         lines + ["", "The claims table at the end of the chapter gives every verdict and its reason.", ":::"]
     )
+
+
+def figure_numbers(location):
+    """The paper's figures a claim's location names, outside any parenthesis: "Sec. 2, Fig. 1, 4" -> {1, 4};
+    "Fig. 7b" -> {7}; "Sec. 3.2" -> set()."""
+    own = re.sub(r"\([^)]*\)", "", location)
+    found = re.search(r"Figs?\.\s*((?:\d+[a-z]?(?:\s*(?:,|-|and)\s*)?)+)", own)
+    return {int(n) for n in re.findall(r"\d+", found.group(1))} if found else set()
+
+
+def figure_line(rows, *numbers):
+    """The line under a figure: the verdict of every claim read from the paper's figure(s) ``numbers``, each
+    linked to its row in the chapter's claims table; empty when no claim reads them."""
+    shown = [r for r in rows if figure_numbers(r.get("location", "")) & set(numbers)]
+    if not shown:
+        return ""
+    marks = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "◐", NOT_AT_THIS_SCALE: "○"}
+    items = [f"{marks[r['verdict']]} {claim_link(r['id'], r['id'])} {r['verdict']}" for r in shown]
+    which = " and ".join(f"Figure {n}" for n in numbers)
+    return f"**Claims read from {which}:** " + "; ".join(items) + "."
 
 
 def by_chapter_markdown(rows):

@@ -1,8 +1,10 @@
-"""What reproduction costs: measured wall times and the extrapolated cost of the paper profile.
+"""What reproduction costs: measured wall times, and the extrapolated cost of the larger profiles.
 
-The estimate for the ``paper`` profile scales each part's measured ``gpu``-profile time by the
-ratio of work (each part's ``work(cfg, cell)``, FLOPs or steps up to a constant) between the
-two profiles. It exists only once every ``gpu`` cell computed on a GPU is in the cache.
+An estimate scales each part's measured time by the ratio of work (each part's ``work(cfg, cell)``,
+FLOPs or steps up to a constant per part) between two profiles. The ``paper`` profile's GPU time
+is scaled from the ``gpu`` profile's once every ``gpu`` cell computed on a GPU is in the cache;
+before that, the ``gpu`` and ``paper`` profiles are scaled from the ``cpu`` profile's single-core
+times, and turned into GPU hours only through :data:`ASSUMED_GPU_SPEEDUP`, stated as an assumption.
 """
 
 from __future__ import annotations
@@ -27,25 +29,64 @@ def on_gpu(metas):
     return metas is not None and not any(m["device"].startswith("cpu") for m in metas.values())
 
 
+# How much faster one GPU (an H100 or H200) runs these chapters than one core of the 2-core machine that measured
+# the cpu profile: an assumption, stated wherever it is used, until the gpu profile is measured on a GPU. One core
+# peaks at about 0.08 TFLOP/s in float32 (two AVX2 FMA units at 2.5 GHz), an H100's float32 peak is 67 TFLOP/s
+# (about 1,000x); the chapters' small models use a far smaller share of a GPU than of a core, hence the lower end.
+ASSUMED_GPU_SPEEDUP = (100, 1000)
+
+
+def _scaled(chapter, measured, target, metas):
+    """Seconds of ``target``'s cells, each part's measured seconds per unit of counted work (``part.work``) at
+    profile ``measured`` times its work at ``target``; and the parts that ``target`` runs but ``measured`` did
+    not (no rate: left out of the sum)."""
+    measured_cfg, target_cfg = chapter.config(measured), chapter.config(target)
+    total, unrated = 0.0, []
+    for part in chapter.parts:
+        target_work = sum(part.work(target_cfg, c) for p, c in chapter.cells(target_cfg) if p is part)
+        cells = [c for p, c in chapter.cells(measured_cfg) if p is part]
+        work = sum(part.work(measured_cfg, c) for c in cells)
+        if not work:
+            if target_work:
+                unrated.append(part.name)
+            continue
+        seconds = sum(m["wall_time_s"] for cid, m in metas.items() if cid.split("/")[0] == part.name)
+        total += seconds / work * target_work
+    return total, unrated
+
+
 def paper_estimate_seconds(chapter):
-    gpu_cfg, paper_cfg = chapter.config("gpu"), chapter.config("paper")
-    metas = cached_metas(chapter, gpu_cfg)
+    """GPU seconds of the paper profile, scaled from the gpu profile's cells measured on a GPU; None before."""
+    metas = cached_metas(chapter, chapter.config("gpu"))
     if not on_gpu(metas):
         return None
-    total = 0.0
-    for part in chapter.parts:
-        gpu_cells = [c for p, c in chapter.cells(gpu_cfg) if p is part]
-        seconds = sum(m["wall_time_s"] for cid, m in metas.items() if cid.split("/")[0] == part.name)
-        rate = seconds / sum(part.work(gpu_cfg, c) for c in gpu_cells)
-        total += rate * sum(part.work(paper_cfg, c) for p, c in chapter.cells(paper_cfg) if p is part)
-    return total
+    return _scaled(chapter, "gpu", "paper", metas)[0]
+
+
+def core_estimate(chapter, target):
+    """Single-core seconds of ``target`` extrapolated from the cpu profile's cells (computed one per core), and
+    the parts with no cpu rate to scale; None when a cpu cell is missing or was computed elsewhere."""
+    metas = cached_metas(chapter, chapter.config("cpu"))
+    if metas is None or not all(m["device"].startswith("cpu") for m in metas.values()):
+        return None
+    return _scaled(chapter, "cpu", target, metas)
 
 
 def paper_estimate_sentence(chapter):
     seconds = paper_estimate_seconds(chapter)
-    if seconds is None:
-        return "Its cost is estimated from the gpu profile's measured time, which is not in the cache yet."
-    return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
+    if seconds is not None:
+        return f"Extrapolated from the gpu profile's measured time: about {seconds / 3600:,.1f} GPU hours."
+    estimate = core_estimate(chapter, "paper")
+    if estimate is None:
+        return "Its cost is estimated from measured times, and neither the gpu nor the cpu profile's are cached."
+    low, high = (estimate[0] / s / 3600 for s in reversed(ASSUMED_GPU_SPEEDUP))
+    left_out = f" (without {', '.join(estimate[1])}, which the cpu profile does not run)" if estimate[1] else ""
+    return (
+        f"Extrapolated by counted work from the cpu profile's measured time{left_out}: about "
+        f"{estimate[0] / 3600:,.0f} CPU-core hours, or {low:,.1f} to {high:,.1f} GPU hours at an assumed "
+        f"{ASSUMED_GPU_SPEEDUP[0]:,}-{ASSUMED_GPU_SPEEDUP[1]:,}x speed-up over one core (an estimate until a GPU "
+        f"measures the gpu profile)."
+    )
 
 
 def _timings_path(profile):

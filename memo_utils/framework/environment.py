@@ -1,4 +1,4 @@
-"""What the book was executed with: package versions, device, data checksums."""
+"""What the book was executed with: the source's git commit, package versions, device, data checksums."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,8 +48,30 @@ def data_checksums(data_dir=None):
     return {str(f.name if f.parent == BUNDLED_DIR else f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def source(root=ROOT):
+    """The git commit the pages were executed from, whether tracked files differed from it, and the repository's
+    ``origin`` URL (None where the clone has none, or where there is no git checkout at all)."""
+
+    def git(*args):
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "modified": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "repository": git("remote", "get-url", "origin") or None,
+    }
+
+
 def describe(data_dir=None):
     return {
+        "source": source(),
         "packages": package_versions(),
         "device": devices.description(),
         "default_device": devices.default_device(),

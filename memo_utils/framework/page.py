@@ -174,8 +174,23 @@ class Page:
         from IPython.display import Markdown
 
         box = claims_module.verdict_box([c.as_dict() for c in self.judged[0]], self.cfg["profile"])
-        note = run_note(self.results, self.cfg, self.chapter.overridden(self.cfg))
-        return Markdown(box + "\n\n:::{note}\n" + note + "\n:::")
+        first, *cells = run_note(self.results, self.cfg, self.chapter.overridden(self.cfg)).split("\n")
+        fresh = sum(not r.from_cache for _, _, r in self.results)
+        where = f"{fresh} computed during this execution" if fresh else "all read from the cache"
+        folded = f":::{{dropdown}} Its {len(cells)} cached computations ({where})\n" + "\n".join(cells) + "\n:::"
+        return Markdown(box + "\n\n::::{note}\n" + first + "\n\n" + folded + "\n::::")
+
+    def figure(self, fig, *numbers):
+        """Show ``fig``, the book's drawing of the paper's figure(s) ``numbers``, with the verdicts of the claims
+        read from it underneath (:func:`memo_utils.framework.claims.figure_line`), linked to their rows."""
+        import matplotlib.pyplot as plt
+        from IPython.display import Markdown, display
+
+        display(fig)
+        plt.close(fig)  # shown once: the inline backend would show it again at the end of the cell
+        line = claims_module.figure_line([c.as_dict() for c in self.judged[0]], *numbers)
+        if line:
+            display(Markdown(line))
 
     def settings(self):
         """The settings table, folded (it runs to 30 rows), its summary line saying how many values differ."""
