@@ -203,9 +203,22 @@ page.preconditions()
 ## Figure 1
 
 ```{{code-cell}} ipython3
+---
+mystnb:
+  figure:
+    caption: 'The paper''s Figure 1: the training accuracy of each seed''s MLP after every epoch.'
+    name: fig-{name_dashed}-1
+  image:
+    alt: 'One line per seed: training accuracy rising over the epochs.'
+tags: [remove-input]
+---
+page.figure(figures.figure_1(results))
+```
+
+```{{code-cell}} ipython3
 :tags: [remove-input]
 
-figures.figure_1(results);
+page.claims_read_from(1)
 ```
 
 ## Claims
@@ -260,7 +273,11 @@ def new_chapter(name, paper, root=ROOT):
         root / "memo_utils" / "experiments" / f"{name}.py": EXPERIMENT.format(name=name, paper=paper, title=title),
         root / "memo_utils" / "figures" / f"{name}.py": FIGURES.format(name=name),
         root / "book" / f"{name}.md": PAGE.format(
-            name=name, title=title, params=params, citation=claims.PAPERS[paper].split(",")[0]
+            name=name,
+            name_dashed=name.replace("_", "-"),
+            title=title,
+            params=params,
+            citation=re.match(r".*?\d{4}", claims.PAPERS[paper]).group(0),  # the authors up to the year
         ),
     }
     registry = root / "memo_utils" / "experiments" / "__init__.py"

@@ -482,7 +482,7 @@ def test_the_settings_table_folds_and_says_what_this_run_overrides():
     assert "(1 set for this run)" in text.splitlines()[0] and "| `n_runs` |" in text
 
 
-def test_a_figure_is_shown_once_with_the_verdicts_of_the_claims_read_from_it(isolated_results, monkeypatch):
+def test_a_figure_is_shown_once_and_its_claims_verdicts_come_in_a_line_of_their_own(isolated_results, monkeypatch):
     import IPython.display
     import matplotlib
 
@@ -498,9 +498,9 @@ def test_a_figure_is_shown_once_with_the_verdicts_of_the_claims_read_from_it(iso
     cfg = toy.config("cpu")
     page = Page(toy, cfg, toy.run(cfg, device="cpu"))
     fig = plt.figure()
-    page.figure(fig, 1)
-    assert shown[0] is fig
-    assert shown[1].data == '**Claims read from Figure 1:** ✓ <a href="#claim-toy-1">toy-1</a> reproduced.'
+    page.figure(fig)
+    assert shown == [fig]  # the figure alone: a captioned cell shows nothing else
     assert not plt.fignum_exists(fig.number)  # closed: the inline backend cannot show it a second time
-    page.figure(plt.figure(), 2)
-    assert len(shown) == 3  # a figure no claim reads: no line
+    line = page.claims_read_from(1).data
+    assert line == '**Claims read from Figure 1:** ✓ <a href="#claim-toy-1">toy-1</a> reproduced.'
+    assert page.claims_read_from(2).data == ""  # a figure no claim reads

@@ -180,17 +180,21 @@ class Page:
         folded = f":::{{dropdown}} Its {len(cells)} cached computations ({where})\n" + "\n".join(cells) + "\n:::"
         return Markdown(box + "\n\n::::{note}\n" + first + "\n\n" + folded + "\n::::")
 
-    def figure(self, fig, *numbers):
-        """Show ``fig``, the book's drawing of the paper's figure(s) ``numbers``, with the verdicts of the claims
-        read from it underneath (:func:`memo_utils.framework.claims.figure_line`), linked to their rows."""
+    def figure(self, fig):
+        """Show ``fig`` once and close it: the inline backend would show it again at the end of the cell. A cell
+        with a caption (``mystnb.figure``) must show nothing else, or myst-nb would caption that too."""
         import matplotlib.pyplot as plt
-        from IPython.display import Markdown, display
+        from IPython.display import display
 
         display(fig)
-        plt.close(fig)  # shown once: the inline backend would show it again at the end of the cell
-        line = claims_module.figure_line([c.as_dict() for c in self.judged[0]], *numbers)
-        if line:
-            display(Markdown(line))
+        plt.close(fig)
+
+    def claims_read_from(self, *numbers):
+        """The line under a figure, in a cell of its own: the verdicts of the claims read from the paper's
+        figure(s) ``numbers``, linked to their rows (:func:`memo_utils.framework.claims.figure_line`)."""
+        from IPython.display import Markdown
+
+        return Markdown(claims_module.figure_line([c.as_dict() for c in self.judged[0]], *numbers))
 
     def settings(self):
         """The settings table, folded (it runs to 30 rows), its summary line saying how many values differ."""
