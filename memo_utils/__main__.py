@@ -57,7 +57,9 @@ def _run(args):
         overrides = {**moved, **overrides}
         args.set = [f"{k}={v}" for k, v in moved.items()] + args.set  # the --jobs workers run the same cells
     cfg = chapter.config(args.profile, **overrides)
-    device = devices.resolve(args.device)
+    if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
+        raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
+    device = "cpu" if args.ray is not None else devices.resolve(args.device)  # with Ray, the workers compute
     devices.configure_threads(device)
     if not args.force:
         chapter.stop_unless_cached(cfg, args.data_dir)
@@ -65,6 +67,8 @@ def _run(args):
     if args.jobs < 1:
         raise ConfigError(f"--jobs={args.jobs} is not allowed: must be a positive integer")
     in_workers = _compute_in_workers(chapter, cfg, args) if args.jobs > 1 else 0
+    if args.ray is not None:
+        in_workers = _compute_on_ray(chapter, cfg, args)
     results = chapter.run(
         cfg, device=device, data_dir=args.data_dir, recompute=args.recompute and args.jobs == 1, parts=args.part
     )
@@ -131,6 +135,51 @@ def _compute_in_workers(chapter, cfg, args):
     if failed:
         raise CellsFailed(f"--jobs: cells {', '.join(failed)} failed (their errors are printed above)")
     return len(todo)
+
+
+def _compute_on_ray(chapter, cfg, args):
+    """Every missing cell as a Ray task (memo_utils.cluster); one line per failed cell, then exit 1 if any."""
+    from . import cluster
+
+    address = args.ray or os.environ.get("RAY_ADDRESS") or None
+    done, failed = cluster.run(
+        [chapter.name],
+        {chapter.name: cfg},
+        address=address,
+        data_dir=args.data_dir,
+        device=args.device,
+        num_cpus=args.ray_cpus,
+    )
+    for cid, seconds in done.items():
+        print(f"{cid}: computed on Ray in {seconds:.1f} s")
+    for cid, error in failed.items():
+        print(f"{cid}: failed on Ray: {error}", file=sys.stderr)
+    if failed:
+        raise CellsFailed(f"--ray: cells {', '.join(failed)} failed; the {len(done)} others are in the cache")
+    return len(done)
+
+
+def _plan(args):
+    from .framework import plan
+
+    names = experiments.CHAPTERS if args.chapter == ["all"] else args.chapter
+    if args.gpus < 1:
+        raise ConfigError(f"--gpus={args.gpus} is not allowed: must be a positive integer")
+    plans = []
+    print("cell | one GPU, estimated | basis | memory (lower bound) | GPU share")
+    for name in names:
+        chapter = experiments.get(name)
+        for p in plan.plan(chapter, chapter.config(args.profile), args.data_dir):
+            plans.append(p)
+            seconds = "no rate" if p.seconds is None else f"{p.seconds:,.0f} s"
+            print(f"{p.chapter}/{p.cell} | {seconds} | {p.basis} | {p.memory / 2**30:,.2f} GiB | {p.gpu_fraction:g}")
+    t = plan.totals(plans, args.gpus)
+    unrated = f", {t['unrated']} with no rate left out" if t["unrated"] else ""
+    print(
+        f"total: {t['cells']} missing cells{unrated}; about {t['gpu_hours']:,.1f} GPU hours, "
+        f"{t['wall_hours']:,.1f} h of wall time on {args.gpus} GPU(s) (estimates: see each cell's basis)"
+    )
+    return 0
 
 
 class CellsFailed(RuntimeError):
@@ -263,6 +312,25 @@ def main(argv=None):
         help="move every replicate seed by K: the profile's run on a disjoint seed set, whose verdicts "
         "are saved beside the profile's to check that they survive it",
     )
+    run.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="compute the missing cells as Ray tasks: on a local Ray instance, or on the cluster at ADDRESS "
+        "(auto, ray://HOST:PORT; default: $RAY_ADDRESS)",
+    )
+    run.add_argument("--ray-cpus", type=int, default=None, help=argparse.SUPPRESS)  # a local instance's CPUs (tests)
+    plan = sub.add_parser(
+        "plan",
+        help="estimate what the missing cells of chapters would cost: time, memory, GPU share; totals",
+        epilog="example: python -m memo_utils plan all --profile paper --gpus 8",
+    )
+    plan.add_argument("chapter", nargs="+", help=f"chapters, or all: {', '.join(experiments.CHAPTERS)}")
+    plan.add_argument("--profile", default=None, help=", ".join(profiles.PROFILES))
+    plan.add_argument("--gpus", type=int, default=1, help="GPUs to spread the wall time over (default 1)")
+    plan.add_argument("--data-dir", default=None, help="a folder like shared/data (default: $MEMO_DATA_DIR)")
     parts = sub.add_parser(
         "parts",
         help="list a chapter's cached computations: cached or missing",
@@ -345,6 +413,7 @@ def main(argv=None):
             )
         return {
             "run": _run,
+            "plan": _plan,
             "parts": _parts,
             "fingerprint": _fingerprint,
             "new-chapter": _new_chapter,

@@ -328,12 +328,38 @@ def cached(
         if value.dtype.hasobject:
             raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
     try:
-        return _write_entry(entry, experiment, version, config, arrays, wall, device, extra)
+        return _write_entry(entry, experiment, version, config, arrays, wall, devices.name(device), extra)
     except OSError as error:
         raise _rescued(arrays, entry, error) from None
 
 
-def _write_entry(entry, experiment, version, config, arrays, wall, device, extra):
+def store(
+    experiment: str,
+    version: int,
+    config: dict,
+    arrays: dict[str, np.ndarray],
+    *,
+    wall_time_s: float,
+    device_name: str,
+    meta_extra: dict | None = None,
+) -> Result:
+    """Write ``arrays``, computed elsewhere (a Ray worker: :mod:`memo_utils.cluster`) in ``wall_time_s`` on the
+    device named ``device_name``, as the entry of ``config``: atomically, exactly as :func:`cached` writes."""
+    config, extra = _as_json(config), _as_json(meta_extra or {})
+    if not isinstance(extra, dict) or _CORE_META & extra.keys():
+        raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    if any(value.dtype.hasobject for value in arrays.values()):
+        raise TypeError("arrays holding Python objects could only be stored as a pickle")
+    entry = results_dir() / experiment / config_key(experiment, version, config)
+    _writable(entry.parent)
+    try:
+        return _write_entry(entry, experiment, version, config, arrays, wall_time_s, device_name, extra)
+    except OSError as error:
+        raise _rescued(arrays, entry, error) from None
+
+
+def _write_entry(entry, experiment, version, config, arrays, wall, device_name, extra):
     """Write ``arrays`` and their meta into ``entry`` atomically: into a temporary folder, then swapped in."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_tmp(entry.parent)
@@ -348,7 +374,7 @@ def _write_entry(entry, experiment, version, config, arrays, wall, device, extra
             "config": config,
             "package_version": __version__,
             "torch_version": torch.__version__,
-            "device": devices.name(device),
+            "device": device_name,
             "wall_time_s": round(wall, 3),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "arrays_sha256": _sha256(tmp / "arrays.npz"),

@@ -317,32 +317,48 @@ class Chapter:
                 entries.append((part.name, cell, hit))
                 continue
 
-            def compute(part=part, cell=cell, sources=sources):
-                part_cfg = self.part_config(part, cfg)
-                sizes = [
-                    p.name for p in self.params if part.name in p.parts and type(p.default) is int and not p.replicates
-                ]
-                memory.check(
-                    part.memory(part_cfg, cell),
-                    device,
-                    f"{self.name}/{cell_id(part.name, cell)}",
-                    ", ".join(sizes) or "its sizes",
-                )
-                with progress.task(f"{self.name}/{cell_id(part.name, cell)}"):
-                    for s in sources.values():
-                        if s not in loaded:
-                            loaded[s] = data.load_source(s)
-                    return part.compute(part_cfg, cell, {name: loaded[s] for name, s in sources.items()}, device)
-
             result = cache.cached(
                 *self.key(part, cell, cfg, sources=sources),
-                compute,
+                lambda part=part, cell=cell, sources=sources: self.compute_cell(
+                    part, cell, cfg, sources, device, loaded
+                ),
                 device=device,
                 recompute=recompute,
-                meta_extra={"dims": {k: list(v) for k, v in part.dims.items()}},
+                meta_extra=self.meta_extra(part),
             )
             entries.append((part.name, cell, result))
         return Results(entries)
+
+    def compute_cell(
+        self,
+        part: Part,
+        cell: Cell,
+        cfg: Config,
+        sources: dict[str, data.DataSource],
+        device: str,
+        loaded: dict | None = None,
+    ) -> dict[str, np.ndarray]:
+        """One cell's arrays, computed without the cache, after checking its memory estimate against ``device``;
+        each dataset is loaded once per ``loaded`` (a run's shared dict). The cache, a ``--jobs`` worker and a Ray
+        task (:mod:`memo_utils.cluster`) all compute a cell here."""
+        loaded = {} if loaded is None else loaded
+        part_cfg = self.part_config(part, cfg)
+        sizes = [p.name for p in self.params if part.name in p.parts and type(p.default) is int and not p.replicates]
+        memory.check(
+            part.memory(part_cfg, cell),
+            device,
+            f"{self.name}/{cell_id(part.name, cell)}",
+            ", ".join(sizes) or "its sizes",
+        )
+        with progress.task(f"{self.name}/{cell_id(part.name, cell)}"):
+            for s in sources.values():
+                if s not in loaded:
+                    loaded[s] = data.load_source(s)
+            return part.compute(part_cfg, cell, {name: loaded[s] for name, s in sources.items()}, device)
+
+    def meta_extra(self, part: Part) -> dict[str, Any]:
+        """What a cell's cache entry records beside its arrays: its part's dimensions (for :meth:`Results.sel`)."""
+        return {"dims": {k: list(v) for k, v in part.dims.items()}}
 
     def replicate_seeds(self, cfg: Config) -> dict[str, Any]:
         """{name: value} of the parameters that seed the replicates."""
