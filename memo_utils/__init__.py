@@ -7,7 +7,8 @@
 - ``framework/``: the book's machinery: the chapter contract, profiles, cache, fingerprints, claims, a page's face;
 - ``experiments/``: one module per chapter, declaring its parameters, cached parts and claims (the registry);
 - ``figures/``: one module per chapter's figures, the shared plot style and the widgets;
-- ``bench/``: the GPU benchmark; ``report``: the book-wide tables; ``__main__``: the command line.
+- ``bench/``: the GPU benchmark; ``report``: the book-wide tables; ``cluster``: cells as Ray tasks;
+  ``scaffold``: a new chapter from a template; ``__main__``: the command line.
 
 Everything below ``figures`` needs only torch and numpy (plus filelock, tqdm, psutil), so experiments run with
 ``python -m memo_utils`` on a GPU machine without Jupyter. A new chapter picks one of the three engines

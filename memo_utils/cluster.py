@@ -64,7 +64,9 @@ def run(chapter_names, cfgs, *, address=None, data_dir=None, device=None, num_cp
     init = {"address": address} if address else {"num_cpus": num_cpus}
     ray.init(**init, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     try:
-        gpu = devices.resolve(device) != "cpu"
+        # the driver may have no GPU while the workers do: ask the cluster, not this machine
+        gpu = (device or "").startswith("cuda") or (device is None and ray.cluster_resources().get("GPU", 0) > 0)
+        device = device or ("cuda" if gpu else "cpu")
         refs = {}
         for chapter, cfg, part, cell, p in todo:
             resources = {"num_gpus": p.gpu_fraction, "num_cpus": 1} if gpu else {"num_cpus": 1}

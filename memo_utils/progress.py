@@ -7,6 +7,10 @@ Where output goes decides the form (``$MEMO_PROGRESS=off`` silences it everywher
 - a notebook executed headless (papermill or nbclient, recognised by the in-memory history
   they give the kernel): nothing, so that built pages hold no progress output;
 - anything else (CI logs, pipes): one line when a cached part starts and when it ends.
+
+Every training loop ticks a bar, so a rehearsal (``run --rehearse``: a cell at its real sizes, stopped early)
+stops here: inside :func:`rehearsal`, a bar raises :class:`RehearsalDone` at its limit, and no computing code
+needs to know.
 """
 
 from __future__ import annotations
@@ -46,8 +50,37 @@ class _Silent:
         pass
 
 
+class RehearsalDone(Exception):
+    """A rehearsed cell's first training loop reached its step limit: data loaded, memory allocated, steps run."""
+
+
+_REHEARSAL_STEPS = []  # the step limit of the rehearsal in progress, if any
+
+
+class _Rehearsal(_Silent):
+    def __init__(self, desc, limit):
+        self.desc, self.limit, self.done = desc, limit, 0
+
+    def update(self, n=1):
+        self.done += n
+        if self.done >= self.limit:
+            raise RehearsalDone(f"{self.desc}: stopped after {self.done} of them")
+
+
+@contextlib.contextmanager
+def rehearsal(steps=2):
+    """Within this block, the first bar a computation ticks stops it after ``steps`` updates."""
+    _REHEARSAL_STEPS.append(steps)
+    try:
+        yield
+    finally:
+        _REHEARSAL_STEPS.pop()
+
+
 def bar(total, desc):
     """A progress bar over ``total`` steps (``update()`` each, ``close()`` at the end), or a silent stand-in."""
+    if _REHEARSAL_STEPS:
+        return _Rehearsal(desc, _REHEARSAL_STEPS[-1])
     current = mode()
     if current == "notebook":
         from tqdm.notebook import tqdm

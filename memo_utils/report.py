@@ -218,6 +218,21 @@ def estimate_markdown():
     return "\n".join(lines)
 
 
+def plan_markdown(profile="paper", gpus=8):
+    """The total of ``python -m memo_utils plan all --profile PROFILE --gpus GPUS``, as a sentence."""
+    from .framework import plan
+
+    plans = [p for c in experiments.all_chapters() for p in plan.plan(c, c.config(profile))]
+    t = plan.totals(plans, gpus)
+    unrated = f" ({t['unrated']} cells with no measured rate left out)" if t["unrated"] else ""
+    return (
+        f"`python -m memo_utils plan all --profile {profile} --gpus {gpus}` totals the {t['cells']} missing cells of "
+        f"the {profile} profile at about **{t['gpu_hours']:,.0f} GPU hours**, **{t['wall_hours']:,.0f} h** of wall "
+        f"time on {gpus} GPUs{unrated}: each cell holding its share of a GPU, its time from a measured gpu rate "
+        "where one exists, else from the cpu rate over the assumed 100x (the upper end of the estimates above)."
+    )
+
+
 def chapter_costs():
     """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
     rows = []

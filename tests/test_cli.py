@@ -208,3 +208,13 @@ def test_notebook_refuses_a_bad_value_in_one_line_before_a_kernel_starts_and_exe
     )
     assert good.returncode == 0, good.stderr
     assert '"seeds = [0, 1]' in out.read_text() or "seeds = [0, 1]" in out.read_text()  # papermill's injected cell
+
+
+def test_a_rehearsal_runs_every_cell_briefly_and_writes_nothing(tmp_path):
+    done = _run(
+        "run", "loss_sensitivity", "--profile", "smoke", "--rehearse", env_extra={"MEMO_RESULTS_DIR": str(tmp_path)}
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("loss_sensitivity/")]
+    assert lines and all("rehearsed in" in line and "stopped after 2 of them" in line for line in lines), lines
+    assert "wrote nothing; 0 cell(s) failed" in done.stdout and not list(tmp_path.rglob("*"))

@@ -14,7 +14,10 @@ LAYERS = [
     ("experiments", ["memo_utils.experiments"]),
     ("figures", ["memo_utils.figures"]),
     ("bench", ["memo_utils.bench"]),
-    ("book and command line", ["memo_utils.report", "memo_utils.scaffold", "memo_utils.__main__", "memo_utils"]),
+    (
+        "book and command line",
+        ["memo_utils.report", "memo_utils.scaffold", "memo_utils.cluster", "memo_utils.__main__", "memo_utils"],
+    ),
 ]
 
 
