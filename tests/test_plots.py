@@ -1,12 +1,15 @@
-"""Every figure of every chapter, drawn from a smoke run, in the book's style: no two pieces of
-text (tick labels, axis labels, titles, legends, colour-bar labels) overlap, no text leaves the
-figure, no legend covers data, and the constrained layout succeeds without a warning."""
+"""Every figure of every chapter, drawn from a smoke run and from the committed cpu results (what a
+reader of the book sees), in the book's style: no two pieces of text (tick labels, axis labels,
+titles, legends, colour-bar labels) overlap, no text leaves the figure, no legend covers data,
+epoch axes tick at whole epochs, and the constrained layout succeeds without a warning."""
 
 import importlib
 import inspect
 import itertools
 import os
+import re
 import warnings
+from pathlib import Path
 
 import matplotlib
 
@@ -49,6 +52,34 @@ def smoke_runs(tmp_path_factory):
             del os.environ["MEMO_RESULTS_DIR"]
         else:
             os.environ["MEMO_RESULTS_DIR"] = previous
+
+
+COMMITTED_RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+@pytest.fixture(scope="module")
+def cpu_runs(tmp_path_factory):
+    """Each chapter's committed cpu results, as the book shows them: read from the repository's results/ as a
+    read-only base (``MEMO_RESULTS_BASE``), anything written going to a temporary folder. A chapter with a cell
+    missing from the committed cache maps to the missing cells' ids instead (its tests skip: computing them
+    would take minutes)."""
+    saved = {name: os.environ.get(name) for name in ("MEMO_RESULTS_DIR", "MEMO_RESULTS_BASE")}
+    os.environ["MEMO_RESULTS_DIR"] = str(tmp_path_factory.mktemp("results"))
+    os.environ["MEMO_RESULTS_BASE"] = str(COMMITTED_RESULTS)
+    try:
+        runs = {}
+        for name in experiments.CHAPTERS:
+            chapter = experiments.get(name)
+            cfg = chapter.config("cpu")
+            missing = chapter.missing(cfg)
+            runs[name] = missing if missing else (chapter.run(cfg, device="cpu"), cfg)
+        yield runs
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def text_artists(fig):
@@ -150,6 +181,25 @@ def legends_over_data(fig):
     return found
 
 
+COUNT_LABEL = re.compile(r"\bepochs?\b|\biterations\b")
+
+
+def fractional_count_ticks(fig):
+    """Labelled ticks at fractional values on an x axis that counts (epochs, iterations): there is no epoch 2.5."""
+    found = []
+    for i, ax in enumerate(fig.axes):
+        axis = ax.xaxis
+        label = axis.label.get_text().replace("\n", " ")
+        if not (ax.axison and axis.get_visible() and COUNT_LABEL.search(label)) or axis.get_scale() != "linear":
+            continue
+        found += [
+            f"axes {i} {label!r} tick {tick.get_loc():g}"
+            for tick in axis._update_ticks()
+            if tick.label1.get_text() and not float(tick.get_loc()).is_integer()
+        ]
+    return found
+
+
 def draw_checked(draw):
     """Call ``draw()`` (which returns a figure), draw it; return it with matplotlib's warnings."""
     with warnings.catch_warnings(record=True) as caught:
@@ -160,6 +210,16 @@ def draw_checked(draw):
 
 
 CASES = [(name, attr) for name in experiments.CHAPTERS for attr, _, _ in figure_functions(name)]
+# Calls the pages make besides the defaults: the placeholders (CIFAR-10 left out at cpu) and other settings.
+VARIANTS = [
+    ("turn_over_dropout", "figure_extremes", {"dataset": "cifar10"}),
+    ("turn_over_dropout", "figure_extremes", {"highest": True, "dataset": "cifar10"}),
+    ("critical_sample_ratio", "figure_noise", {"dataset": "cifar"}),
+    ("dissection", "figure_optimized_images", {"setting": "X_R"}),
+    ("regularization", "figure_regularizer", {"regularizer": "weight_decay"}),
+]
+CALLS = [(c, f, {}) for c, f in CASES] + VARIANTS
+CALL_IDS = [f"{c}.{f}" + "".join(f"-{v}" for v in kwargs.values()) for c, f, kwargs in CALLS]
 
 
 def test_every_chapter_has_figure_functions():
@@ -167,12 +227,12 @@ def test_every_chapter_has_figure_functions():
         assert figure_functions(name), name
 
 
-@pytest.mark.slow  # runs every chapter at smoke first
-@pytest.mark.parametrize("chapter,function", CASES, ids=[f"{c}.{f}" for c, f in CASES])
-def test_figure_keeps_its_text_apart_and_its_legend_off_the_data(smoke_runs, chapter, function):
-    results, cfg = smoke_runs[chapter]
+def check_figure(results, cfg, chapter, function, kwargs):
+    """Draw ``chapter.function`` from ``results`` (and ``cfg`` where it takes it) and apply every check."""
     ((_, draw_function, wants_cfg),) = [f for f in figure_functions(chapter) if f[0] == function]
-    fig, caught = draw_checked(lambda: draw_function(results, cfg) if wants_cfg else draw_function(results))
+    fig, caught = draw_checked(
+        lambda: draw_function(results, cfg, **kwargs) if wants_cfg else draw_function(results, **kwargs)
+    )
     try:
         assert caught == [], caught
         assert fig.get_layout_engine() is not None, "made without plots.figure(...)"
@@ -180,8 +240,26 @@ def test_figure_keeps_its_text_apart_and_its_legend_off_the_data(smoke_runs, cha
         assert overlaps(fig) == []
         assert outside(fig) == []
         assert legends_over_data(fig) == [], "plots.legend_outside(ax) puts a legend beside the data"
+        assert fractional_count_ticks(fig) == [], "plots.epoch_axis(ax) ticks at whole epochs"
     finally:
         plt.close(fig)
+
+
+@pytest.mark.slow  # runs every chapter at smoke first
+@pytest.mark.parametrize("chapter,function,kwargs", CALLS, ids=CALL_IDS)
+def test_figure_keeps_its_text_apart_and_its_legend_off_the_data(smoke_runs, chapter, function, kwargs):
+    results, cfg = smoke_runs[chapter]
+    check_figure(results, cfg, chapter, function, kwargs)
+
+
+@pytest.mark.slow  # reads every chapter's committed cpu results
+@pytest.mark.parametrize("chapter,function,kwargs", CALLS, ids=CALL_IDS)
+def test_figure_drawn_from_the_committed_cpu_results_passes_the_same_checks(cpu_runs, chapter, function, kwargs):
+    run = cpu_runs[chapter]
+    if isinstance(run, list):
+        pytest.skip(f"{chapter}: {len(run)} cpu cells missing from results/ ({', '.join(run[:3])}...); run the chapter")
+    results, cfg = run
+    check_figure(results, cfg, chapter, function, kwargs)
 
 
 def _helpers_figure():
@@ -230,3 +308,63 @@ def test_a_wide_grid_is_scaled_to_the_text_column():
     assert fig.get_figwidth() == pytest.approx(plots.MAX_WIDTH)
     assert fig.get_figheight() == pytest.approx(3.8 * plots.MAX_WIDTH / (3 * 3.6))
     plt.close(fig)
+
+
+def test_ticks_at_labels_every_value_compactly_and_drops_labels_that_would_touch():
+    fig, axes = plots.figure(ncols=2, width=3.5, height=3.0)
+    crowded = [100, 200, 300, 400, 500, 1000, 1500, 2000, 3000]
+    for ax, steps in zip(axes, ([500, 2000, 10000], crowded)):
+        ax.plot(steps, np.arange(len(steps)))
+        ax.set_xscale("log")
+        plots.ticks_at(ax, steps)
+    fig.canvas.draw()
+    try:
+        assert [t.get_text() for t in axes[0].get_xticklabels()] == ["500", "2k", "10k"]
+        shown = [t.get_text() for t in axes[1].get_xticklabels()]
+        assert shown[-1] == "3k" and "" in shown  # the last kept, some dropped
+        assert overlaps(fig) == []
+    finally:
+        plt.close(fig)
+
+
+def test_epoch_axis_ticks_whole_epochs_on_a_short_run():
+    fig, (ax,) = plots.figure()
+    ax.plot([1, 2, 3], [0.1, 0.5, 0.9])
+    plots.epoch_axis(ax)
+    fig.canvas.draw()
+    try:
+        assert fractional_count_ticks(fig) == []
+        assert ax.get_xlabel() == "epoch"
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("per_panel", [False, True])
+def test_a_placeholder_keeps_the_figures_layout_and_says_why_it_is_empty(per_panel):
+    what = ("training accuracy", "test accuracy") if per_panel else "CIFAR-10 scores"
+    fig, caught = draw_checked(
+        lambda: plots.placeholder(
+            what, "not computed at this profile (cifar=False)", ncols=2, width=3.6, height=3.0, xlabel="epoch"
+        )
+    )
+    try:
+        assert caught == [] and overlaps(fig) == [] and outside(fig) == []
+        panels = [ax for ax in fig.axes if ax.axison]
+        assert len(panels) == 2 and all(ax.get_xlabel() == "epoch" and not ax.lines for ax in panels)
+        notes = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert len(notes) == (2 if per_panel else 1)
+        assert all("cifar=False" in n.replace("\n", " ") for n in notes)
+    finally:
+        plt.close(fig)
+
+
+def test_epoch_axis_of_a_single_epoch_has_one_tick():
+    fig, (ax,) = plots.figure()
+    ax.plot([1], [0.5], marker="o")
+    plots.epoch_axis(ax)
+    fig.canvas.draw()
+    try:
+        assert fractional_count_ticks(fig) == []
+        assert "1" in [t.label1.get_text() for t in ax.xaxis._update_ticks()]
+    finally:
+        plt.close(fig)

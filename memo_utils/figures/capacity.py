@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments import capacity
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, legend_outside
 
 
 def _level_colors(cfg):
@@ -111,7 +111,7 @@ def figure_curves(results, cfg, kind="randX", level=None):
         curves = capacity.training_curves(results, kind, cfg, width=width)[cfg["noise_levels"].index(level)]
         ax.plot(np.arange(1, curves.shape[-1] + 1), np.nanmean(curves, 0), color=color, label=str(width))
     ax.axhline(capacity.CONVERGED, color="0.5", ls=":", lw=1)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel("training accuracy (on the noisy set)")
     ax.set_title(f"{kind}, {level:.0%} noise")
     legend_outside(ax, title="width")

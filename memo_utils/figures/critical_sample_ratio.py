@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments import critical_sample_ratio as csr
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, integer_axis, legend_outside
 
 
 def _band(ax, x, values, color, **kwargs):
@@ -39,7 +39,7 @@ def figure_noise(results, cfg, dataset="mnist"):
         csr_ax.set_ylabel("validation CSR")
         csr_ax.set_title(f"{kind}: critical sample ratio")
         for ax in (acc_ax, csr_ax):
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
     handles, labels = axes[0].get_legend_handles_labels()
     legend_outside(axes[1], handles=handles, labels=labels, title="noise")
     fig.suptitle(_data_label(results, dataset))
@@ -57,9 +57,11 @@ def figure_through_training(results, cfg):
         for ax, name in zip(axes, ("csr", "train_csr")):
             _band(ax, measured, csr.curves(results, "cifar", kind, top, name), color, marker="o", ms=3, label=label)
     axes[0].set_ylabel("validation CSR")
-    axes[1].set_ylabel(f"training-set CSR ({cfg['cifar_train_csr_size']} examples)")
+    axes[1].set_ylabel("training-set CSR")
+    axes[0].set_title("on the validation set")
+    axes[1].set_title(f"on {cfg['cifar_train_csr_size']} training examples")
     for ax in axes:
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
     legend_outside(axes[1])
     fig.suptitle(f"{_data_label(results, 'cifar')}, CNN width {cfg['cifar_width']}")
     return fig
@@ -67,18 +69,19 @@ def figure_through_training(results, cfg):
 
 def figure_iterations(results, cfg):
     """CSR against the maximum number of LASS iterations, at the last measurement of every dataset:
-    a flat end means the limit suffices."""
-    fig, axes = figure(ncols=2, width=4.2, height=3.2)
+    a flat end means the limit suffices. Titles are two short lines (data; epoch and noise), so that
+    the two panels' titles never meet; the legend sits below, leaving both panels the same width."""
+    fig, axes = figure(ncols=2, width=3.5, height=3.4)
     steps = np.arange(1, cfg["lass_iterations"] + 1)
     for ax, dataset in zip(axes, csr.DATASETS):
         top = csr.levels(cfg, dataset)[-1]
         for kind, color in zip(("real", *csr.NOISE_KINDS), ("C0", "C1", "C2")):
             found = csr.curves(results, dataset, kind, top, "found_by_iteration")[:, -1]  # (seed, iteration)
             _band(ax, steps, found, color, label=kind)
-        ax.set_xlabel("maximum LASS iterations")
+        integer_axis(ax, "maximum LASS iterations")
         ax.set_ylabel("validation CSR")
-        ax.set_title(f"{_data_label(results, dataset)}, epoch {csr.measured_epochs(cfg, dataset)[-1]}, noise {top:.0%}")
-    legend_outside(axes[1])
+        ax.set_title(f"{_data_label(results, dataset)}\nepoch {csr.measured_epochs(cfg, dataset)[-1]}, noise {top:.0%}")
+    legend_outside(axes[0], where="below", ncols=3)
     return fig
 
 
@@ -99,7 +102,7 @@ def figure_setting(results, cfg, dataset="mnist", kind="randY", level=None):
     axes[0].set_ylabel("accuracy (solid: training, dotted: validation)")
     axes[1].set_ylabel("validation CSR")
     for ax in axes:
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
     name = "real data" if kind == "real" else f"{level:.0%} {kind}"
     fig.suptitle(f"{_data_label(results, dataset)}, {name}")
     legend_outside(axes[1], handles=axes[0].lines[::2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..experiments import dissection as dis
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, legend_outside
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 DATASET_COLORS = {"X_T": "C0", "X_R": "C1"}
@@ -32,7 +32,7 @@ def figure_1(results, replicate=0):
         ax.plot(_epochs(train), train, color="C0", label="training accuracy")
         ax.plot(_epochs(test), test, color="C2", label="held-out accuracy")
         ax.set_ylim(0, 1.02)
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_ylabel("accuracy")
         twin = ax.twinx()
         twin.plot(_epochs(gradient), gradient, color="C3", ls="--", label="G")
@@ -127,7 +127,7 @@ def figure_4(results, cfg):
         top.set_ylabel("training accuracy")
         bottom.set_ylabel(f"G per {length:.2g} epoch")
         for ax in (top, bottom):
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
     fig.suptitle(f"VGG-11; {_data_label(results)}")
     return fig
 
@@ -165,7 +165,7 @@ def figure_gan(results):
     for name, color in (("discriminator", "C0"), ("generator", "C3")):
         loss = cell[f"gan_{name}_loss"]
         ax.plot(_epochs(loss), loss, color=color, marker="o", ms=3, label=name)
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel("loss (binary cross-entropy)")
     legend_outside(ax)
     return fig

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments import regularization as reg
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, legend_outside
 
 COLORS = {r: f"C{i}" for i, r in enumerate(reg.REGULARIZERS)}
 
@@ -94,7 +95,7 @@ def figure_11(results, cfg, strength_index=-1):
                 )
             base = reg.curve(results, cfg, "dropout", dataset, name)[0]
             ax.plot(np.arange(1, base.shape[-1] + 1), np.nanmean(base, 0), color="k", ls="--", label="none")
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
             ax.set_ylabel(name.replace("_", " "))
             ax.set_title("random labels" if dataset == "randY" else "real labels")
     legend_outside(axes[1])
@@ -104,27 +105,41 @@ def figure_11(results, cfg, strength_index=-1):
 
 def figure_regularizer(results, cfg, regularizer="dropout"):
     """One regularizer, every strength: training accuracy on random labels (left) and validation accuracy
-    on real data (right) per epoch, means over seeds."""
+    on real data (right) per epoch, means over seeds.
+
+    The unregularized networks (strength 0) are a black dashed line; the strengths from a sequential palette
+    (dark to light, the order of the legend) that stays clear of white, each with its own marker, so that
+    neighbouring strengths stay apart even where their lines cross."""
     fig, axes = figure(ncols=2, width=4.2, height=3.2)
     values = reg.strengths(cfg, regularizer)
-    shades = np.linspace(0.25, 1.0, len(values))
-    for shade, strength, train, val in zip(
-        shades,
+    for strength, style, train, val in zip(
         values,
+        _strength_styles(len(values)),
         reg.curve(results, cfg, regularizer, "randY", "train_accuracy"),
         reg.curve(results, cfg, regularizer, "real", "val_accuracy"),
     ):
-        color = (0.1, 0.3 * shade, shade)
         epochs = np.arange(1, train.shape[-1] + 1)
-        axes[0].plot(epochs, np.nanmean(train, 0), color=color, label=f"{strength:g}")
-        axes[1].plot(epochs, np.nanmean(val, 0), color=color)
+        every = max(1, len(epochs) // 8)  # markers on a few epochs: enough to tell the lines apart
+        axes[0].plot(epochs, np.nanmean(train, 0), markevery=every, label=f"{strength:g}", **style)
+        axes[1].plot(epochs, np.nanmean(val, 0), markevery=every, **style)
     axes[0].set_title("training, random labels")
     axes[1].set_title("validation, real labels")
     for ax in axes:
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_ylabel("accuracy")
     legend_outside(
         axes[1], handles=axes[0].lines, labels=[f"{s:g}" for s in values], title=reg.REGULARIZERS[regularizer][2]
     )
     fig.suptitle(_data_label(results))
     return fig
+
+
+def _strength_styles(n):
+    """Line styles for ``n`` strengths, the first being 0: black dashed, then plasma from dark blue to orange
+    (its light yellow end is left out: it vanishes on white), markers and dash patterns cycling."""
+    colors = plt.get_cmap("plasma")(np.linspace(0.0, 0.78, max(n - 1, 2)))[: n - 1] if n > 2 else ["C3"]
+    markers, dashes = "os^Dv<>p", ("-", "-.", (0, (5, 1.5)), ":")
+    styles = [dict(color="k", ls="--", lw=1.4)]
+    for k in range(n - 1):
+        styles.append(dict(color=colors[k], ls=dashes[k % len(dashes)], marker=markers[k % len(markers)], ms=4, lw=1.6))
+    return styles

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, legend_outside, placeholder
+
+_CIFAR_OFF_HINT = (
+    "not computed in this run (cifar=False, as at the cpu profile); the gpu profile computes them, or set cifar=True"
+)
 
 
 def _label(results, part):
@@ -33,22 +37,24 @@ def figure_2(results, seed=0):
     return fig
 
 
-def _mean_and_range(ax, curves, color, label):
-    """Curves (seed, epoch) as their mean over seeds, with a band from their minimum to their maximum."""
+def _mean_and_range(ax, curves, color, label, alpha=0.2, **line):
+    """Curves (seed, epoch) as their mean over seeds, with a band from their minimum to their maximum; ``line``
+    goes to the mean's ``plot`` (line style, marker)."""
     epochs = np.arange(1, curves.shape[-1] + 1)
-    ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label)
-    ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=0.2, lw=0)
+    ax.plot(epochs, np.nanmean(curves, 0), color=color, label=label, **line)
+    ax.fill_between(epochs, np.nanmin(curves, 0), np.nanmax(curves, 0), color=color, alpha=alpha, lw=0)
 
 
 def _dynamics_panels(results, panels, transform=lambda curves: curves):
-    """Curves of the dynamics part, ``panels``: (axes, ((array name, colour, label), ...)), as means over seeds
-    with bands of their range (after ``transform``, e.g. smoothing), against the epoch."""
+    """Curves of the dynamics part, ``panels``: (axes, ((array name, colour, label[, line style]), ...)), as means
+    over seeds with bands of their range (after ``transform``, e.g. smoothing), against the epoch."""
     from ..experiments.turn_over_dropout import per_seed
 
     for ax, series in panels:
-        for name, color, label in series:
-            _mean_and_range(ax, transform(per_seed(results, "dynamics", name, finite=True)), color, label)
-        ax.set_xlabel("epoch")
+        for name, color, label, *style in series:
+            curves = transform(per_seed(results, "dynamics", name, finite=True))
+            _mean_and_range(ax, curves, color, label, **(style[0] if style else {}))
+        epoch_axis(ax)
 
 
 def figure_3(results):
@@ -81,16 +87,24 @@ def figure_3(results):
 def figure_4(results):
     """Figure 4: the mean pairwise cosine similarity of the gradients of easy (true-label) and difficult
     (random-label) examples (left), and the mean contribution of a minibatch's easy, difficult and all members to
-    the minibatch's gradient (right), per epoch; lines are means over seeds, bands their range."""
-    fig, axes = figure(ncols=2, width=3.6, height=3.0)
+    the minibatch's gradient (right), per epoch; lines are means over seeds, bands their range.
+
+    On the right the three bands overlap (the seeds spread widely) and all three means start near 1, so each
+    mean has its own colour, dash pattern and marker, its band is faint, and the title says at which epochs the
+    means meet, if any."""
+    from ..experiments.turn_over_dropout import per_seed
+
+    fig, axes = figure(ncols=2, width=3.6, height=3.2)
+    epochs = per_seed(results, "dynamics", "all_contribution", finite=True).shape[-1]
+    marks = dict(markevery=max(1, epochs // 10), ms=4, lw=1.6)
     series = (
         (axes[0], (("easy_cosine", "C0", "easy (true labels)"), ("difficult_cosine", "C3", "difficult (random)"))),
         (
             axes[1],
             (
-                ("easy_contribution", "C0", "easy (true labels)"),
-                ("difficult_contribution", "C3", "difficult (random)"),
-                ("all_contribution", "k", "all"),
+                ("easy_contribution", "C0", "easy (true labels)", dict(marker="o", alpha=0.12, **marks)),
+                ("difficult_contribution", "C3", "difficult (random)", dict(ls="--", marker="s", alpha=0.12, **marks)),
+                ("all_contribution", "k", "all", dict(ls="-.", marker="^", alpha=0.08, **marks)),
             ),
         ),
     )
@@ -98,17 +112,47 @@ def figure_4(results):
     axes[0].set_ylabel("cosine similarity (Eq. 3)")
     axes[1].set_ylabel("contribution (Eq. 4)")
     axes[0].set_title("samples of each subset")
-    axes[1].set_title("members of training minibatches")
+    axes[1].set_title(f"members of training minibatches{_contributions_meet(results)}")
     legend_outside(axes[1], where="below")
     fig.suptitle(f"{_label(results, 'dynamics')}, a third of the labels random")
     return fig
+
+
+def _contributions_meet(results, tolerance=0.1):
+    """A note for Figure 4's title on the epochs where the easy, difficult and all contributions' means lie within
+    ``tolerance`` (relative) of each other, drawn on top of one another; "" where they never do."""
+    from ..experiments.turn_over_dropout import per_seed
+
+    means = np.array(
+        [
+            np.nanmean(per_seed(results, "dynamics", f"{n}_contribution", finite=True), 0)
+            for n in ("easy", "difficult", "all")
+        ]
+    )
+    close = (means.max(0) - means.min(0)) <= tolerance * np.abs(means).max(0)
+    epochs = np.flatnonzero(close) + 1
+    if not len(epochs):
+        return ""
+    if len(epochs) == 1:
+        return f"\n(the three meet at epoch {epochs[0]})"
+    return f"\n(the three meet at {len(epochs)} epochs, first {epochs[0]}, last {epochs[-1]})"
 
 
 def figure_extremes(results, highest=False, dataset="mnist"):
     """Figures 7 (``dataset="mnist"``) and 8 (``"cifar10"``): the lowest- (or highest-) scoring training images
     of every class (first seed), titled label / unmuted prediction / muted prediction."""
     if dataset != "mnist" and "cifar" not in _subset_parts(results):
-        return _placeholder("CIFAR-10 scores")
+        from ..experiments.turn_over_dropout import SHOWN_PER_CLASS
+
+        return placeholder(
+            f"CIFAR-10 memorization scores (the {'highest' if highest else 'lowest'}-scoring images of every class)",
+            _CIFAR_OFF_HINT,
+            ncols=SHOWN_PER_CLASS,
+            nrows=2,  # two of the ten class rows: the layout, without a page of empty grey
+            width=0.95,
+            height=1.05,
+            suptitle=_extremes_title(highest),
+        )
     if dataset == "mnist":
         cell = results.cell("scores", labels="uncorrupted", seed_half=0)
         labels, unmuted, muted = (cell[k][0] for k in ("labels", "unmuted_prediction", "muted_prediction"))
@@ -124,8 +168,12 @@ def figure_extremes(results, highest=False, dataset="mnist"):
         ax.imshow(images[digit, column], cmap="gray_r")
         ax.set_title(f"{labels[i]}/{unmuted[i]}/{muted[i]}", fontsize=8, pad=2)
         ax.axis("off")
-    fig.suptitle(f"{'highest' if highest else 'lowest'} memorization scores per class (label/unmuted/muted prediction)")
+    fig.suptitle(_extremes_title(highest))
     return fig
+
+
+def _extremes_title(highest):
+    return f"{'highest' if highest else 'lowest'} memorization scores per class (label/unmuted/muted prediction)"
 
 
 def figure_9(results):
@@ -139,7 +187,7 @@ def figure_9(results):
             curves = per_seed(results, "scores", f"{name}_accuracy", finite=True, labels=cell)
             for k, curve in enumerate(curves):
                 ax.plot(np.arange(1, len(curve) + 1), curve, color=color, lw=1, label=name if k == 0 else None)
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_ylabel("training accuracy")
         ax.set_title(cell)
     legend_outside(axes[1])
@@ -215,7 +263,7 @@ def figure_5(results):
             control = np.nanmean(subset_accuracy(results, part, "control", subset), 0)
             ax.plot(np.arange(1, len(control) + 1), control, color="C3", ls=":", label="difficult, control run")
         for ax, split in ((train_ax, "training"), (test_ax, "test")):
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
             ax.set_ylabel(f"{split} accuracy")
             ax.set_title(f"{DATASET_NAMES[part]}: {split}")
     legend_outside(axes[-1, 0], where="below")
@@ -236,7 +284,7 @@ def figure_6(results):
             for subset in ("easy", "difficult"):
                 color, label = SUBSET_STYLE[subset]
                 _mean_and_range(ax, subset_accuracy(results, part, run, subset), color, label)
-            ax.set_xlabel("epoch")
+            epoch_axis(ax)
             ax.set_ylabel("accuracy")
             ax.set_title(f"{DATASET_NAMES[part].split(',')[0]}: {title}")
     legend_outside(axes[-1, 1], where="below")
@@ -253,28 +301,26 @@ def figure_10(results):
     colour per share of random labels; means over seeds, bands their range."""
     fractions = sorted(cell["fraction"] for part, cell, _ in results.entries if part == "corruption")
     if not fractions:
-        return _placeholder("Figure 10")
+        return placeholder(
+            (
+                "VGG-11's training accuracy on CIFAR-10, one curve per share of random labels",
+                "the same networks' test accuracy",
+            ),
+            _CIFAR_OFF_HINT,
+            ncols=2,
+            width=3.6,
+            height=3.0,
+            xlabel="epoch",
+            ylabel=("training accuracy", "test accuracy"),
+            suptitle="VGG-11, CIFAR-10",
+        )
     fig, axes = figure(ncols=2, width=3.6, height=3.0)
     for i, fraction in enumerate(fractions):
         for ax, name in zip(axes, ("train_accuracy", "test_accuracy")):
             _mean_and_range(ax, results.sel_finite("corruption", name, fraction=fraction), f"C{i}", f"{fraction:.0%}")
     for ax, split in zip(axes, ("training", "test")):
-        ax.set_xlabel("epoch")
+        epoch_axis(ax)
         ax.set_ylabel(f"{split} accuracy")
     legend_outside(axes[1], title="random labels")
     fig.suptitle(f"VGG-11, {', '.join(results.data_labels()['corruption'])}")
-    return fig
-
-
-def _placeholder(what):
-    """A placeholder that says why a figure is empty (CIFAR-10 is left out at the cpu profile)."""
-    fig, (ax,) = figure(width=6.0, height=1.0)
-    ax.text(
-        0.5,
-        0.5,
-        f"{what}: not run at this profile (cifar is off); set cifar=True or use the gpu profile",
-        ha="center",
-        va="center",
-    )
-    ax.axis("off")
     return fig

@@ -47,11 +47,28 @@ def figure_choice(render, options, description, value=None):
             layout=widgets.Layout(width="32em", max_width="100%"),
         )
     else:
-        control = widgets.Dropdown(options=pairs, index=index, description=description, style=style)
+        control = widgets.Dropdown(
+            options=pairs,
+            index=index,
+            description=description,
+            style=style,
+            layout=widgets.Layout(width=_dropdown_width(description, labels), max_width="100%"),
+        )
     box = widgets.VBox([control, stack])
     box.add_class("memo-figure-choice")
     box.link = widgets.jslink((control, "index"), (stack, "selected_index"))
     return box
+
+
+def _dropdown_width(description, labels):
+    """A width (CSS ``em``) that shows ``description`` and the longest of ``labels`` in full.
+
+    ipywidgets gives a dropdown a fixed 300 px, description included, and cuts a longer option
+    ("true labels, weigh..."); this is the text's length at a generous half an em a character, plus
+    room for the arrow and the padding.
+    """
+    chars = len(description) + max(len(label) for label in labels)
+    return f"{max(22.0, 0.5 * chars + 4):.1f}em"
 
 
 def _labels_and_values(options):
