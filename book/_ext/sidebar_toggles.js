@@ -9,6 +9,12 @@
     [".primary-toggle", "pst-primary-sidebar", "pst-primary-sidebar-modal"],
     [".secondary-toggle", "pst-secondary-sidebar", "pst-secondary-sidebar-modal"],
   ];
+  // On a narrow screen the theme keeps the sidebar in the layout, hidden and moved off the screen.
+  const shownBesideThePage = (sidebar) => {
+    const box = sidebar.getBoundingClientRect();
+    const style = getComputedStyle(sidebar);
+    return box.width > 0 && box.right > 0 && style.display !== "none" && style.visibility !== "hidden";
+  };
   document.addEventListener(
     "click",
     (event) => {
@@ -21,7 +27,7 @@
         event.stopPropagation();
         if (sidebar.classList.contains("memo-hidden")) {
           sidebar.classList.remove("memo-hidden");
-        } else if (sidebar.getClientRects().length > 0 && getComputedStyle(sidebar).display !== "none") {
+        } else if (shownBesideThePage(sidebar)) {
           sidebar.classList.add("memo-hidden");
         } else if (!dialog.open) {
           Array.from(sidebar.childNodes).forEach((node) => dialog.appendChild(node));
