@@ -117,7 +117,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .plots import figure, legend_outside
+from .plots import epoch_axis, figure, legend_outside
 
 
 def figure_1(results, seed=None):
@@ -128,7 +128,7 @@ def figure_1(results, seed=None):
     for s, curve in zip(seeds, accuracy):
         chosen = seed is None or s == seed
         ax.plot(epochs, curve, marker="o", ms=3, alpha=1.0 if chosen else 0.25, label=f"seed {{s}}")
-    ax.set_xlabel("epoch")
+    epoch_axis(ax)
     ax.set_ylabel("training accuracy")
     ax.set_title("MLPs on MNIST")
     legend_outside(ax)
@@ -206,7 +206,7 @@ page.preconditions()
 ---
 mystnb:
   figure:
-    caption: 'The paper''s Figure 1: the training accuracy of each seed''s MLP after every epoch.'
+    caption: 'Figure 1: each seed''s training accuracy per epoch.'
     name: fig-{name_dashed}-1
   image:
     alt: 'One line per seed: training accuracy rising over the epochs.'
