@@ -55,10 +55,8 @@ def run(chapter_names, cfgs, *, address=None, data_dir=None, device=None, num_cp
     todo = []
     for name in chapter_names:
         chapter, cfg = experiments.get(name), cfgs[name]
-        for p in plan.plan(chapter, cfg, data_dir):
-            part_name, _, _ = p.cell.partition("/")
-            cell = next(c for q, c in chapter.cells(cfg) if q.name == part_name and cell_id(q.name, c) == p.cell)
-            todo.append((chapter, cfg, chapter.part(part_name), cell, p))
+        cells = {cell_id(part.name, cell): (part, cell) for part, cell in chapter.cells(cfg)}
+        todo += [(chapter, cfg, *cells[p.cell], p) for p in plan.plan(chapter, cfg, data_dir)]
     if not todo:
         return {}, {}
     init = {"address": address} if address else {"num_cpus": num_cpus}

@@ -161,7 +161,7 @@ def compute_time_markdown():
 def gpu_pending():
     """Chapters with no gpu-profile results computed on a GPU: their GPU figures are pending."""
 
-    return [c["chapter"] for c in chapter_costs() if c["gpu_wall_time_s"] is None]
+    return [c.name for c in experiments.all_chapters() if not costs.on_gpu(costs.cached_metas(c, c.config("gpu")))]
 
 
 def bench_reports(folder):
@@ -186,34 +186,28 @@ def estimate_markdown():
     """Per chapter: the cpu profile's measured single-core time, and the gpu and paper profiles' cost, measured on
     a GPU where the cache has it, else extrapolated from the cpu profile by counted work (marked as estimates)."""
     low, high = costs.ASSUMED_GPU_SPEEDUP
-    lines = [
-        "| chapter | cpu profile, measured | gpu profile | paper profile |",
-        "|---|---|---|---|",
-    ]
+    lines = ["| chapter | cpu profile, measured | gpu profile | paper profile |", "|---|---|---|---|"]
     for chapter in experiments.all_chapters():
         cpu = costs.cached_metas(chapter, chapter.config("cpu"))
-        measured = _seconds(sum(m["wall_time_s"] for m in cpu.values())) if cpu else "not cached"
+        gpu = costs.cached_metas(chapter, chapter.config("gpu"))
         cells = []
         for profile in ("gpu", "paper"):
-            gpu = costs.cached_metas(chapter, chapter.config("gpu")) if profile == "gpu" else None
-            paper = costs.paper_estimate_seconds(chapter) if profile == "paper" else None
-            if profile == "gpu" and costs.on_gpu(gpu):
-                cells.append(f"{_seconds(sum(m['wall_time_s'] for m in gpu.values()))} measured on a GPU")
-                continue
-            if paper is not None:
-                cells.append(f"*estimate*: {_seconds(paper)} of one GPU (scaled from the measured gpu profile)")
-                continue
-            estimate = costs.core_estimate(chapter, profile)
-            if estimate is None:
+            if costs.on_gpu(gpu):
+                seconds = sum(m["wall_time_s"] for m in gpu.values())
+                cells.append(
+                    f"{_seconds(seconds)} measured on a GPU"
+                    if profile == "gpu"
+                    else f"*estimate*: {_seconds(costs.scaled(chapter, 'gpu', 'paper', gpu)[0])} of one GPU "
+                    "(scaled from the measured gpu profile)"
+                )
+            elif not costs.on_cpu(cpu):
                 cells.append("no cpu measurement to scale")
-                continue
-            text = (
-                f"*estimate*: {estimate[0] / 3600:,.0f} core-hours; {_seconds(estimate[0] / high)} to "
-                f"{_seconds(estimate[0] / low)} of one GPU"
-            )
-            if estimate[1]:
-                text += f" (without {', '.join(estimate[1])}: not run at cpu)"
-            cells.append(text)
+            else:
+                core, unrated = costs.scaled(chapter, "cpu", profile, cpu)
+                gpu_time = f"{_seconds(core / high)} to {_seconds(core / low)} of one GPU"
+                text = f"*estimate*: {core / 3600:,.0f} core-hours; {gpu_time}"
+                cells.append(text + (f" (without {', '.join(unrated)}: not run at cpu)" if unrated else ""))
+        measured = _seconds(sum(m["wall_time_s"] for m in cpu.values())) if cpu else "not cached"
         lines.append(f"| {chapter.name} | {measured} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
 
@@ -231,21 +225,3 @@ def plan_markdown(profile="paper", gpus=8):
         f"time on {gpus} GPUs{unrated}: each cell holding its share of a GPU, its time from a measured gpu rate "
         "where one exists, else from the cpu rate over the assumed 100x (the upper end of the estimates above)."
     )
-
-
-def chapter_costs():
-    """Per chapter: the measured wall time of the gpu profile on a GPU, and the paper estimate."""
-    rows = []
-    for chapter in experiments.all_chapters():
-        metas = costs.cached_metas(chapter, chapter.config("gpu"))
-        on_gpu = costs.on_gpu(metas)
-        estimate = costs.paper_estimate_seconds(chapter)
-        rows.append(
-            {
-                "chapter": chapter.name,
-                "gpu_wall_time_s": sum(m["wall_time_s"] for m in metas.values()) if on_gpu else None,
-                "gpu_device": ", ".join(sorted({m["device"] for m in metas.values()})) if on_gpu else None,
-                "paper_gpu_hours": estimate / 3600 if estimate is not None else None,
-            }
-        )
-    return rows

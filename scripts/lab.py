@@ -106,12 +106,13 @@ def working_copies(lab=LAB, reset=False):
         target, text = lab / page.name, for_lab(page.read_text(), refs, pages)
         if not FRONT_MATTER.match(text):  # a page without code (the bibliography) opens with no kernel question
             text = header + "\n" + text
-        unedited = target.exists() and _digest(target.read_text()) == record.get(page.name)
-        if reset or not target.exists() or (unedited and _digest(text) != record.get(page.name)):
+        now = _digest(target.read_text()) if target.exists() else None
+        wanted, made_from = _digest(text), record.get(page.name)
+        if reset or now is None or (now == made_from and wanted != made_from):  # missing, or unedited and stale
             target.write_text(text)
-            record[page.name] = _digest(text)
+            record[page.name] = wanted
             copied.append(page.name)
-        elif _digest(text) != record.get(page.name) and _digest(target.read_text()) != _digest(text):
+        elif wanted != made_from and now != wanted:  # edited by the reader, and the source changed since
             kept.append(page.name)
     record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     shutil.copyfile(ROOT / "jupytext.toml", lab / "jupytext.toml")  # Lab's root is lab/: no version stamps on save

@@ -312,25 +312,26 @@ def cached(
     Concurrent calls for the same key are safe; the last writer's entry wins.
     """
     config = _as_json(config)  # normalise tuples to lists, as stored
-    extra = _as_json(meta_extra or {})
-    if not isinstance(extra, dict) or _CORE_META & extra.keys():
-        raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
-    entry = results_dir() / experiment / config_key(experiment, version, config)
+    _extra(meta_extra)  # a bad one is refused before any compute
     if not recompute:
         hit = lookup(experiment, version, config)
         if hit is not None:
             return hit
-    _writable(entry.parent)
+    _writable(results_dir() / experiment)
     start = time.perf_counter()
-    arrays = {k: np.asarray(v) for k, v in compute().items()}
+    arrays = compute()
     wall = time.perf_counter() - start
-    for name, value in arrays.items():
-        if value.dtype.hasobject:
-            raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
-    try:
-        return _write_entry(entry, experiment, version, config, arrays, wall, devices.name(device), extra)
-    except OSError as error:
-        raise _rescued(arrays, entry, error) from None
+    return store(
+        experiment, version, config, arrays, wall_time_s=wall, device_name=devices.name(device), meta_extra=meta_extra
+    )
+
+
+def _extra(meta_extra):
+    """``meta_extra`` as stored; refused if it would shadow a key the cache writes itself."""
+    extra = _as_json(meta_extra or {})
+    if not isinstance(extra, dict) or _CORE_META & extra.keys():
+        raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
+    return extra
 
 
 def store(
@@ -343,14 +344,13 @@ def store(
     device_name: str,
     meta_extra: dict | None = None,
 ) -> Result:
-    """Write ``arrays``, computed elsewhere (a Ray worker: :mod:`memo_utils.cluster`) in ``wall_time_s`` on the
-    device named ``device_name``, as the entry of ``config``: atomically, exactly as :func:`cached` writes."""
-    config, extra = _as_json(config), _as_json(meta_extra or {})
-    if not isinstance(extra, dict) or _CORE_META & extra.keys():
-        raise ValueError(f"meta_extra must be a dict without the keys {sorted(_CORE_META)}")
+    """Write ``arrays``, computed in ``wall_time_s`` on the device named ``device_name`` (by :func:`cached`, or
+    elsewhere: a Ray worker, :mod:`memo_utils.cluster`), as the entry of ``config``, atomically."""
+    config, extra = _as_json(config), _extra(meta_extra)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    if any(value.dtype.hasobject for value in arrays.values()):
-        raise TypeError("arrays holding Python objects could only be stored as a pickle")
+    for name, value in arrays.items():
+        if value.dtype.hasobject:
+            raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
     entry = results_dir() / experiment / config_key(experiment, version, config)
     _writable(entry.parent)
     try:

@@ -832,8 +832,8 @@ def figure_line(rows, *numbers):
     shown = [r for r in rows if figure_numbers(r.get("location", "")) & set(numbers)]
     if not shown:
         return ""
-    marks = {REPRODUCED: "✓", NOT_REPRODUCED: "✗", INCONCLUSIVE: "◐", NOT_AT_THIS_SCALE: "○"}
-    items = [f"{marks[r['verdict']]} {claim_link(r['id'], r['id'])} {r['verdict']}" for r in shown]
+    mark = lambda verdict: VERDICT_MARKS[verdict].split()[0]  # the symbol of the claims tables' verdict
+    items = [f"{mark(r['verdict'])} {claim_link(r['id'], r['id'])} {r['verdict']}" for r in shown]
     which = " and ".join(f"Figure {n}" for n in numbers)
     return f"**Claims read from {which}:** " + "; ".join(items) + "."
 

@@ -36,23 +36,37 @@ def on_gpu(metas):
 ASSUMED_GPU_SPEEDUP = (100, 1000)
 
 
-def _scaled(chapter, measured, target, metas):
-    """Seconds of ``target``'s cells, each part's measured seconds per unit of counted work (``part.work``) at
-    profile ``measured`` times its work at ``target``; and the parts that ``target`` runs but ``measured`` did
-    not (no rate: left out of the sum)."""
-    measured_cfg, target_cfg = chapter.config(measured), chapter.config(target)
+def part_rates(chapter, measured, metas):
+    """{part: measured seconds per unit of counted work (``part.work``)} at profile ``measured``, from its cells'
+    ``metas`` (:func:`cached_metas`), for every part that profile runs."""
+    cfg = chapter.config(measured)
+    rates = {}
+    for part in chapter.parts:
+        work = sum(part.work(cfg, c) for p, c in chapter.cells(cfg) if p is part)
+        if work:
+            rates[part.name] = (
+                sum(m["wall_time_s"] for cid, m in metas.items() if cid.split("/")[0] == part.name) / work
+            )
+    return rates
+
+
+def scaled(chapter, measured, target, metas):
+    """Seconds of ``target``'s cells at the rates measured at profile ``measured`` (:func:`part_rates`), and the
+    parts that ``target`` runs but ``measured`` did not (no rate: left out of the sum)."""
+    rates, target_cfg = part_rates(chapter, measured, metas), chapter.config(target)
     total, unrated = 0.0, []
     for part in chapter.parts:
         target_work = sum(part.work(target_cfg, c) for p, c in chapter.cells(target_cfg) if p is part)
-        cells = [c for p, c in chapter.cells(measured_cfg) if p is part]
-        work = sum(part.work(measured_cfg, c) for c in cells)
-        if not work:
-            if target_work:
-                unrated.append(part.name)
-            continue
-        seconds = sum(m["wall_time_s"] for cid, m in metas.items() if cid.split("/")[0] == part.name)
-        total += seconds / work * target_work
+        if part.name in rates:
+            total += rates[part.name] * target_work
+        elif target_work:
+            unrated.append(part.name)
     return total, unrated
+
+
+def on_cpu(metas):
+    """Whether every cell was computed on a CPU (one core each: the rate :func:`core_estimate` scales)."""
+    return metas is not None and all(m["device"].startswith("cpu") for m in metas.values())
 
 
 def paper_estimate_seconds(chapter):
@@ -60,16 +74,14 @@ def paper_estimate_seconds(chapter):
     metas = cached_metas(chapter, chapter.config("gpu"))
     if not on_gpu(metas):
         return None
-    return _scaled(chapter, "gpu", "paper", metas)[0]
+    return scaled(chapter, "gpu", "paper", metas)[0]
 
 
 def core_estimate(chapter, target):
     """Single-core seconds of ``target`` extrapolated from the cpu profile's cells (computed one per core), and
     the parts with no cpu rate to scale; None when a cpu cell is missing or was computed elsewhere."""
     metas = cached_metas(chapter, chapter.config("cpu"))
-    if metas is None or not all(m["device"].startswith("cpu") for m in metas.values()):
-        return None
-    return _scaled(chapter, "cpu", target, metas)
+    return scaled(chapter, "cpu", target, metas) if on_cpu(metas) else None
 
 
 def paper_estimate_sentence(chapter):

@@ -36,19 +36,17 @@ def gpu_fraction(memory: int) -> float:
 
 
 def rates(chapter: Chapter) -> dict[str, tuple[float, str]]:
-    """{part: (seconds of one GPU per unit of work, basis)} for every part with a measured time to scale."""
-    out = {}
+    """{part: (seconds of one GPU per unit of work, basis)} for every part with a measured time to scale: the gpu
+    profile's rate where it was computed on a GPU, else the cpu profile's over the assumed speed-up."""
     low = costs.ASSUMED_GPU_SPEEDUP[0]
-    for profile, basis in (("cpu", f"cpu rate / {low}x (assumed)"), ("gpu", "measured on a GPU")):
-        cfg = chapter.config(profile)
-        metas = costs.cached_metas(chapter, cfg)
-        if metas is None or (profile == "gpu") != costs.on_gpu(metas):
-            continue
-        for part in chapter.parts:
-            work = sum(part.work(cfg, c) for p, c in chapter.cells(cfg) if p is part)
-            seconds = sum(m["wall_time_s"] for cid, m in metas.items() if cid.split("/")[0] == part.name)
-            if work:
-                out[part.name] = (seconds / work / (low if profile == "cpu" else 1), basis)  # gpu, if any, wins
+    out = {}
+    cpu = costs.cached_metas(chapter, chapter.config("cpu"))
+    if costs.on_cpu(cpu):
+        for part, rate in costs.part_rates(chapter, "cpu", cpu).items():
+            out[part] = (rate / low, f"cpu rate / {low}x (assumed)")
+    gpu = costs.cached_metas(chapter, chapter.config("gpu"))
+    if costs.on_gpu(gpu):
+        out.update({part: (rate, "measured on a GPU") for part, rate in costs.part_rates(chapter, "gpu", gpu).items()})
     return out
 
 
