@@ -8,7 +8,8 @@
 - ``experiments/``: one module per chapter, declaring its parameters, cached parts and claims (the registry);
 - ``figures/``: one module per chapter's figures, the shared plot style and the widgets;
 - ``bench/``: the GPU benchmark; ``report``: the book-wide tables; ``cluster``: cells as Ray tasks;
-  ``scaffold``: a new chapter from a template; ``__main__``: the command line.
+  ``rehearse``: cells at their real sizes, stopped early; ``scaffold``: a new chapter from a template;
+  ``__main__``: the command line.
 
 Everything below ``figures`` needs only torch and numpy (plus filelock, tqdm, psutil), so experiments run with
 ``python -m memo_utils`` on a GPU machine without Jupyter. A new chapter picks one of the three engines

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import experiments
+from . import experiments, rehearse
 from .engine import data, devices
 from .errors import ONE_LINE, ConfigError, DataUnavailableError
 from .framework import cache, claims, costs, fingerprints, profiles
@@ -58,7 +58,10 @@ def _run(args):
         args.set = [f"{k}={v}" for k, v in moved.items()] + args.set  # the --jobs workers run the same cells
     cfg = chapter.config(args.profile, **overrides)
     if args.rehearse:
-        return _rehearse(chapter, cfg, args)
+        failed = rehearse.run(chapter, cfg, args.part, args.device, args.data_dir)
+        if failed:
+            raise CellsFailed(f"--rehearse: {failed} cell(s) failed or do not fit here")
+        return 0
     if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
         raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
     device = "cpu" if args.ray is not None else devices.resolve(args.device)  # with Ray, the workers compute
@@ -137,66 +140,6 @@ def _compute_in_workers(chapter, cfg, args):
     if failed:
         raise CellsFailed(f"--jobs: cells {', '.join(failed)} failed (their errors are printed above)")
     return len(todo)
-
-
-def _rehearse(chapter, cfg, args):
-    """Each selected cell at its profile's real sizes, stopped at the 2nd tick of its first training loop, writing
-    nothing: it loads its data, allocates its networks and runs, or says why not. One line per cell, with the
-    peak memory beside the plan's estimate (a lower bound); a cell whose estimate, doubled, exceeds the free
-    memory is not run here (only named). Exit 1 if a cell failed or cannot fit here."""
-    import resource
-
-    import torch
-
-    from .engine import memory
-    from .errors import InsufficientMemoryError
-    from .framework import plan
-    from .progress import RehearsalDone, rehearsal
-
-    device = devices.resolve(args.device)
-    devices.configure_threads(device)
-    failed = 0
-    for part, cell in chapter.cells(cfg, args.part):
-        cid = f"{chapter.name}/{cell_id(part.name, cell)}"
-        estimate = part.memory(chapter.part_config(part, cfg), cell) / 2**30
-        free = memory.free(device) / 2**30
-        if plan.HEADROOM * estimate > free:  # the estimate is a lower bound: running it could end in the OOM killer
-            print(
-                f"{cid}: does not fit here: at least {estimate:,.1f} GiB, {plan.HEADROOM}x that to be safe, and "
-                f"{device} has {free:,.1f} GiB free; rehearse it on a node like the cluster's"
-            )
-            failed += 1
-            continue
-        if device != "cpu":
-            torch.cuda.reset_peak_memory_stats(device)
-        start = time.perf_counter()
-        try:
-            with rehearsal(steps=2):
-                chapter.compute_cell(part, cell, cfg, chapter.sources(part, cfg, args.data_dir), device)
-            how = "ran to the end (no training loop to stop)"
-        except RehearsalDone as stop:
-            how = str(stop)
-        except InsufficientMemoryError as error:
-            print(f"{cid}: does not fit here: {error}")
-            failed += 1
-            continue
-        except Exception as error:  # noqa: BLE001 - a rehearsal reports every cell's failure, then goes on
-            print(f"{cid}: failed: {type(error).__name__}: {error}")
-            failed += 1
-            continue
-        if device != "cpu":
-            peak = f"peak {torch.cuda.max_memory_allocated(device) / 2**30:,.2f} GiB allocated"
-        else:  # the process's peak resident memory so far (Linux: KiB), an upper bound for this cell
-            peak = f"process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:,.2f} GiB resident"
-        print(
-            f"{cid}: rehearsed in {time.perf_counter() - start:.1f} s ({how}); {peak}, plan's estimate "
-            f"{estimate:,.2f} GiB"
-        )
-    what = f"{failed} cell(s) failed or do not fit"
-    print(f"{chapter.name}: rehearsal of the {cfg['profile']} profile wrote nothing; {what}")
-    if failed:
-        raise CellsFailed(f"--rehearse: {failed} cell(s) failed or do not fit here")
-    return 0
 
 
 def _compute_on_ray(chapter, cfg, args):
@@ -389,7 +332,8 @@ def main(argv=None):
         action="store_true",
         help="run each cell at its real sizes but stop it at the 2nd tick of its first training loop's progress "
         "(SGD steps of MLP ensembles and sensitivity sweeps; epochs of CNNs and the DCGAN), writing nothing: "
-        "proves it loads its data and fits in memory before hours of cluster time",
+        "proves it loads its data and fits in memory before hours of cluster time; a cell too large for this "
+        "machine is rehearsed as a slice, with fewer models at once",
     )
     plan = sub.add_parser(
         "plan",

@@ -16,7 +16,14 @@ LAYERS = [
     ("bench", ["memo_utils.bench"]),
     (
         "book and command line",
-        ["memo_utils.report", "memo_utils.scaffold", "memo_utils.cluster", "memo_utils.__main__", "memo_utils"],
+        [
+            "memo_utils.report",
+            "memo_utils.scaffold",
+            "memo_utils.cluster",
+            "memo_utils.rehearse",
+            "memo_utils.__main__",
+            "memo_utils",
+        ],
     ),
 ]
 

@@ -1,0 +1,144 @@
+"""A rehearsal (``python -m memo_utils run CHAPTER --rehearse``): each cell at its profile's real sizes, stopped at
+the 2nd tick of its first training loop (:func:`memo_utils.progress.rehearsal`), writing nothing, so that a cell
+that cannot load its data or allocate its networks fails here, not after hours of cluster time.
+
+A cell too large for this machine (the cluster's GPUs hold more) is rehearsed as a *slice*: the same cell, its
+networks and data at their real sizes, but fewer of its models trained at once. :data:`MODELS_AT_ONCE` names the
+parameters that count them; they are declared here, not in the experiment modules, because they change no result
+and those modules' code is fingerprinted.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import torch
+
+from .engine import devices, memory
+from .errors import ConfigError, InsufficientMemoryError
+from .framework import plan
+from .framework.chapter import Cell, Chapter, Config, Part, cell_id
+from .progress import RehearsalDone, rehearsal
+
+# chapter -> the parameters that count models trained at once, which a rehearsal may shrink (an int halves, a
+# list keeps its first half, never below one). dissection trains one replicate at a time and loss_sensitivity a
+# fixed group of settings per cell: neither has a count that lowers a cell's memory.
+MODELS_AT_ONCE = {
+    "easy_examples": ("n_runs",),  # the MLP ensemble of a cell
+    "capacity": ("seeds",),  # a row's ensemble: every noise level x seed
+    "critical_sample_ratio": ("seeds",),  # the MLPs' ensemble (its CNNs train one at a time)
+    "regularization": ("seeds",),  # a cell's models: every strength x seed, stacked
+    "turn_over_dropout": ("seeds", "subsampling_models"),  # a seed half's ensemble; Feldman & Zhang's models
+    # each part's networks of one seed
+    "measure_agreement": (
+        "hardness_models",
+        "sensitivity_runs",
+        "lass_models",
+        "turn_over_models",
+        "subsampling_models",
+    ),
+}
+
+
+def _estimate(chapter: Chapter, part: Part, cell: Cell, cfg: Config) -> int:
+    return part.memory(chapter.part_config(part, cfg), cell)
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2**30:,.2f} GiB"
+
+
+def _halved(chapter: Chapter, cfg: Config, name: str) -> Config | None:
+    """``cfg`` with half as many of ``name``, validated as any config is; None at one, or when the chapter refuses
+    it (a constraint between parameters)."""
+    value = cfg[name]
+    smaller = value[: max(1, len(value) // 2)] if isinstance(value, list) else max(1, value // 2)
+    if smaller == value:
+        return None
+    settings = {k: v for k, v in cfg.items() if k != "profile"}
+    try:
+        return chapter.config(cfg["profile"], **{**settings, name: smaller})
+    except ConfigError:
+        return None
+
+
+def slice_to_fit(chapter: Chapter, part: Part, cell: Cell, cfg: Config, free: int) -> tuple[Config, int]:
+    """The largest slice of ``cell`` (``cfg`` with its model counts halved, round by round) whose estimate, times
+    :data:`~memo_utils.framework.plan.HEADROOM`, fits in ``free`` bytes, and that estimate: ``cfg`` itself when it
+    fits, the smallest slice reached when none does. A count is halved only where that lowers the estimate (the
+    part may not hold those models at once) and ``cell`` stays a cell of the slice (cells may follow the seeds)."""
+    names = [n for n in MODELS_AT_ONCE.get(chapter.name, ()) if n in chapter.part_config(part, cfg)]
+    current = _estimate(chapter, part, cell, cfg)
+    while plan.HEADROOM * current > free:
+        shrunk = False
+        for name in names:
+            smaller = _halved(chapter, cfg, name)
+            if smaller is None or cell not in part.cells(smaller):
+                continue
+            estimate = _estimate(chapter, part, cell, smaller)
+            if estimate < current:
+                cfg, current, shrunk = smaller, estimate, True
+                if plan.HEADROOM * current <= free:
+                    break
+        if not shrunk:
+            break
+    return cfg, current
+
+
+def run(chapter: Chapter, cfg: Config, parts: list[str] | None, device: str | None, data_dir: str | None = None) -> int:
+    """Rehearse each selected cell and print one line for it: how it ran, its peak memory beside the plan's
+    estimate (a lower bound); a cell too large for the free memory, even as its smallest slice, is only named.
+    Returns how many cells failed or do not fit."""
+    device = devices.resolve(device)
+    devices.configure_threads(device)
+    failed = sliced = 0
+    for part, cell in chapter.cells(cfg, parts):
+        cid = f"{chapter.name}/{cell_id(part.name, cell)}"
+        free = memory.free(device)
+        run_cfg, estimate = slice_to_fit(chapter, part, cell, cfg, free)
+        whole = estimate if run_cfg is cfg else _estimate(chapter, part, cell, cfg)
+        changes = ", ".join(f"{n} {cfg[n]} -> {run_cfg[n]}" for n in chapter.param_names if run_cfg[n] != cfg[n])
+        if plan.HEADROOM * estimate > free:  # the estimate is a lower bound: running it could end in the OOM killer
+            smallest = f" (even as a slice, {changes}: {_gib(estimate)})" if changes else ""
+            print(
+                f"{cid}: does not fit here: at least {_gib(whole)}{smallest}, {plan.HEADROOM}x that to be safe, "
+                f"and {device} has {_gib(free)} free; rehearse it on a node like the cluster's"
+            )
+            failed += 1
+            continue
+        if device != "cpu":
+            torch.cuda.reset_peak_memory_stats(device)
+        start = time.perf_counter()
+        try:
+            with rehearsal(steps=2):
+                chapter.compute_cell(part, cell, run_cfg, chapter.sources(part, run_cfg, data_dir), device)
+            how = "ran to the end (no training loop to stop)"
+        except RehearsalDone as stop:
+            how = str(stop)
+        except InsufficientMemoryError as error:
+            print(f"{cid}: does not fit here: {error}")
+            failed += 1
+            continue
+        except Exception as error:  # noqa: BLE001 - a rehearsal reports every cell's failure, then goes on
+            print(f"{cid}: failed: {type(error).__name__}: {error}")
+            failed += 1
+            continue
+        if device != "cpu":
+            peak = f"peak {torch.cuda.max_memory_allocated(device) / 2**30:,.2f} GiB allocated"
+        else:  # the process's peak resident memory so far (Linux: KiB), an upper bound for this cell
+            peak = f"process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:,.2f} GiB resident"
+        seconds = time.perf_counter() - start
+        if changes:
+            sliced += 1
+            print(
+                f"{cid}: rehearsed a slice ({changes}) in {seconds:.1f} s ({how}); {peak}, plan's estimate for the "
+                f"whole cell {_gib(whole)}, for the slice {_gib(estimate)}"
+            )
+        else:
+            print(f"{cid}: rehearsed in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}")
+    print(
+        f"{chapter.name}: rehearsal of the {cfg['profile']} profile wrote nothing; {failed} cell(s) failed or do not "
+        f"fit, {sliced} rehearsed as a slice (fewer models at once)"
+    )
+    return failed
