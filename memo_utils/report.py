@@ -65,7 +65,10 @@ def _verdicts(saved):
         return "no claims saved yet"
     tally = lambda rows: ", ".join(f"{n} {verdict}" for verdict, n in claims.counts(rows).items() if n)
     own, beyond = [c for c in saved if not c.get("beyond_paper")], [c for c in saved if c.get("beyond_paper")]
-    text = tally(own) + (f"; beyond the paper: {tally(beyond)}" if beyond else "")
+    if not own:  # a chapter beyond the papers
+        text = f"all ours, {tally(beyond)}"
+    else:
+        text = tally(own) + (f"; beyond the paper: {tally(beyond)}" if beyond else "")
     return f"{text} (profile `{saved[0]['profile']}`)"
 
 
@@ -99,6 +102,14 @@ def chapters_markdown():
                 )
         if not existing and not any(paper in s for _, s in experiments.PLANNED.values()):
             lines.append("- no chapter yet.")
+        lines.append("")
+    beyond = [c for c in experiments.all_chapters() if c.paper is None]
+    if beyond:
+        lines.append("**Beyond the papers** (our questions, tallied apart)\n")
+        for chapter in beyond:
+            verdicts = _verdicts(claims.load_largest([chapter.name]))
+            what = _what(chapter.name).removeprefix("Beyond the papers: ")
+            lines.append(f"- {page_link(chapter.name)}: {what[0].upper() + what[1:]} Claims: {verdicts}.")
         lines.append("")
     return "\n".join(lines)
 

@@ -15,6 +15,7 @@ CHAPTERS = (
     "regularization",
     "dissection",
     "turn_over_dropout",
+    "measure_agreement",
 )
 
 # The chapters still to come (the plan of the issues), which the book's introduction lists

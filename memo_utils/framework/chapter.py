@@ -152,7 +152,7 @@ class Chapter:
     """A chapter's declarations; every other piece (keys, tables, page setup) is derived."""
 
     name: str
-    paper: str  # a key of claims.PAPERS
+    paper: str | None  # a key of claims.PAPERS; None for a chapter beyond the papers (listed apart)
     params: tuple[Param, ...]
     parts: tuple[Part, ...]
     claims: tuple[claims_module.Definition, ...]  # registered before the results

@@ -773,6 +773,13 @@ def headline(rows, whose="the paper"):
     held, and what needs a larger setting (with the reason at least half of those share); claims beyond the paper
     apart."""
     own = [r for r in rows if not r.get("beyond_paper")]
+    beyond = counts([r for r in rows if r.get("beyond_paper")])
+    if not own and sum(beyond.values()):  # a chapter of our own questions
+        return (
+            "Every claim here is ours, beyond the papers: "
+            + ", ".join(f"{n} {v}" for v, n in beyond.items() if n)
+            + "."
+        )
     t = counts(own)
     tested = t[REPRODUCED] + t[NOT_REPRODUCED] + t[INCONCLUSIVE]
     if tested:
@@ -794,7 +801,6 @@ def headline(rows, whose="the paper"):
             )
             + ")"
         )
-    beyond = counts([r for r in rows if r.get("beyond_paper")])
     if sum(beyond.values()):
         text += f". Beyond {whose}: " + ", ".join(f"{n} {v}" for v, n in beyond.items() if n)
     return text + "."

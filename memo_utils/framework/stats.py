@@ -249,12 +249,11 @@ def ranks(values):
     values = np.asarray(values, dtype=float)
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
+    starts = np.r_[True, sorted_values[1:] != sorted_values[:-1]]  # where each run of equal values begins
+    first = np.flatnonzero(starts)
+    last = np.r_[first[1:], len(values)]
     out = np.empty(len(values))
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_values[end] != sorted_values[start]:
-            out[order[start:end]] = (start + end + 1) / 2
-            start = end
+    out[order] = ((first + last + 1) / 2)[np.cumsum(starts) - 1]
     return out
 
 
