@@ -47,6 +47,15 @@ def lass_noise(epoch, on_training_set=False):
     return LASS_NOISE + 10_000 * epoch + (5_000 if on_training_set else 0)
 
 
+LASS_NOISE_OF_SEED = 5_000_003  # the LASS noise of replicate seed s when each seed searches with its own draws
+
+
+def lass_noise_of_seed(seed):
+    """Seed of the LASS noise of replicate ``seed`` (its chunks add up to 999): the spread over seeds then includes
+    the search's own noise (memo_utils.experiments.measure_agreement)."""
+    return LASS_NOISE_OF_SEED + 1_000 * seed
+
+
 REGULARIZATION_NOISE = 3_000_003  # the dropout masks, noise and LASS draws of a regularized network of seed s
 
 

@@ -29,7 +29,7 @@ def test_comparisons_match_direct_computations():
         for j, b in enumerate(names):
             assert found["spearman"][i, j] == pytest.approx(stats.spearman(values[a], values[b]))
             assert found["spearman_clean"][i, j] == pytest.approx(stats.spearman(values[a][~wrong], values[b][~wrong]))
-            top_a, top_b = ma.top_k(values[a], k, 3), ma.top_k(values[b], k, 3)
+            top_a, top_b = ma.top_k(values[a], k, (3, i)), ma.top_k(values[b], k, (3, j))
             assert found["overlap"][i, j] == pytest.approx(len(set(top_a) & set(top_b)) / k)
     assert np.allclose(np.diag(found["overlap"]), 1.0)
 
@@ -43,6 +43,27 @@ def test_an_example_a_measure_leaves_undefined_leaves_every_comparison():
     a, b = values["turn_over"][keep], values["loss_sensitivity"][keep]
     i, j = list(ma.MEASURES).index("turn_over"), list(ma.MEASURES).index("loss_sensitivity")
     assert found["spearman"][i, j] == pytest.approx(stats.spearman(a, b))
+
+
+def test_two_measures_that_tie_everywhere_share_only_what_chance_gives():
+    values, wrong = _random_measures(n=2000)
+    values["hardness_end"][:] = 0.0
+    values["criticality"][:] = 0.0
+    found = ma.comparisons(values, wrong, seed=0)
+    i, j = ma.NAMES.index("hardness_end"), ma.NAMES.index("criticality")
+    assert found["chance_overlap"] == pytest.approx(wrong.mean())
+    assert found["overlap"][i, j] < 3 * found["chance_overlap"]  # the same tie-break would give 1
+
+
+def test_bad_settings_are_refused_in_one_line():
+    for settings, message in (
+        ({"noise_fraction": 0.0}, "noise_fraction=0.0 is not allowed"),
+        ({"noise_fraction": 1.0}, "noise_fraction=1.0 is not allowed"),
+        ({"batch_size": 500}, "batch_size=500 is not allowed: must be at most train_size=200"),
+        ({"hidden": 15}, "hidden=15 is not allowed"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            ma.CHAPTER.config("smoke", **settings)
 
 
 def test_top_k_breaks_ties_at_random_not_by_position():

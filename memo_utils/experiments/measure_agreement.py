@@ -49,15 +49,13 @@ MEASURES = {
     "turn_over": "turn-over score",
     "feldman_zhang": "Feldman-Zhang score",
 }
+NAMES = list(MEASURES)
+SHARED = ("training", "sensitivity", "lass", "turn_over", "subsampling")  # the parts, one per family of measures
 # Each part's networks take their seeds from their own range of seeds.runs(seed, ...): none shares an
 # initialisation or a data order with another part's.
 SEED_RANGE = 200
-SEED_OFFSETS = {
-    part: SEED_RANGE * i for i, part in enumerate(("training", "sensitivity", "lass", "turn_over", "subsampling"))
-}
+SEED_OFFSETS = {part: SEED_RANGE * i for i, part in enumerate(SHARED)}
 LASS_CHUNK = 1000  # examples per LASS call (bounds memory)
-SHOWN = 8  # the highest- and the lowest-ranked images of each measure in the ranked-images figure
-SHARED = ("training", "sensitivity", "lass", "turn_over", "subsampling")  # the parts, one per family of measures
 SCALED = "scaled down to fit the profile's time budget"
 
 PARAMS = (
@@ -199,6 +197,15 @@ def _check(cfg):
         raise ConfigError(f"hidden={cfg['hidden']} is not allowed: must be even (turn-over dropout keeps half)")
     if len(cfg["seeds"]) != len(set(cfg["seeds"])):
         raise ConfigError(f"seeds={cfg['seeds']} is not allowed: list distinct seeds")
+    if not 0 < cfg["noise_fraction"] < 1:
+        raise ConfigError(
+            f"noise_fraction={cfg['noise_fraction']} is not allowed: must lie strictly between 0 and 1, so that "
+            "there are wrong labels to find and clean examples to compare over"
+        )
+    if cfg["batch_size"] > cfg["train_size"]:
+        raise ConfigError(
+            f"batch_size={cfg['batch_size']} is not allowed: must be at most train_size={cfg['train_size']}"
+        )
     for part, name in MODELS.items():
         if part != "subsampling" and cfg[name] > SEED_RANGE:  # its models draw from influence.subsampling's seeds
             raise ConfigError(
@@ -272,8 +279,6 @@ def _compute_sensitivity(cfg, cell, inputs, device):
     x, y, mislabeled, _ = shared_setting(inputs, cfg, cell["seed"], device)
     runs = cfg["sensitivity_runs"]
     last = cfg["epochs"] * (len(x) // cfg["batch_size"])  # minibatch_schedule drops each epoch's partial batch
-    if last < 1:
-        raise ConfigError(f"batch_size={cfg['batch_size']} is not allowed: must be at most train_size")
     inits, schedules = [], []
     for run_seed in network_seeds(cell["seed"], "sensitivity", runs):
         generator = torch.Generator().manual_seed(run_seed)
@@ -308,7 +313,7 @@ def _compute_lass(cfg, cell, inputs, device):
         ensemble.forward,
         x.expand(ensemble.k, -1, -1),
         example_dim=1,
-        seed=seeds.lass_noise(cfg["epochs"], on_training_set=True),
+        seed=seeds.lass_noise_of_seed(cell["seed"]),
         max_iter=cfg["lass_iterations"],
         chunk=LASS_CHUNK,
         **pixels,
@@ -341,9 +346,10 @@ def _compute_subsampling(cfg, cell, inputs, device):
     """Feldman & Zhang's estimate from ``subsampling_models`` networks on random halves (nan: no comparison)."""
     x, y, mislabeled, _ = shared_setting(inputs, cfg, cell["seed"], device)
     (run_seed,) = network_seeds(cell["seed"], "subsampling", 1)
-    scores = influence.subsampling(_sizes(cfg), x, y, models=cfg["subsampling_models"], seed=run_seed, **_train(cfg))
-    # influence.subsampling leaves diverged models out itself; "finite": whether any score is defined
-    return {"scores": scores.cpu().numpy(), **_common(y, mislabeled, torch.isfinite(scores).any()[None])}
+    scores, finite = influence.subsampling(
+        _sizes(cfg), x, y, models=cfg["subsampling_models"], seed=run_seed, with_finite=True, **_train(cfg)
+    )
+    return {"scores": scores.cpu().numpy(), **_common(y, mislabeled, finite)}
 
 
 # Each part's networks per seed, and the training epochs' worth of work each does (LASS: its search steps too)
@@ -389,10 +395,12 @@ COMPUTE = {
     "turn_over": _compute_turn_over,
     "subsampling": _compute_subsampling,
 }
+# lass 2: each seed's own LASS noise; subsampling 2: which of its networks kept a finite loss
+VERSIONS = {"training": 1, "sensitivity": 1, "lass": 2, "turn_over": 1, "subsampling": 2}
 PARTS = tuple(
     Part(
         name,
-        version=1,
+        version=VERSIONS[name],
         compute=compute,
         datasets=lambda cfg: {"mnist": cfg["train_size"]},
         cells=_cells,
@@ -446,7 +454,8 @@ def seed_measures(results, cfg, seed):
 
 
 def top_k(values, k, seed):
-    """Indices of the ``k`` highest ``values``, ties broken at random (from ``seed``), not by position."""
+    """Indices of the ``k`` highest ``values``, ties broken at random (from ``seed``: give each measure its own, or
+    two measures with many ties would fill their top k with the same random examples), not by position."""
     tiebreak = np.random.default_rng(seed).random(len(values))
     return np.lexsort((tiebreak, -np.asarray(values)))[:k]
 
@@ -461,13 +470,13 @@ def comparisons(values, mislabeled, seed):
     """One seed's comparisons over the examples every measure defines: Spearman matrices over all of them and over
     the clean ones, each measure's AUROC for the wrong labels, and the overlap of top-k sets (k = the number of
     wrong labels), as a share of k."""
-    names = list(MEASURES)
+    names = NAMES
     kept = np.all([np.isfinite(values[n]) for n in names], axis=0)
     ranked = {n: stats.ranks(values[n][kept]) for n in names}
     ranked_clean = {n: stats.ranks(values[n][kept & ~mislabeled]) for n in names}
     wrong = mislabeled[kept]
     k = int(wrong.sum())
-    tops = {n: set(top_k(values[n][kept], k, seed)) for n in names}
+    tops = {n: set(top_k(values[n][kept], k, (seed, i))) for i, n in enumerate(names)}
     matrix = lambda f: np.array([[f(a, b) for b in names] for a in names])
     return {
         "spearman": matrix(lambda a, b: _correlation(ranked[a], ranked[b])),
@@ -475,6 +484,7 @@ def comparisons(values, mislabeled, seed):
         "auroc": np.array([stats.auroc(values[n][kept], wrong) for n in names]),
         "overlap": matrix(lambda a, b: len(tops[a] & tops[b]) / max(k, 1)),
         "kept": float(kept.mean()),
+        "chance_overlap": k / max(int(kept.sum()), 1),  # the overlap of two random top-k sets, in expectation
     }
 
 
@@ -484,16 +494,19 @@ def all_comparisons(results, cfg):
     return {name: np.array([c[name] for c in per_seed]) for name in per_seed[0]}
 
 
-def reading(results, cfg):
+def reading(results, cfg, found=None):
     """What the comparisons show, in sentences computed from them (the page prints it under its figures)."""
-    found = all_comparisons(results, cfg)
+    found = found or all_comparisons(results, cfg)
     clean = np.nanmean(found["spearman_clean"], 0)
     pairs = [(clean[i, j], a, b) for i, a in enumerate(NAMES) for j, b in enumerate(NAMES) if i < j]
     pairs = [p for p in pairs if np.isfinite(p[0])]
     closest, apart = max(pairs), min(pairs, key=lambda p: abs(p[0]))
     auroc = np.nanmean(found["auroc"], 0)
     best, worst = NAMES[int(np.argmax(auroc))], NAMES[int(np.argmin(auroc))]
-    flipped = np.mean([(results.sel("lass", "flipped_at", seed=s) > 0).any(0).mean() for s in cfg["seeds"]])
+    flipped = np.mean([(_finite_rows(results, "lass", "flipped_at", s) > 0).any(0).mean() for s in cfg["seeds"]])
+    fitted_by_all = np.mean(
+        [_finite_rows(results, "training", "correct", s)[:, -1].all(0).mean() for s in cfg["seeds"]]
+    )
     return (
         f"Over the clean examples (means over {len(cfg['seeds'])} seeds), the closest pair of measures is "
         f"{MEASURES[closest[1]]} and {MEASURES[closest[2]]} (ρ = {closest[0]:.2f}), and the pair nearest to "
@@ -502,6 +515,8 @@ def reading(results, cfg):
         f"{MEASURES[worst]} (AUROC {auroc[NAMES.index(worst)]:.3f}). LASS flipped the prediction of "
         f"{100 * flipped:.1f}% of the training examples in at least one network at this radius"
         + (", so criticality ranks only those few above the rest." if flipped < 0.1 else ".")
+        + f" At the end of training every network fits {100 * fitted_by_all:.1f}% of the examples, all of which "
+        "share the lowest hardness at the end."
     )
 
 
@@ -546,19 +561,22 @@ PRECONDITIONS = (
     ),
 )
 
+EASY = (
+    "Arpit 3.1: 'many examples are consistently classified (in)correctly after a single epoch, suggesting that "
+    "different examples are significantly easier or harder in this sense'"
+)
 MODERATE = (
     "a moderate rank correlation (0.3 by the usual convention): below it two rankings share under a tenth of their "
     "variance, and one could not stand in for the other"
 )
-NAMES = list(MEASURES)
 OTHERS = [n for n in NAMES if n not in ("turn_over", "feldman_zhang")]
 CLAIMS = (
     Definition(
         "agreement-hardness-turn-over-clean",
         "liu2021",
         "this chapter's Fig. 1 (Arpit 3.1 against Liu et al. Eq. 6; compared by neither)",
-        "(not compared in the papers) Arpit: 'some examples are consistently classified correctly after one epoch'; "
-        "Liu: 'memorization scores'",
+        "(not compared in the papers) " + EASY + "; Liu 1: 'we introduce the memorization score (i.e. "
+        "self-influence) [...] to estimate the difficulty of training instances'",
         "Hardness after one epoch and the turn-over score rank the clean examples alike.",
         (
             above(
@@ -594,7 +612,7 @@ CLAIMS = (
         "agreement-hardness-first-learned-clean",
         "arpit2017",
         "this chapter's Fig. 1 (Arpit 3.1 against Toneva et al. 2019)",
-        "(not in the papers) Arpit: 'some examples are consistently classified correctly after one epoch'",
+        "(not compared in the papers) " + EASY,
         "Hardness after one epoch and the epoch at which an example is learned for good rank the clean examples "
         "alike, strongly.",
         (
@@ -614,7 +632,8 @@ CLAIMS = (
         "agreement-sensitivity-differs-dynamics",
         "arpit2017",
         "this chapter's Fig. 1 (Arpit 3.2 against Toneva et al. 2019)",
-        "(not in the papers) Arpit 3.2: loss-sensitivity 'indicates that random data requires more memorization'",
+        "(not compared in the papers) Arpit 3.2 on loss-sensitivity: 'leads us to believe that this measure is "
+        "indeed sensitive to memorization'",
         "Loss-sensitivity ranks the clean examples differently from the training-dynamics measures (forgetting "
         "events and the first-learned epoch).",
         tuple(
@@ -633,8 +652,8 @@ CLAIMS = (
         "agreement-all-find-wrong-labels",
         "arpit2017",
         "this chapter's Fig. 2",
-        "(not in the papers) Arpit: 'real data examples are easier to fit than random data'; Liu: memorized "
-        "examples include 'mislabeled' ones",
+        "(not compared in the papers) Liu 3.1: 'Corrupting an instance significantly increases its difficulty "
+        "(memorization score)'",
         "Every measure finds the wrong labels better than chance.",
         tuple(
             above(
@@ -653,7 +672,7 @@ CLAIMS = (
         "agreement-influence-finds-best",
         "liu2021",
         "this chapter's Fig. 2",
-        "(not in the papers) Liu: scores find 'atypical or mislabeled' examples",
+        "(not compared in the papers) Liu 4: 'examples with random labels are simply extremely difficult examples'",
         "The two self-influence estimates, turn-over and Feldman-Zhang, find the wrong labels better than every other "
         "measure.",
         tuple(

@@ -1,7 +1,7 @@
 """Figures of the chapter that compares the papers' per-example measures (and two from outside them) on one setting.
 
 The matrices and intervals read :func:`memo_utils.experiments.measure_agreement.all_comparisons`, the numbers the
-claims are judged on.
+claims are judged on; a page computes them once and passes them as ``found`` (each figure computes them otherwise).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..engine import data
 from ..errors import DataUnavailableError
-from ..experiments.measure_agreement import CLAIMS, MEASURES, all_comparisons, seed_measures, top_k
+from ..experiments.measure_agreement import CLAIMS, MEASURES, NAMES, all_comparisons, seed_measures, top_k
 from ..framework.claims import across
 from ..framework.stats import ranks
 from .plots import colorbar, figure, legend_outside, placeholder
@@ -34,11 +34,11 @@ def _matrix(ax, values, title, vmin=-1.0, vmax=1.0, cmap="RdBu_r"):
     return image
 
 
-def figure_1(results, cfg):
+def figure_1(results, cfg, found=None):
     """Spearman correlations between every pair of measures, mean over the seeds where both are defined: over every
     example (left), and over the clean examples only (right), since much agreement can come from the
     clean/corrupted split alone."""
-    found = all_comparisons(results, cfg)
+    found = found or all_comparisons(results, cfg)
     fig, axes = figure(ncols=2, width=4.6, height=4.6)
     _matrix(axes[0], np.nanmean(found["spearman"], 0), "all examples")
     image = _matrix(axes[1], np.nanmean(found["spearman_clean"], 0), "clean examples only")
@@ -47,12 +47,12 @@ def figure_1(results, cfg):
     return fig
 
 
-def figure_2(results, cfg):
+def figure_2(results, cfg, found=None):
     """Each measure's AUROC for finding the wrong labels: mean over seeds with its 95% interval, against chance
     (0.5) and the smallest effect of the claim that every measure finds them."""
     (claim,) = [d for d in CLAIMS if d.id == "agreement-all-find-wrong-labels"]
     smallest_effect = claim.criteria[0].bound
-    auroc = all_comparisons(results, cfg)["auroc"]
+    auroc = (found or all_comparisons(results, cfg))["auroc"]
     fig, (ax,) = figure(width=6.4, height=3.6)
     estimates = [across(auroc[:, i]) for i in range(len(LABELS))]
     rows = np.arange(len(LABELS))[::-1]
@@ -63,16 +63,18 @@ def figure_2(results, cfg):
     ax.axvline(smallest_effect, color="C3", ls="--", label=f"smallest effect ({smallest_effect})")
     ax.set_yticks(rows, LABELS)
     ax.set_xlabel("AUROC for the wrong labels (95% interval over seeds)")
-    ax.set_xlim(0.4, 1.0)
+    ax.set_xlim(min(0.45, min(e.low for e in estimates) - 0.03), 1.0)
     legend_outside(ax, where="below")
     return fig
 
 
-def figure_3(results, cfg):
-    """How many of the k top-ranked examples two measures share (k = the number of wrong labels), mean over seeds."""
-    overlap = all_comparisons(results, cfg)["overlap"]
+def figure_3(results, cfg, found=None):
+    """How many of the k top-ranked examples two measures share (k = the number of wrong labels), mean over seeds,
+    beside what two random rankings would share (k over the number of examples)."""
+    found = found or all_comparisons(results, cfg)
     fig, (ax,) = figure(width=5.6, height=5.0)
-    image = _matrix(ax, np.nanmean(overlap, 0), "top-k overlap", vmin=0.0, vmax=1.0, cmap="viridis")
+    title = f"top-k overlap (two random rankings: {np.mean(found['chance_overlap']):.2f})"
+    image = _matrix(ax, np.nanmean(found["overlap"], 0), title, vmin=0.0, vmax=1.0, cmap="viridis")
     colorbar(image, ax, "shared share of the top k (mean over seeds)")
     return fig
 
@@ -90,7 +92,8 @@ def _strip(images, wrong, gap=2):
 
 def figure_4(results, cfg, shown=8, data_dir=None):
     """For the first seed, each measure's ``shown`` highest-ranked training images (left) and lowest-ranked (right);
-    a red frame marks a wrong label. Ties are broken at random, not by position."""
+    a red frame marks a wrong label. Ties are broken at random (as for the top-k overlap), not by position; an
+    example the measure leaves undefined is not shown."""
     seed = cfg["seeds"][0]
     try:
         images = data.load("mnist", min_train=cfg["train_size"], data_dir=data_dir).x_train
@@ -103,10 +106,11 @@ def figure_4(results, cfg, shown=8, data_dir=None):
         )
     values, wrong = seed_measures(results, cfg, seed)
     fig, axes = figure(nrows=len(LABELS), width=8.0, height=1.05)
-    for ax, (name, label) in zip(axes, MEASURES.items()):
-        v = np.nan_to_num(values[name], nan=-np.inf)
-        highest, lowest = top_k(v, shown, seed), top_k(-v, shown, seed)[::-1]
-        picked = np.concatenate([highest, lowest])
+    for i, (ax, (name, label)) in enumerate(zip(axes, MEASURES.items())):
+        defined = np.flatnonzero(np.isfinite(values[name]))  # an undefined score is neither high nor low
+        v = values[name][defined]
+        highest, lowest = top_k(v, shown, (seed, i)), top_k(-v, shown, (seed, i))[::-1]
+        picked = defined[np.concatenate([highest, lowest])]
         strip = _strip(images[picked], wrong[picked])
         middle = strip.shape[1] // 2
         strip = np.concatenate([strip[:, :middle], np.ones((strip.shape[0], 12, 3)), strip[:, middle:]], axis=1)
@@ -118,19 +122,18 @@ def figure_4(results, cfg, shown=8, data_dir=None):
     return fig
 
 
-def scatter(results, cfg, pair=("turn_over", "feldman_zhang")):
+def scatter(results, cfg, pair=("turn_over", "feldman_zhang"), found=None):
     """The first seed's examples placed by their rank under two measures (as a share of the examples), wrong labels
     in red, with the Spearman correlation over seeds in the title: the chapter's "Try it" view."""
     a, b = pair
-    names = list(MEASURES)
     values, wrong = seed_measures(results, cfg, cfg["seeds"][0])
     kept = np.isfinite(values[a]) & np.isfinite(values[b])
     x, y, w = ranks(values[a][kept]) / kept.sum(), ranks(values[b][kept]) / kept.sum(), wrong[kept]
     fig, (ax,) = figure(width=4.8, height=4.4)
     ax.scatter(x[~w], y[~w], s=4, alpha=0.4, color="C0", label="clean", rasterized=True)
     ax.scatter(x[w], y[w], s=6, alpha=0.8, color="C3", label="wrong label", rasterized=True)
-    i, j = names.index(a), names.index(b)
-    found = all_comparisons(results, cfg)
+    i, j = NAMES.index(a), NAMES.index(b)
+    found = found or all_comparisons(results, cfg)
     rho, clean = np.nanmean(found["spearman"][:, i, j]), np.nanmean(found["spearman_clean"][:, i, j])
     ax.set_title(f"ρ = {rho:.2f} (clean only {clean:.2f}), mean over seeds")
     ax.set_xlabel(f"rank of {MEASURES[a]} (share)")
@@ -141,5 +144,4 @@ def scatter(results, cfg, pair=("turn_over", "feldman_zhang")):
 
 def pairs():
     """Every pair of measures, as (label, (a, b)) options of the "Try it" control."""
-    names = list(MEASURES)
-    return [(f"{MEASURES[a]} vs {MEASURES[b]}", (a, b)) for i, a in enumerate(names) for b in names[i + 1 :]]
+    return [(f"{MEASURES[a]} vs {MEASURES[b]}", (a, b)) for i, a in enumerate(NAMES) for b in NAMES[i + 1 :]]

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine import data
+from ..engine import data, devices
 from . import cache
 from .chapter import cell_id
 
@@ -333,6 +333,7 @@ def refactor_check(chapter, part, profiles=("smoke", "cpu"), rev="HEAD"):
                 if reference is None:
                     mismatches.append(f"{profile} {cell}: the code of {rev} stores no result under this key")
                     continue
+                devices.configure_threads("cpu")  # one thread, as `run` computes: thread counts change float sums
                 with tempfile.TemporaryDirectory() as fresh_dir, _results_dir(fresh_dir):  # this code, computed anew
                     fresh = chapter.run(cfg, device="cpu", parts=[cell_id(part.name, cell)]).cell(part.name, **cell)
                 if not _arrays_equal(fresh.arrays, reference.arrays):

@@ -38,14 +38,15 @@ def leave_one_out(sizes, x, y, examples, *, seed, output_bias=False, **train):
     return torch.where(finite[1:] & finite[0], scores, torch.nan)  # a diverged model is reported, not ranked
 
 
-def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
+def subsampling(sizes, x, y, *, models, seed, output_bias=False, with_finite=False, **train):
     """Feldman & Zhang's estimator: ``models`` networks, each on a random half of the data with its own
     initialisation and order; score(i) = mean loss on z_i of the models without it minus of those with it,
     over the models whose training stayed finite. Returns (N,).
 
     The score of an example is undefined, and returned as nan, when every finite model kept it or none did
     (no model to compare with): with M models that happens to an example with probability 2^(1 - M). A
-    caller ranks only the finite scores and reports how many it left out."""
+    caller ranks only the finite scores and reports how many it left out. ``with_finite`` also returns which
+    models kept a finite loss, (models,), for a caller that checks it."""
     generator = torch.Generator().manual_seed(seed)
     keep = torch.rand(models, len(x), generator=generator) < 0.5
     run_seeds = seeds.subsampling_models(seed, models)
@@ -56,4 +57,5 @@ def subsampling(sizes, x, y, *, models, seed, output_bias=False, **train):
     with_i = (losses * kept).sum(0) / kept.sum(0).clamp_min(1)
     without_i = (losses * (1 - kept)).sum(0) / (1 - kept).sum(0).clamp_min(1)
     compared = (kept.sum(0) > 0) & ((1 - kept).sum(0) > 0)
-    return torch.where(compared, without_i - with_i, torch.nan)
+    scores = torch.where(compared, without_i - with_i, torch.nan)
+    return (scores, finite) if with_finite else scores
