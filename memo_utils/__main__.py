@@ -57,8 +57,13 @@ def _run(args):
         overrides = {**moved, **overrides}
         args.set = [f"{k}={v}" for k, v in moved.items()] + args.set  # the --jobs workers run the same cells
     cfg = chapter.config(args.profile, **overrides)
+    if args.stand_in_data and not args.rehearse:
+        raise ConfigError("--stand-in-data is not allowed without --rehearse: results come from real data only")
     if args.rehearse:
-        failed = rehearse.run(chapter, cfg, args.part, args.device, args.data_dir)
+        address = None if args.ray is None else (args.ray or os.environ.get("RAY_ADDRESS") or "local")
+        failed = rehearse.run(
+            chapter, cfg, args.part, args.device, args.data_dir, args.stand_in_data, address, args.ray_cpus
+        )
         if failed:
             raise CellsFailed(f"--rehearse: {failed} cell(s) failed or do not fit here")
         return 0
@@ -330,10 +335,15 @@ def main(argv=None):
     run.add_argument(
         "--rehearse",
         action="store_true",
-        help="run each cell at its real sizes but stop it at the 2nd tick of its first training loop's progress "
-        "(SGD steps of MLP ensembles and sensitivity sweeps; epochs of CNNs and the DCGAN), writing nothing: "
-        "proves it loads its data and fits in memory before hours of cluster time; a cell too large for this "
-        "machine is rehearsed as a slice, with fewer models at once",
+        help="run each cell at its real sizes but stop it after 2 training steps, writing nothing: proves it loads "
+        "its data and fits in memory before hours of cluster time; a cell too large for this machine is rehearsed "
+        "as a slice, with fewer models at once; with --ray, each cell is a Ray task",
+    )
+    run.add_argument(
+        "--stand-in-data",
+        action="store_true",
+        help="with --rehearse: random images of each dataset's shape and size instead of the archives (a "
+        "machine without them still checks every network at its real size)",
     )
     plan = sub.add_parser(
         "plan",

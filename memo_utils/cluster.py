@@ -59,11 +59,9 @@ def run(chapter_names, cfgs, *, address=None, data_dir=None, device=None, num_cp
         todo += [(chapter, cfg, *cells[p.cell], p) for p in plan.plan(chapter, cfg, data_dir)]
     if not todo:
         return {}, {}
-    init = {"address": address} if address else {"num_cpus": num_cpus}
-    ray.init(**init, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    _init(ray, address, num_cpus)
     try:
-        # the driver may have no GPU while the workers do: ask the cluster, not this machine
-        gpu = (device or "").startswith("cuda") or (device is None and ray.cluster_resources().get("GPU", 0) > 0)
+        gpu = _on_gpus(ray, device)
         device = device or ("cuda" if gpu else "cpu")
         refs = {}
         for chapter, cfg, part, cell, p in todo:
@@ -94,6 +92,34 @@ def run(chapter_names, cfgs, *, address=None, data_dir=None, device=None, num_cp
                 bar.update()
                 bar.set_postfix(done=len(done), running=len(pending), failed=len(failed))
         return done, failed
+    finally:
+        ray.shutdown()
+
+
+def _init(ray, address, num_cpus):
+    init = {"address": address} if address else {"num_cpus": num_cpus}
+    ray.init(**init, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+
+
+def _on_gpus(ray, device):
+    """Whether the tasks run on GPUs: the driver may have none while the workers do, so ask the cluster."""
+    return (device or "").startswith("cuda") or (device is None and ray.cluster_resources().get("GPU", 0) > 0)
+
+
+def map_tasks(fn, args, *, address=None, num_cpus=None, device=None):
+    """``fn(*a)`` for each ``a`` of ``args`` as Ray tasks, each with a whole GPU where the cluster has GPUs (a
+    rehearsal measures the memory it finds free), else one CPU; yields the results as they complete, a task
+    whose worker died retried (``max_retries``). ``fn`` reports its own errors in what it returns."""
+    import ray
+
+    _init(ray, address, num_cpus)
+    try:
+        resources = {"num_gpus": 1, "num_cpus": 1} if _on_gpus(ray, device) else {"num_cpus": 1}
+        task = ray.remote(fn).options(max_retries=MAX_RETRIES, retry_exceptions=False, **resources)
+        pending = [task.remote(*a) for a in args]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
     finally:
         ray.shutdown()
 

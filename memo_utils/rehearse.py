@@ -10,12 +10,17 @@ and those modules' code is fingerprinted.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
+from pathlib import Path
 
+import numpy as np
 import torch
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from .engine import devices, memory
+from . import experiments
+from .engine import data, devices, graphs, memory
 from .errors import ConfigError, InsufficientMemoryError
 from .framework import plan
 from .framework.chapter import Cell, Chapter, Config, Part, cell_id
@@ -86,57 +91,150 @@ def slice_to_fit(chapter: Chapter, part: Part, cell: Cell, cfg: Config, free: in
     return cfg, current
 
 
-def run(chapter: Chapter, cfg: Config, parts: list[str] | None, device: str | None, data_dir: str | None = None) -> int:
-    """Rehearse each selected cell and print one line for it: how it ran, its peak memory beside the plan's
-    estimate (a lower bound); a cell too large for the free memory, even as its smallest slice, is only named.
-    Returns how many cells failed or do not fit."""
+STAND_IN_SIZES = {"mnist": ((28, 28), 60000), "cifar10": ((32, 32, 3), 50000)}  # image shape, full training set
+STAND_IN_TEST = 10000
+
+
+def stand_in(name, n_train):
+    """Random images and labels of dataset ``name``'s shape, and a source naming them as such: a rehearsal without
+    the archives (``--stand-in-data``) still allocates every network and runs its first steps at the real sizes."""
+    shape, full = STAND_IN_SIZES[name]
+    n = max(n_train, full)
+    rng = np.random.default_rng(0)
+    images = lambda count: rng.integers(0, 256, size=(count, *shape), dtype=np.uint8)
+    label = f"{name} stand-in (random images)"
+    source = data.DataSource(name, Path("stand-in"), "stand-in", label, False, "stand-in", "stand-in", n)
+    labels = lambda count: rng.integers(0, data.NUM_CLASSES, size=count).astype(np.int64)
+    return source, data.ImageData(
+        name, images(n), labels(n), images(STAND_IN_TEST), labels(STAND_IN_TEST), "stand-in", label, False
+    )
+
+
+@contextlib.contextmanager
+def step_limit(steps):
+    """Within this block, the ``steps``-th optimizer step, :class:`~memo_utils.engine.graphs.GraphedStep` call or
+    ``torch.autograd.grad`` call ends the computation with :class:`~memo_utils.progress.RehearsalDone`: the CNN and
+    DCGAN loops tick their progress per epoch, and LASS searches before any training, both long at the real sizes
+    on a CPU. All are observed from outside (a global optimizer hook, wrapped calls), so no computing code changes;
+    nothing is stopped while a CUDA graph is being captured."""
+    count = {"optimizer step": 0, "training step": 0, "gradient step": 0}
+
+    def counted(kind):
+        count[kind] += 1
+        capturing = torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
+        if count[kind] >= steps and not capturing:
+            raise RehearsalDone(f"{kind}s: stopped after {count[kind]} of them")
+
+    call, grad = graphs.GraphedStep.__call__, torch.autograd.grad
+
+    def graphed_call(self, *inputs):
+        out = call(self, *inputs)
+        counted("training step")
+        return out
+
+    def counted_grad(*args, **kwargs):
+        out = grad(*args, **kwargs)
+        counted("gradient step")
+        return out
+
+    handle = register_optimizer_step_post_hook(lambda *_: counted("optimizer step"))
+    graphs.GraphedStep.__call__, torch.autograd.grad = graphed_call, counted_grad
+    try:
+        yield
+    finally:
+        graphs.GraphedStep.__call__, torch.autograd.grad = call, grad
+        handle.remove()
+
+
+def rehearse_cell(
+    chapter_name: str,
+    part_name: str,
+    cell: Cell,
+    cfg: Config,
+    device: str | None,
+    data_dir: str | None,
+    stand_in_data: bool = False,
+) -> tuple[str, bool, bool]:
+    """Rehearse one cell (here, or on a Ray worker): (its line, whether it failed or does not fit, whether it ran
+    as a slice). Its memory is checked against this machine's free memory; a cell too large for it is sliced."""
+    chapter = experiments.get(chapter_name)
+    part = chapter.part(part_name)
     device = devices.resolve(device)
     devices.configure_threads(device)
+    cid = f"{chapter.name}/{cell_id(part.name, cell)}"
+    free = memory.free(device)
+    run_cfg, estimate = slice_to_fit(chapter, part, cell, cfg, free)
+    whole = estimate if run_cfg is cfg else _estimate(chapter, part, cell, cfg)
+    changes = ", ".join(f"{n} {cfg[n]} -> {run_cfg[n]}" for n in chapter.param_names if run_cfg[n] != cfg[n])
+    if plan.HEADROOM * estimate > free:  # the estimate is a lower bound: running it could end in the OOM killer
+        smallest = f" (even as a slice, {changes}: {_gib(estimate)})" if changes else ""
+        return (
+            f"{cid}: does not fit here: at least {_gib(whole)}{smallest}, {plan.HEADROOM}x that to be safe, "
+            f"and {device} has {_gib(free)} free; rehearse it on a node like the cluster's",
+            True,
+            False,
+        )
+    if device != "cpu":
+        torch.cuda.reset_peak_memory_stats(device)
+    start = time.perf_counter()
+    loaded = {}
+    if stand_in_data:
+        made = {name: stand_in(name, n) for name, n in part.datasets(run_cfg).items()}
+        sources, loaded = {name: s for name, (s, _) in made.items()}, {s: images for s, images in made.values()}
+    try:
+        if not stand_in_data:
+            sources = chapter.sources(part, run_cfg, data_dir)
+        with rehearsal(steps=2), step_limit(steps=2):
+            chapter.compute_cell(part, cell, run_cfg, sources, device, loaded)
+        how = "ran to the end (no training loop to stop)"
+    except RehearsalDone as stop:
+        how = str(stop)
+    except InsufficientMemoryError as error:
+        return f"{cid}: does not fit here: {error}", True, False
+    except Exception as error:  # noqa: BLE001 - a rehearsal reports every cell's failure, then goes on
+        return f"{cid}: failed: {type(error).__name__}: {error}", True, False
+    if device != "cpu":
+        peak = f"peak {torch.cuda.max_memory_allocated(device) / 2**30:,.2f} GiB allocated"
+    else:  # the process's peak resident memory so far (Linux: KiB), an upper bound for this cell
+        peak = f"process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:,.2f} GiB resident"
+    seconds = time.perf_counter() - start
+    on = " on stand-in data" if stand_in_data else ""
+    if changes:
+        return (
+            f"{cid}: rehearsed a slice ({changes}){on} in {seconds:.1f} s ({how}); {peak}, plan's estimate for the "
+            f"whole cell {_gib(whole)}, for the slice {_gib(estimate)}",
+            False,
+            True,
+        )
+    return f"{cid}: rehearsed{on} in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}", False, False
+
+
+def run(
+    chapter: Chapter,
+    cfg: Config,
+    parts: list[str] | None,
+    device: str | None,
+    data_dir: str | None = None,
+    stand_in_data: bool = False,
+    ray_address: str | None = None,
+    num_cpus: int | None = None,
+) -> int:
+    """Rehearse each selected cell, here or (``ray_address``: "local" starts Ray here) as Ray tasks, and print one
+    line per cell: how it ran, its peak memory beside the plan's estimate (a lower bound); a cell too large for
+    the free memory, even as its smallest slice, is only named. Returns how many cells failed or do not fit."""
+    cells = chapter.cells(cfg, parts)
+    if ray_address is None:
+        outcomes = (rehearse_cell(chapter.name, p.name, c, cfg, device, data_dir, stand_in_data) for p, c in cells)
+    else:
+        from . import cluster
+
+        address = None if ray_address == "local" else ray_address
+        args = [(chapter.name, p.name, c, cfg, device, data_dir, stand_in_data) for p, c in cells]
+        outcomes = cluster.map_tasks(rehearse_cell, args, address=address, num_cpus=num_cpus, device=device)
     failed = sliced = 0
-    for part, cell in chapter.cells(cfg, parts):
-        cid = f"{chapter.name}/{cell_id(part.name, cell)}"
-        free = memory.free(device)
-        run_cfg, estimate = slice_to_fit(chapter, part, cell, cfg, free)
-        whole = estimate if run_cfg is cfg else _estimate(chapter, part, cell, cfg)
-        changes = ", ".join(f"{n} {cfg[n]} -> {run_cfg[n]}" for n in chapter.param_names if run_cfg[n] != cfg[n])
-        if plan.HEADROOM * estimate > free:  # the estimate is a lower bound: running it could end in the OOM killer
-            smallest = f" (even as a slice, {changes}: {_gib(estimate)})" if changes else ""
-            print(
-                f"{cid}: does not fit here: at least {_gib(whole)}{smallest}, {plan.HEADROOM}x that to be safe, "
-                f"and {device} has {_gib(free)} free; rehearse it on a node like the cluster's"
-            )
-            failed += 1
-            continue
-        if device != "cpu":
-            torch.cuda.reset_peak_memory_stats(device)
-        start = time.perf_counter()
-        try:
-            with rehearsal(steps=2):
-                chapter.compute_cell(part, cell, run_cfg, chapter.sources(part, run_cfg, data_dir), device)
-            how = "ran to the end (no training loop to stop)"
-        except RehearsalDone as stop:
-            how = str(stop)
-        except InsufficientMemoryError as error:
-            print(f"{cid}: does not fit here: {error}")
-            failed += 1
-            continue
-        except Exception as error:  # noqa: BLE001 - a rehearsal reports every cell's failure, then goes on
-            print(f"{cid}: failed: {type(error).__name__}: {error}")
-            failed += 1
-            continue
-        if device != "cpu":
-            peak = f"peak {torch.cuda.max_memory_allocated(device) / 2**30:,.2f} GiB allocated"
-        else:  # the process's peak resident memory so far (Linux: KiB), an upper bound for this cell
-            peak = f"process peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:,.2f} GiB resident"
-        seconds = time.perf_counter() - start
-        if changes:
-            sliced += 1
-            print(
-                f"{cid}: rehearsed a slice ({changes}) in {seconds:.1f} s ({how}); {peak}, plan's estimate for the "
-                f"whole cell {_gib(whole)}, for the slice {_gib(estimate)}"
-            )
-        else:
-            print(f"{cid}: rehearsed in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}")
+    for line, did_fail, was_sliced in outcomes:
+        print(line, flush=True)
+        failed, sliced = failed + did_fail, sliced + was_sliced
     print(
         f"{chapter.name}: rehearsal of the {cfg['profile']} profile wrote nothing; {failed} cell(s) failed or do not "
         f"fit, {sliced} rehearsed as a slice (fewer models at once)"

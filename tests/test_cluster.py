@@ -74,3 +74,22 @@ def test_plan_prices_every_missing_cell_and_totals_them(tmp_path):
     rows = [line for line in done.stdout.splitlines() if line.startswith(f"{CHAPTER}/")]
     assert rows and all(line.split(" | ")[-1] in ("0.125", "0.25", "0.5", "1") for line in rows)
     assert done.stdout.splitlines()[-1].startswith(f"total: {len(rows)} missing cells")
+
+
+def test_a_rehearsal_on_ray_rehearses_every_cell_as_a_task_and_writes_nothing(tmp_path):
+    done = _run(
+        "run",
+        CHAPTER,
+        "--profile",
+        "smoke",
+        "--rehearse",
+        "--ray",
+        "--ray-cpus",
+        "2",
+        env_extra={"MEMO_RESULTS_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = _run("parts", CHAPTER, "--profile", "smoke", env_extra={"MEMO_RESULTS_DIR": str(tmp_path)})
+    cells = {f"{CHAPTER}/{line.split(':')[0]}" for line in listed.stdout.splitlines()[1:]}
+    rehearsed = {line.split(":")[0] for line in done.stdout.splitlines() if ": rehearsed in " in line}
+    assert rehearsed == cells and all(line.endswith("missing") for line in listed.stdout.splitlines()[1:])

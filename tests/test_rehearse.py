@@ -1,9 +1,17 @@
-"""A rehearsal slices a cell too large for this machine (fewer models at once), and names one that no slice fits."""
+"""A rehearsal stops a cell after its first training steps and writes nothing; it slices a cell too large for this
+machine (fewer models at once) and names one that no slice fits; and every chapter's gpu profile rehearses here."""
+
+import os
+import subprocess
+import sys
+
+import pytest
 
 from memo_utils import experiments, rehearse
 from memo_utils.__main__ import main
 from memo_utils.engine import memory
 from memo_utils.framework import plan
+from memo_utils.framework.chapter import cell_id
 
 CELL = "mlp/dataset=real"
 
@@ -47,3 +55,52 @@ def test_a_cell_that_no_slice_fits_is_named_and_fails(monkeypatch, capsys):
     assert captured.out.startswith(f"easy_examples/{CELL}: does not fit here: at least ")
     assert "(even as a slice, n_runs 8 -> 1: " in captured.out
     assert "error: --rehearse: 1 cell(s) failed or do not fit here" in captured.err
+
+
+def test_a_cnn_loop_that_ticks_per_epoch_stops_after_two_optimizer_steps(capsys):
+    """train_classifier ticks its progress once per epoch; the rehearsal stops it at its second optimizer step."""
+    import torch
+
+    from memo_utils.engine.models import SmallAlexNet
+    from memo_utils.engine.training import train_classifier
+    from memo_utils.progress import RehearsalDone, rehearsal
+
+    model = SmallAlexNet(width=4)
+    seen = []
+    model.register_forward_hook(lambda *_: seen.append(1))
+    x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
+    with pytest.raises(RehearsalDone, match="optimizer steps: stopped after 2"), rehearsal(2), rehearse.step_limit(2):
+        train_classifier(model, x, y, epochs=3, batch_size=8, lr=0.01)
+    assert len(seen) == 2  # two minibatches of the first epoch, not an epoch's eight
+
+
+def test_stand_in_data_have_the_datasets_shapes_and_say_what_they_are():
+    source, images = rehearse.stand_in("cifar10", 100)
+    assert images.x_train.shape == (50000, 32, 32, 3) and images.x_test.shape == (10000, 32, 32, 3)
+    assert images.y_train.max() < 10 and "stand-in" in images.label and source.origin == "stand-in"
+
+
+def largest_cell_per_part(chapter, cfg):
+    """Each part's cell with the largest memory estimate: the one most likely not to fit."""
+    cells = {}
+    for part, cell in chapter.cells(cfg):
+        estimate = part.memory(chapter.part_config(part, cfg), cell)
+        if part.name not in cells or estimate > cells[part.name][0]:
+            cells[part.name] = (estimate, cell_id(part.name, cell))
+    return [cid for _, cid in cells.values()]
+
+
+@pytest.mark.slow  # each part's largest gpu cell at its real sizes: about 9 minutes here (the CSR cells 3.5 of them)
+@pytest.mark.parametrize("name", experiments.CHAPTERS)
+def test_the_gpu_profile_rehearses_here_on_stand_in_data(name, tmp_path):
+    """The GPU path cannot rot while no GPU is at hand: each part's largest gpu cell allocates its networks at the
+    real sizes (sliced where this machine is too small) and takes its first steps on stand-in data."""
+    chapter = experiments.get(name)
+    cells = largest_cell_per_part(chapter, chapter.config("gpu"))
+    args = ["run", name, "--profile", "gpu", "--rehearse", "--stand-in-data", *[f"--part={c}" for c in cells]]
+    env = dict(os.environ, MEMO_RESULTS_DIR=str(tmp_path), MEMO_PROGRESS="off", OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-m", "memo_utils", *args], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith(f"{name}/")]
+    assert len(lines) == len(cells) and all(" on stand-in data in " in line for line in lines), lines
+    assert not list(tmp_path.rglob("meta.json"))  # wrote nothing
