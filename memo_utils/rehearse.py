@@ -1,6 +1,6 @@
-"""A rehearsal (``python -m memo_utils run CHAPTER --rehearse``): each cell at its profile's real sizes, stopped at
-the 2nd tick of its first training loop (:func:`memo_utils.progress.rehearsal`), writing nothing, so that a cell
-that cannot load its data or allocate its networks fails here, not after hours of cluster time.
+"""A rehearsal (``python -m memo_utils run CHAPTER --rehearse``): each cell at its profile's real sizes, stopped
+after two steps of the first loop that takes them (:func:`step_limit`), writing nothing, so that a cell that cannot
+load its data or allocate its networks fails here, not after hours of cluster time.
 
 A cell too large for this machine (the cluster's GPUs hold more) is rehearsed as a *slice*: the same cell, its
 networks and data at their real sizes, but fewer of its models trained at once. :data:`MODELS_AT_ONCE` names the
@@ -112,11 +112,12 @@ def stand_in(name, n_train):
 
 @contextlib.contextmanager
 def step_limit(steps):
-    """Within this block, the ``steps``-th optimizer step, :class:`~memo_utils.engine.graphs.GraphedStep` call or
-    ``torch.autograd.grad`` call ends the computation with :class:`~memo_utils.progress.RehearsalDone`: the CNN and
-    DCGAN loops tick their progress per epoch, and LASS searches before any training, both long at the real sizes
-    on a CPU. All are observed from outside (a global optimizer hook, wrapped calls), so no computing code changes;
-    nothing is stopped while a CUDA graph is being captured."""
+    """Within this block, the ``steps``-th progress tick (:func:`memo_utils.progress.rehearsal`), optimizer step,
+    :class:`~memo_utils.engine.graphs.GraphedStep` call or ``torch.autograd.grad`` call ends the computation with
+    :class:`~memo_utils.progress.RehearsalDone`: the CNN and DCGAN loops tick their progress per epoch, and LASS
+    searches before any training, both long at the real sizes on a CPU. All are observed from outside (a global
+    optimizer hook, wrapped calls), so no computing code changes; nothing is stopped while a CUDA graph is being
+    captured."""
     count = {"optimizer step": 0, "training step": 0, "gradient step": 0}
 
     def counted(kind):
@@ -140,7 +141,8 @@ def step_limit(steps):
     handle = register_optimizer_step_post_hook(lambda *_: counted("optimizer step"))
     graphs.GraphedStep.__call__, torch.autograd.grad = graphed_call, counted_grad
     try:
-        yield
+        with rehearsal(steps):
+            yield
     finally:
         graphs.GraphedStep.__call__, torch.autograd.grad = call, grad
         handle.remove()
@@ -184,7 +186,7 @@ def rehearse_cell(
     try:
         if not stand_in_data:
             sources = chapter.sources(part, run_cfg, data_dir)
-        with rehearsal(steps=2), step_limit(steps=2):
+        with step_limit(steps=2):
             chapter.compute_cell(part, cell, run_cfg, sources, device, loaded)
         how = "ran to the end (no training loop to stop)"
     except RehearsalDone as stop:

@@ -63,13 +63,13 @@ def test_a_cnn_loop_that_ticks_per_epoch_stops_after_two_optimizer_steps(capsys)
 
     from memo_utils.engine.models import SmallAlexNet
     from memo_utils.engine.training import train_classifier
-    from memo_utils.progress import RehearsalDone, rehearsal
+    from memo_utils.progress import RehearsalDone
 
     model = SmallAlexNet(width=4)
     seen = []
     model.register_forward_hook(lambda *_: seen.append(1))
     x, y = torch.randn(64, 3, 32, 32), torch.randint(0, 10, (64,))
-    with pytest.raises(RehearsalDone, match="optimizer steps: stopped after 2"), rehearsal(2), rehearse.step_limit(2):
+    with pytest.raises(RehearsalDone, match="optimizer steps: stopped after 2"), rehearse.step_limit(2):
         train_classifier(model, x, y, epochs=3, batch_size=8, lr=0.01)
     assert len(seen) == 2  # two minibatches of the first epoch, not an epoch's eight
 
