@@ -2,6 +2,7 @@
 
 python -m memo_utils run easy_examples --profile gpu --set n_runs=10 [--part mlp] [--recompute] [--jobs 2]
 python -m memo_utils run easy_examples --profile cpu --reseed 1000       (the same, every seed moved by 1000)
+python -m memo_utils run all --profile gpu --ray auto       (every chapter's missing cells on a Ray cluster)
 python -m memo_utils parts easy_examples --profile gpu      (which cells are cached, which missing)
 python -m memo_utils params easy_examples                   (each parameter per profile, the paper's value)
 python -m memo_utils notebook capacity out.ipynb -p profile smoke   (the page, parameters checked first)
@@ -40,45 +41,82 @@ def _parse_set(items):
     return overrides
 
 
-def _chapter_arguments(parser):
-    parser.add_argument("chapter", help=", ".join(experiments.CHAPTERS))
+def _chapter_arguments(parser, several=False):
+    if several:
+        parser.add_argument("chapter", nargs="+", help=f"chapters, or all: {', '.join(experiments.CHAPTERS)}")
+    else:
+        parser.add_argument("chapter", help=", ".join(experiments.CHAPTERS))
     parser.add_argument("--profile", default=None, help=", ".join(profiles.PROFILES))
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a parameter")
     parser.add_argument("--data-dir", default=None, help="a folder like shared/data (default: $MEMO_DATA_DIR)")
 
 
-def _run(args):
-    chapter = experiments.get(args.chapter)
-    overrides = _parse_set(args.set)
+def _chapter_names(given):
+    """The chapters a command names: ``all`` for every chapter, else each by name (checked, in the order given)."""
+    names = list(experiments.CHAPTERS) if given == ["all"] else given
+    return [experiments.get(name).name for name in names]
+
+
+def _config(chapter, args):
+    """``chapter``'s config for this command, and the --set items that give it (a --jobs worker runs the same)."""
+    overrides, items = _parse_set(args.set), list(args.set)
     if args.reseed:
         if not chapter.replicate_seeds(chapter.config(args.profile)):
             raise ConfigError(f"--reseed is not allowed for {chapter.name}: it declares no replicate seeds")
         moved = chapter.reseeded(chapter.config(args.profile), args.reseed)
         overrides = {**moved, **overrides}
-        args.set = [f"{k}={v}" for k, v in moved.items()] + args.set  # the --jobs workers run the same cells
-    cfg = chapter.config(args.profile, **overrides)
+        items = [f"{k}={v}" for k, v in moved.items()] + items
+    return chapter.config(args.profile, **overrides), items
+
+
+def _run(args):
+    names = _chapter_names(args.chapter)
+    if len(names) > 1 and args.part:
+        raise ConfigError("--part is not allowed with several chapters: a part belongs to one chapter")
+    chapters = [experiments.get(name) for name in names]
+    configs = {c.name: _config(c, args) for c in chapters}
+    cfgs = {name: cfg for name, (cfg, _) in configs.items()}
     if args.stand_in_data and not args.rehearse:
         raise ConfigError("--stand-in-data is not allowed without --rehearse: results come from real data only")
     if args.rehearse:
         address = None if args.ray is None else (args.ray or os.environ.get("RAY_ADDRESS") or "local")
         failed = rehearse.run(
-            chapter, cfg, args.part, args.device, args.data_dir, args.stand_in_data, address, args.ray_cpus
+            [(c, cfgs[c.name]) for c in chapters],
+            args.part,
+            args.device,
+            args.data_dir,
+            args.stand_in_data,
+            address,
+            args.ray_cpus,
         )
         if failed:
             raise CellsFailed(f"--rehearse: {failed} cell(s) failed or do not fit here")
         return 0
     if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
         raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs={args.jobs} is not allowed: must be a positive integer")
     device = "cpu" if args.ray is not None else devices.resolve(args.device)  # with Ray, the workers compute
     devices.configure_threads(device)
     if not args.force:
-        chapter.stop_unless_cached(cfg, args.data_dir)
+        for chapter in chapters:
+            chapter.stop_unless_cached(cfgs[chapter.name], args.data_dir)
     start = time.perf_counter()
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs={args.jobs} is not allowed: must be a positive integer")
-    in_workers = _compute_in_workers(chapter, cfg, args) if args.jobs > 1 else 0
-    if args.ray is not None:
-        in_workers = _compute_on_ray(chapter, cfg, args)
+    on_ray = _compute_on_ray(names, cfgs, args) if args.ray is not None else {}
+    for chapter in chapters:
+        cfg, items = configs[chapter.name]
+        # one chapter's wall time is the command's; Ray computing several at once leaves none apart
+        timed = args.ray is None or len(chapters) == 1
+        _finish(chapter, cfg, items, args, device, start if len(chapters) == 1 else None, on_ray, timed)
+    return 0
+
+
+def _finish(chapter, cfg, items, args, device, start, on_ray, timed):
+    """Compute what is missing of one chapter (in --jobs workers, or here; Ray's cells are already in the cache),
+    print each cell's status and the chapter's verdicts, and record its wall time for the cost page."""
+    start = time.perf_counter() if start is None else start
+    in_workers = _compute_in_workers(chapter, cfg, items, args) if args.jobs > 1 else 0
+    in_workers += sum(cid.startswith(f"{chapter.name}/") for cid in on_ray)
     results = chapter.run(
         cfg, device=device, data_dir=args.data_dir, recompute=args.recompute and args.jobs == 1, parts=args.part
     )
@@ -98,23 +136,24 @@ def _run(args):
         print(f"{chapter.name}: {tally}" + (f" (saved to {saved})" if saved else f" (not saved: {why_not})"))
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
-    if computed and not args.part and not chapter.overridden(cfg):
+    if timed and computed and not args.part and not chapter.overridden(cfg):
         with cache.for_book(chapter.for_book(cfg)):  # a smoke run's time goes into scratch/, as its results
             costs.record_wall_time(
                 cfg["profile"],
                 chapter.name,
                 seconds,
-                "python -m memo_utils run" + (f" --jobs {args.jobs}" if args.jobs > 1 else ""),
+                "python -m memo_utils run"
+                + (f" --jobs {args.jobs}" if args.jobs > 1 else "")
+                + (" --ray" if args.ray is not None else ""),
             )
     if not os.environ.get(WORKER):  # one summary per command: a --jobs worker leaves it to the command
         print(json.dumps({"chapter": chapter.name, "profile": cfg["profile"], "wall_time_s": round(seconds, 2)}))
-    return 0
 
 
 WORKER = "MEMO_RUN_WORKER"  # set in the environment of run --jobs's worker processes
 
 
-def _compute_in_workers(chapter, cfg, args):
+def _compute_in_workers(chapter, cfg, items, args):
     """Compute the missing cells (all selected ones, with ``--recompute``) in ``args.jobs`` processes at once, one
     single-threaded ``run --part CELL`` each, the most work first: on a CPU, processes scale where threads of one
     process do not. The cache's atomic writes make the results safe to read afterwards. Returns how many."""
@@ -133,7 +172,7 @@ def _compute_in_workers(chapter, cfg, args):
         "--profile",
         cfg["profile"],
         "--force",
-        *[f"--set={item}" for item in args.set],
+        *[f"--set={item}" for item in items],
     ]
     base += [f"--data-dir={args.data_dir}"] if args.data_dir else []
     base += [f"--device={args.device}"] if args.device else []
@@ -147,14 +186,15 @@ def _compute_in_workers(chapter, cfg, args):
     return len(todo)
 
 
-def _compute_on_ray(chapter, cfg, args):
-    """Every missing cell as a Ray task (memo_utils.cluster); one line per failed cell, then exit 1 if any."""
+def _compute_on_ray(names, cfgs, args):
+    """Every missing cell of every chapter as a Ray task, in one pool (memo_utils.cluster); one line per cell, then
+    exit 1 if any failed. Returns {cell: seconds} of those computed."""
     from . import cluster
 
     address = args.ray or os.environ.get("RAY_ADDRESS") or None
     done, failed = cluster.run(
-        [chapter.name],
-        {chapter.name: cfg},
+        names,
+        cfgs,
         address=address,
         data_dir=args.data_dir,
         device=args.device,
@@ -166,13 +206,13 @@ def _compute_on_ray(chapter, cfg, args):
         print(f"{cid}: failed on Ray: {error}", file=sys.stderr)
     if failed:
         raise CellsFailed(f"--ray: cells {', '.join(failed)} failed; the {len(done)} others are in the cache")
-    return len(done)
+    return done
 
 
 def _plan(args):
     from .framework import plan
 
-    names = experiments.CHAPTERS if args.chapter == ["all"] else args.chapter
+    names = _chapter_names(args.chapter)
     if args.gpus < 1:
         raise ConfigError(f"--gpus={args.gpus} is not allowed: must be a positive integer")
     plans = []
@@ -297,10 +337,10 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run",
-        help="compute a chapter's results into results/",
+        help="compute chapters' results into results/",
         epilog="example: python -m memo_utils run easy_examples --profile cpu --jobs 2 --set n_runs=10",
     )
-    _chapter_arguments(run)
+    _chapter_arguments(run, several=True)
     run.add_argument(
         "--part",
         action="append",

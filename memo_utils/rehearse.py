@@ -212,8 +212,7 @@ def rehearse_cell(
 
 
 def run(
-    chapter: Chapter,
-    cfg: Config,
+    chapters: list[tuple[Chapter, Config]],
     parts: list[str] | None,
     device: str | None,
     data_dir: str | None = None,
@@ -221,24 +220,30 @@ def run(
     ray_address: str | None = None,
     num_cpus: int | None = None,
 ) -> int:
-    """Rehearse each selected cell, here or (``ray_address``: "local" starts Ray here) as Ray tasks, and print one
-    line per cell: how it ran, its peak memory beside the plan's estimate (a lower bound); a cell too large for
-    the free memory, even as its smallest slice, is only named. Returns how many cells failed or do not fit."""
-    cells = chapter.cells(cfg, parts)
+    """Rehearse each selected cell of each (chapter, config), here or (``ray_address``: "local" starts Ray here)
+    as Ray tasks, all chapters' in one pool, and print one line per cell: how it ran, its peak memory beside the
+    plan's estimate (a lower bound); a cell too large for the free memory, even as its smallest slice, is only
+    named. Returns how many cells failed or do not fit."""
+    args = [
+        (chapter.name, part.name, cell, cfg, device, data_dir, stand_in_data)
+        for chapter, cfg in chapters
+        for part, cell in chapter.cells(cfg, parts)
+    ]
     if ray_address is None:
-        outcomes = (rehearse_cell(chapter.name, p.name, c, cfg, device, data_dir, stand_in_data) for p, c in cells)
+        outcomes = (rehearse_cell(*a) for a in args)
     else:
         from . import cluster
 
         address = None if ray_address == "local" else ray_address
-        args = [(chapter.name, p.name, c, cfg, device, data_dir, stand_in_data) for p, c in cells]
         outcomes = cluster.map_tasks(rehearse_cell, args, address=address, num_cpus=num_cpus, device=device)
     failed = sliced = 0
     for line, did_fail, was_sliced in outcomes:
         print(line, flush=True)
         failed, sliced = failed + did_fail, sliced + was_sliced
+    names = ", ".join(chapter.name for chapter, _ in chapters)
+    profiles = ", ".join(sorted({cfg["profile"] for _, cfg in chapters}))
     print(
-        f"{chapter.name}: rehearsal of the {cfg['profile']} profile wrote nothing; {failed} cell(s) failed or do not "
-        f"fit, {sliced} rehearsed as a slice (fewer models at once)"
+        f"{names}: rehearsal of the {profiles} profile wrote nothing; {len(args)} cell(s), {failed} failed or do "
+        f"not fit, {sliced} rehearsed as a slice (fewer models at once)"
     )
     return failed

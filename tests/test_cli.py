@@ -42,6 +42,22 @@ def test_a_bad_device_or_parameter_is_one_line_not_a_traceback():
         assert len(done.stderr.strip().splitlines()) == 1
 
 
+def test_run_takes_several_chapters_or_all_and_a_rerun_computes_nothing(tmp_path):
+    env = {"MEMO_RESULTS_DIR": str(tmp_path)}
+    done = _run("run", "loss_sensitivity", "easy_examples", "--profile", "smoke", env_extra=env)
+    assert done.returncode == 0, done.stderr
+    summaries = [json.loads(line)["chapter"] for line in done.stdout.splitlines() if line.startswith("{")]
+    assert summaries == ["loss_sensitivity", "easy_examples"]  # each chapter judged, in the order given
+    assert all(f"{name}: " in done.stdout and f"{name}/" in done.stdout for name in summaries)
+    again = _run("run", "easy_examples", "loss_sensitivity", "--profile", "smoke", env_extra=env)
+    cells = [line for line in again.stdout.splitlines() if "/" in line.split(":")[0]]
+    assert again.returncode == 0 and cells and all(": cached (" in line for line in cells), again.stdout
+    refused = _run("run", "loss_sensitivity", "easy_examples", "--profile", "smoke", "--part", "mlp")
+    assert refused.returncode == 2 and "--part is not allowed with several chapters" in refused.stderr
+    paper = _run("run", "all", "--profile", "paper")  # every chapter's paper profile still needs --force
+    assert paper.returncode == 2 and "profile='paper' is not run here" in paper.stderr
+
+
 def test_the_paper_profile_needs_force_on_the_command_line():
     done = _run("run", "loss_sensitivity", "--profile", "paper")
     assert done.returncode == 2 and "profile='paper' is not run here" in done.stderr and "--force" in done.stderr
@@ -217,4 +233,4 @@ def test_a_rehearsal_runs_every_cell_briefly_and_writes_nothing(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("loss_sensitivity/")]
     assert lines and all("rehearsed in" in line and "stopped after 2 of them" in line for line in lines), lines
-    assert "wrote nothing; 0 cell(s) failed" in done.stdout and not list(tmp_path.rglob("*"))
+    assert f"wrote nothing; {len(lines)} cell(s), 0 failed" in done.stdout and not list(tmp_path.rglob("*"))

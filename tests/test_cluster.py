@@ -76,10 +76,11 @@ def test_plan_prices_every_missing_cell_and_totals_them(tmp_path):
     assert done.stdout.splitlines()[-1].startswith(f"total: {len(rows)} missing cells")
 
 
-def test_a_rehearsal_on_ray_rehearses_every_cell_as_a_task_and_writes_nothing(tmp_path):
+def test_a_rehearsal_on_ray_rehearses_every_cell_of_several_chapters_as_tasks_and_writes_nothing(tmp_path):
     done = _run(
         "run",
         CHAPTER,
+        "easy_examples",
         "--profile",
         "smoke",
         "--rehearse",
@@ -89,7 +90,10 @@ def test_a_rehearsal_on_ray_rehearses_every_cell_as_a_task_and_writes_nothing(tm
         env_extra={"MEMO_RESULTS_DIR": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    listed = _run("parts", CHAPTER, "--profile", "smoke", env_extra={"MEMO_RESULTS_DIR": str(tmp_path)})
-    cells = {f"{CHAPTER}/{line.split(':')[0]}" for line in listed.stdout.splitlines()[1:]}
+    cells = set()
+    for name in (CHAPTER, "easy_examples"):  # both chapters' cells in one pool of tasks
+        listed = _run("parts", name, "--profile", "smoke", env_extra={"MEMO_RESULTS_DIR": str(tmp_path)})
+        assert all(line.endswith("missing") for line in listed.stdout.splitlines()[1:])
+        cells |= {f"{name}/{line.split(':')[0]}" for line in listed.stdout.splitlines()[1:]}
     rehearsed = {line.split(":")[0] for line in done.stdout.splitlines() if ": rehearsed in " in line}
-    assert rehearsed == cells and all(line.endswith("missing") for line in listed.stdout.splitlines()[1:])
+    assert rehearsed == cells and f"{len(cells)} cell(s), 0 failed" in done.stdout

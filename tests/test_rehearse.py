@@ -44,7 +44,7 @@ def test_a_cell_too_large_for_this_machine_is_rehearsed_as_a_slice(monkeypatch, 
     assert lines[0].startswith(f"easy_examples/{CELL}: rehearsed a slice (n_runs 8 -> 4) in "), lines
     assert "stopped after 2 of them" in lines[0]
     assert f"for the whole cell {_estimate(8) / 2**30:,.2f} GiB, for the slice {_estimate(4) / 2**30:,.2f}" in lines[0]
-    assert lines[1].endswith("0 cell(s) failed or do not fit, 1 rehearsed as a slice (fewer models at once)")
+    assert lines[1].endswith("1 cell(s), 0 failed or do not fit, 1 rehearsed as a slice (fewer models at once)")
     assert not isolated_results.exists() or not list(isolated_results.rglob("*"))
 
 
