@@ -225,6 +225,7 @@ def _plan(args):
             print(f"{p.chapter}/{p.cell} | {seconds} | {p.basis} | {p.memory / 2**30:,.2f} GiB | {p.gpu_fraction:g}")
     t = plan.totals(plans, args.gpus)
     unrated = f", {t['unrated']} with no rate left out" if t["unrated"] else ""
+    unrated += f", {t['at_peak']} timed at the {plan.AT_PEAK}" if t["at_peak"] else ""
     print(
         f"total: {t['cells']} missing cells{unrated}; about {t['gpu_hours']:,.1f} GPU hours, "
         f"{t['wall_hours']:,.1f} h of wall time on {args.gpus} GPU(s) (estimates: see each cell's basis)"

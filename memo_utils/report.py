@@ -229,10 +229,17 @@ def plan_markdown(profile="paper", gpus=8):
 
     plans = [p for c in experiments.all_chapters() for p in plan.plan(c, c.config(profile))]
     t = plan.totals(plans, gpus)
-    unrated = f" ({t['unrated']} cells with no measured rate left out)" if t["unrated"] else ""
+    unrated = f" ({t['unrated']} cells with no rate left out)" if t["unrated"] else ""
+    at_peak = (
+        f", or for the {t['at_peak']} cells of parts no profile here has measured (CIFAR-10 parts the cpu profile does "
+        f"not run), from their counted floating-point operations at the {plan.AT_PEAK}"
+        if t["at_peak"]
+        else ""
+    )
     return (
         f"`python -m memo_utils plan all --profile {profile} --gpus {gpus}` totals the {t['cells']} missing cells of "
         f"the {profile} profile at about **{t['gpu_hours']:,.0f} GPU hours**, **{t['wall_hours']:,.0f} h** of wall "
         f"time on {gpus} GPUs{unrated}: each cell holding its share of a GPU, its time from a measured gpu rate "
-        "where one exists, else from the cpu rate over the assumed 100x (the upper end of the estimates above)."
+        f"where one exists, else from the cpu rate over the assumed 100x (the upper end of the estimates above)"
+        f"{at_peak}."
     )

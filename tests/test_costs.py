@@ -92,3 +92,36 @@ def test_every_benchmark_time_names_its_unit():
     ]
     body = format_table(rows).splitlines()[2:]
     assert [line.split(" | ")[3] for line in body] == ["2.5 s per model-epoch", "0.125 s per batch", "0.001 s per step"]
+
+
+def test_conv_macs_agree_with_torchs_flop_counter():
+    """The unit the VGG parts state their work in: half the FLOPs torch counts for one forward pass (one example)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from memo_utils.engine.models import conv_macs, vgg
+
+    model = vgg("vgg11", width=8).eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, 3, 32, 32))
+    assert 2 * conv_macs(model) == counter.get_total_flops()
+
+
+def test_plan_prices_a_part_no_profile_measured_at_the_data_sheet_peak(isolated_results):
+    from memo_utils.framework import plan
+    from memo_utils.framework.chapter import cell_id
+
+    chapter = experiments.get("turn_over_dropout")
+    cfg = chapter.config("paper")
+    plans = {p.cell: p for p in plan.plan(chapter, cfg)}  # an empty cache: no measured rate anywhere
+    for part, cell in chapter.cells(cfg):
+        p = plans[cell_id(part.name, cell)]
+        if part.flops_per_work is None:
+            assert p.seconds is None and p.basis == "no measured rate for this part"
+        else:
+            flops = part.flops_per_work * part.work(cfg, cell)
+            assert p.basis == plan.AT_PEAK and p.seconds == pytest.approx(flops / plan.DATA_SHEET_FLOPS)
+    t = plan.totals(list(plans.values()), gpus=1)
+    at_peak = [p for p in plans.values() if p.seconds is not None]
+    assert t["at_peak"] == len(at_peak) > 0 and t["unrated"] == len(plans) - len(at_peak)
+    assert t["gpu_hours"] == pytest.approx(sum(p.seconds * p.gpu_fraction for p in at_peak) / 3600)

@@ -987,6 +987,7 @@ PARTS = (
         cells=lambda cfg: [{}] if cfg["cifar"] else [],
         datasets=_cifar_sizes,
         work=_cifar_work,
+        flops_per_work=2,  # the work counts VGG-11's convolution MACs, backward passes included
         memory=_vgg_memory,
         dims={name: ("seed",) for name in SUBSET_ARRAYS},
     ),
@@ -996,6 +997,7 @@ PARTS = (
         compute=_compute_corruption,
         datasets=_cifar_sizes,
         work=_corruption_work,
+        flops_per_work=2,
         memory=_vgg_memory,
         cells=lambda cfg: [{"fraction": f} for f in cfg["corrupted_fractions"]] if cfg["cifar"] else [],
         dims={name: ("seed",) for name in ("train_accuracy", "test_accuracy", "finite")},

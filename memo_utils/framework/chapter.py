@@ -74,7 +74,10 @@ class Part:
     coordinates of its independent cells (one entry, ``{}``, when it has none). ``dims``
     names the dimensions of its arrays, for :meth:`Results.sel`; a dimension's coordinates
     are the array of the same name. ``work(cfg, cell)`` is its compute in arbitrary units
-    (FLOPs up to a constant), to extrapolate costs between profiles. ``memory(cfg, cell)``
+    (FLOPs up to a constant), to extrapolate costs between profiles; ``flops_per_work``, where
+    the work counts multiply-accumulates, turns it into floating-point operations, so that
+    ``plan`` can price a part no profile has measured at a GPU's data-sheet peak (a lower
+    bound). ``memory(cfg, cell)``
     is the bytes it cannot do without on its device (:mod:`memo_utils.engine.memory`), checked
     before it computes. Bump ``version`` when the code changes its results.
     """
@@ -86,6 +89,7 @@ class Part:
     cells: Callable[[Config], list[Cell]] = lambda cfg: [{}]
     dims: dict[str, tuple[str, ...]] = field(default_factory=dict)
     work: Callable[[Config, Cell], float] = lambda cfg, cell: 1.0
+    flops_per_work: float | None = None
     memory: Callable[[Config, Cell], int] = lambda cfg, cell: 0
 
 

@@ -4,7 +4,9 @@ GPU, its peak memory and the share of a GPU it should request; then the totals a
 Compute is each part's counted work (``part.work``) times a rate in seconds per unit of work: the rate measured on
 a GPU where the cache holds that part's ``gpu``-profile cells computed on one, else the ``cpu`` profile's
 single-core rate divided by the low end of :data:`memo_utils.framework.costs.ASSUMED_GPU_SPEEDUP` (an assumption,
-so an upper estimate; the plan says which basis each cell has). Memory is the part's own estimate
+so an upper estimate), else, for a part whose work counts multiply-accumulates (``part.flops_per_work``), its
+floating-point operations at :data:`DATA_SHEET_FLOPS` (a lower bound: no GPU reaches its peak on these small
+networks). The plan says which basis each cell has. Memory is the part's own estimate
 (:mod:`memo_utils.engine.memory`), a lower bound; the GPU share leaves it room to double.
 """
 
@@ -18,6 +20,10 @@ from .chapter import Chapter, Config, cell_id
 GPU_MEMORY = 80 * 2**30  # bytes of the smallest GPU the gpu profile is sized for (an H100 80GB)
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)  # shares of a GPU a cell may request: up to 8 cells share one
 HEADROOM = 2  # a memory estimate is a lower bound (no allocator overhead, no workspaces): request twice it
+# An H100 SXM's data-sheet peak for the float32 convolutions the chapters train: cuDNN runs them in TF32 by default,
+# 989 TFLOP/s with structured sparsity, half that dense. The fastest any such cell could run, so a lower bound.
+DATA_SHEET_FLOPS = 494.7e12
+AT_PEAK = f"data-sheet peak, {DATA_SHEET_FLOPS / 1e12:.0f} TFLOP/s (a lower bound)"
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ def plan(chapter: Chapter, cfg: Config, data_dir: str | None = None) -> list[Cel
         if chapter.lookup(part, cell, cfg, data_dir) is not None:
             continue
         rate, basis = known.get(part.name, (None, "no measured rate for this part"))
+        if rate is None and part.flops_per_work is not None:
+            rate, basis = part.flops_per_work / DATA_SHEET_FLOPS, AT_PEAK
         needed = part.memory(chapter.part_config(part, cfg), cell)
         seconds = None if rate is None else rate * part.work(cfg, cell)
         out.append(CellPlan(chapter.name, cell_id(part.name, cell), seconds, basis, needed, gpu_fraction(needed)))
@@ -66,13 +74,15 @@ def plan(chapter: Chapter, cfg: Config, data_dir: str | None = None) -> list[Cel
 
 def totals(plans: list[CellPlan], gpus: int) -> dict[str, float | int]:
     """GPU hours (each cell holds its share of a GPU for its time) and the wall time on ``gpus`` GPUs (that total
-    spread evenly, or the longest cell if longer); cells with no rate are counted apart."""
+    spread evenly, or the longest cell if longer); cells with no rate, and those timed at the data-sheet peak, are
+    counted apart."""
     timed = [p for p in plans if p.seconds is not None]
     gpu_seconds = sum(p.seconds * p.gpu_fraction for p in timed)
     longest = max((p.seconds for p in timed), default=0.0)
     return {
         "cells": len(plans),
         "unrated": len(plans) - len(timed),
+        "at_peak": sum(p.basis == AT_PEAK for p in plans),
         "gpu_hours": gpu_seconds / 3600,
         "wall_hours": max(gpu_seconds / gpus, longest) / 3600,
     }
