@@ -56,9 +56,12 @@ def rates(chapter: Chapter) -> dict[str, tuple[float, str]]:
     return out
 
 
-def plan(chapter: Chapter, cfg: Config, data_dir: str | None = None) -> list[CellPlan]:
-    """A :class:`CellPlan` for every cell of ``cfg`` missing from the cache."""
-    known = rates(chapter)
+def plan(
+    chapter: Chapter, cfg: Config, data_dir: str | None = None, known: dict[str, tuple[float, str]] | None = None
+) -> list[CellPlan]:
+    """A :class:`CellPlan` for every cell of ``cfg`` missing from the cache, at the rates ``known`` ({part: (seconds
+    per unit of work, basis)}; default :func:`rates`)."""
+    known = rates(chapter) if known is None else known
     out = []
     for part, cell in chapter.cells(cfg):
         if chapter.lookup(part, cell, cfg, data_dir) is not None:
