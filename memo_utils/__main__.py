@@ -90,7 +90,7 @@ def _run(args):
             args.ray_cpus,
         )
         if failed:
-            raise CellsFailed(f"--rehearse: {failed} cell(s) failed or do not fit here")
+            raise CellsFailed(f"--rehearse: {failed} failed or do not fit here (see the lines above)")
         return 0
     if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
         raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
@@ -378,7 +378,8 @@ def main(argv=None):
         action="store_true",
         help="run each cell at its real sizes but stop it after 2 training steps, writing nothing: proves it loads "
         "its data and fits in memory before hours of cluster time; a cell too large for this machine is rehearsed "
-        "as a slice, with fewer models at once; with --ray, each cell is a Ray task",
+        "as a slice, with fewer models at once; without --part, each chapter's claims are then judged on the "
+        "profile's grid at the smoke profile's sizes; with --ray, each of these is a Ray task",
     )
     run.add_argument(
         "--stand-in-data",

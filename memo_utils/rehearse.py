@@ -1,6 +1,8 @@
 """A rehearsal (``python -m memo_utils run CHAPTER --rehearse``): each cell at its profile's real sizes, stopped
 after two steps of the first loop that takes them (:func:`step_limit`), writing nothing, so that a cell that cannot
-load its data or allocate its networks fails here, not after hours of cluster time.
+load its data or allocate its networks fails here, not after hours of cluster time. A stopped cell has no results,
+so the claims code is rehearsed apart (:func:`rehearse_claims`): every cell of the profile's grid, run to the end at
+the smoke profile's sizes, then judged.
 
 A cell too large for this machine (the cluster's GPUs hold more) is rehearsed as a *slice*: the same cell, its
 networks and data at their real sizes, but fewer of its models trained at once. :data:`MODELS_AT_ONCE` names the
@@ -11,6 +13,7 @@ and those modules' code is fingerprinted.
 from __future__ import annotations
 
 import contextlib
+import functools
 import resource
 import time
 from pathlib import Path
@@ -22,8 +25,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from . import experiments
 from .engine import data, devices, graphs, memory
 from .errors import ConfigError, InsufficientMemoryError
-from .framework import plan
-from .framework.chapter import Cell, Chapter, Config, Part, cell_id
+from .framework import cache, claims, plan
+from .framework.chapter import Cell, Chapter, Config, Part, Results, cell_id
 from .progress import RehearsalDone, rehearsal
 
 # chapter -> the parameters that count models trained at once, which a rehearsal may shrink (an int halves, a
@@ -44,6 +47,19 @@ MODELS_AT_ONCE = {
         "subsampling_models",
     ),
 }
+
+
+# chapter -> {a list of sizes: the number it is relative to}. A claims rehearsal scales it by that number's
+# smoke-to-profile ratio (kept increasing), so that it keeps its length and its cells: capacity's widths (MLP and
+# CNN) with the widest, its training-set sizes (the dataset_size cells) with train_size, loss_sensitivity's steps
+# with the longest.
+SCALED_LISTS = {
+    "capacity": {"widths": "widths", "cifar_widths": "cifar_widths", "dataset_sizes": "train_size"},
+    "loss_sensitivity": {"steps": "steps"},
+}
+# chapter -> {a number picked from a scaled list: that list}; it follows its pick (capacity's dataset_size networks
+# have one of its widths)
+PICKED = {"capacity": {"size_width": "widths"}}
 
 
 def _estimate(chapter: Chapter, part: Part, cell: Cell, cfg: Config) -> int:
@@ -95,9 +111,11 @@ STAND_IN_SIZES = {"mnist": ((28, 28), 60000), "cifar10": ((32, 32, 3), 50000)}  
 STAND_IN_TEST = 10000
 
 
+@functools.lru_cache(maxsize=2)
 def stand_in(name, n_train):
     """Random images and labels of dataset ``name``'s shape, and a source naming them as such: a rehearsal without
-    the archives (``--stand-in-data``) still allocates every network and runs its first steps at the real sizes."""
+    the archives (``--stand-in-data``) still allocates every network and runs its first steps at the real sizes.
+    Made once per process, as a run loads each archive once for all its cells."""
     shape, full = STAND_IN_SIZES[name]
     n = max(n_train, full)
     rng = np.random.default_rng(0)
@@ -108,6 +126,15 @@ def stand_in(name, n_train):
     return source, data.ImageData(
         name, images(n), labels(n), images(STAND_IN_TEST), labels(STAND_IN_TEST), "stand-in", label, False
     )
+
+
+def _sources(chapter, part, cfg, data_dir, stand_in_data, loaded):
+    """The data sources of ``part``: the archives, or stand-ins (put into ``loaded``, as if loaded already)."""
+    if not stand_in_data:
+        return chapter.sources(part, cfg, data_dir)
+    made = {name: stand_in(name, n) for name, n in part.datasets(cfg).items()}
+    loaded.update({source: images for source, images in made.values()})
+    return {name: source for name, (source, _) in made.items()}
 
 
 @contextlib.contextmanager
@@ -180,12 +207,8 @@ def rehearse_cell(
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
     loaded = {}
-    if stand_in_data:
-        made = {name: stand_in(name, n) for name, n in part.datasets(run_cfg).items()}
-        sources, loaded = {name: s for name, (s, _) in made.items()}, {s: images for s, images in made.values()}
     try:
-        if not stand_in_data:
-            sources = chapter.sources(part, run_cfg, data_dir)
+        sources = _sources(chapter, part, run_cfg, data_dir, stand_in_data, loaded)
         with step_limit(steps=2):
             chapter.compute_cell(part, cell, run_cfg, sources, device, loaded)
         how = "ran to the end (no training loop to stop)"
@@ -211,6 +234,71 @@ def rehearse_cell(
     return f"{cid}: rehearsed{on} in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}", False, False
 
 
+def _scaled(values, ratio):
+    """Each of ``values`` times ``ratio``, rounded, and above the one before (a grid that stays a grid)."""
+    out = []
+    for v in values:
+        out.append(max(round(v * ratio), out[-1] + 1 if out else 1))
+    return out
+
+
+def claims_config(chapter: Chapter, cfg: Config) -> Config:
+    """``cfg``'s grid at the smoke profile's sizes: every choice (a list of cells, seeds, noise levels or settings
+    compared; a flag; a name; a zero, which turns a part off) keeps ``cfg``'s value, every other number (data,
+    epochs, a network's width, models per ensemble) takes the smoke profile's, and every :data:`SCALED_LISTS`
+    entry is scaled down with it (a :data:`PICKED` number with its list). It has ``cfg``'s cells, with any scaled
+    size in their coordinates."""
+    smoke, scaled, picked = chapter.config("smoke"), SCALED_LISTS.get(chapter.name, {}), PICKED.get(chapter.name, {})
+    last = lambda v: v[-1] if isinstance(v, list) else v
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    settings = {n: smoke[n] if number(cfg[n]) and cfg[n] != 0 else cfg[n] for n in chapter.param_names}
+    for name, relative_to in scaled.items():
+        settings[name] = _scaled(cfg[name], last(smoke[relative_to]) / last(cfg[relative_to]))
+    for name, values in picked.items():
+        if cfg[name] in cfg[values]:
+            settings[name] = settings[values][cfg[values].index(cfg[name])]
+    return chapter.config(cfg["profile"], **settings)
+
+
+def rehearse_claims(chapter_name: str, cfg: Config, device: str | None, data_dir: str | None) -> tuple[str, bool, bool]:
+    """Rehearse a chapter's claims code (here, or on a Ray worker): every cell of :func:`claims_config`, computed
+    to the end without the cache, then judged. It proves that the evidence finds each cell and seed of the
+    profile's grid and measures every claim; at these sizes the verdicts mean nothing and are only counted. Its
+    data are a smoke run's (without ``data_dir``, the sample bundled with the package: no archive is needed).
+    Returns (its line, whether it failed, False) as :func:`rehearse_cell` does."""
+    chapter = experiments.get(chapter_name)
+    device = devices.resolve(device)
+    devices.configure_threads(device)
+    start, loaded, entries = time.perf_counter(), {}, []
+    try:
+        small = claims_config(chapter, cfg)
+        for part, cell in chapter.cells(small):
+            sources = chapter.sources(part, small, data_dir)
+            arrays = chapter.compute_cell(part, cell, small, sources, device, loaded)
+            meta = {
+                "config": {"data": {n: data.fingerprint(s) for n, s in sources.items()}},
+                **chapter.meta_extra(part),
+            }
+            entries.append((part.name, cell, cache.Result(arrays, meta, from_cache=False)))
+        results = Results(entries)
+        judged = chapter.judge(results, small)
+    except Exception as error:  # noqa: BLE001 - reported as a failed cell is, and the rehearsal goes on
+        return f"{chapter.name}: claims rehearsal failed: {type(error).__name__}: {error}", True, False
+    tally = ", ".join(f"{n} {v}" for v, n in claims.counts([c.as_dict() for c in judged]).items() if n)
+    labels = ", ".join(sorted({label for part in results.data_labels().values() for label in part}))
+    return (
+        f"{chapter.name}: claims code reached: {len(judged)} claims judged on the {cfg['profile']} profile's grid "
+        f"({len(entries)} cells) at the smoke profile's sizes ({labels or 'no data'}) in "
+        f"{time.perf_counter() - start:.1f} s ({tally}: verdicts at these sizes mean nothing)",
+        False,
+        False,
+    )
+
+
+def _call(fn, args):
+    return fn(*args)
+
+
 def run(
     chapters: list[tuple[Chapter, Config]],
     parts: list[str] | None,
@@ -220,30 +308,33 @@ def run(
     ray_address: str | None = None,
     num_cpus: int | None = None,
 ) -> int:
-    """Rehearse each selected cell of each (chapter, config), here or (``ray_address``: "local" starts Ray here)
-    as Ray tasks, all chapters' in one pool, and print one line per cell: how it ran, its peak memory beside the
-    plan's estimate (a lower bound); a cell too large for the free memory, even as its smallest slice, is only
-    named. Returns how many cells failed or do not fit."""
-    args = [
-        (chapter.name, part.name, cell, cfg, device, data_dir, stand_in_data)
+    """Rehearse each selected cell of each (chapter, config) and, unless ``parts`` selects cells, each chapter's
+    claims code (:func:`rehearse_claims`), here or (``ray_address``: "local" starts Ray here) as Ray tasks, all in
+    one pool; print one line per cell (how it ran, its peak memory beside the plan's estimate, a lower bound; a cell
+    too large for the free memory, even as its smallest slice, is only named) and per chapter's claims. Returns how
+    many failed or do not fit."""
+    cells = [
+        (rehearse_cell, (chapter.name, part.name, cell, cfg, device, data_dir, stand_in_data))
         for chapter, cfg in chapters
         for part, cell in chapter.cells(cfg, parts)
     ]
+    judged = [] if parts else [(rehearse_claims, (c.name, cfg, device, data_dir)) for c, cfg in chapters]
     if ray_address is None:
-        outcomes = (rehearse_cell(*a) for a in args)
+        outcomes = (_call(*job) for job in cells + judged)
     else:
         from . import cluster
 
         address = None if ray_address == "local" else ray_address
-        outcomes = cluster.map_tasks(rehearse_cell, args, address=address, num_cpus=num_cpus, device=device)
+        outcomes = cluster.map_tasks(_call, cells + judged, address=address, num_cpus=num_cpus, device=device)
     failed = sliced = 0
     for line, did_fail, was_sliced in outcomes:
         print(line, flush=True)
         failed, sliced = failed + did_fail, sliced + was_sliced
     names = ", ".join(chapter.name for chapter, _ in chapters)
     profiles = ", ".join(sorted({cfg["profile"] for _, cfg in chapters}))
+    reached = f"claims code of {len(judged)} chapter(s) rehearsed" if judged else "claims code not rehearsed (--part)"
     print(
-        f"{names}: rehearsal of the {profiles} profile wrote nothing; {len(args)} cell(s), {failed} failed or do "
-        f"not fit, {sliced} rehearsed as a slice (fewer models at once)"
+        f"{names}: rehearsal of the {profiles} profile wrote nothing; {len(cells)} cell(s) and {reached}: "
+        f"{failed} failed or do not fit, {sliced} cell(s) rehearsed as a slice (fewer models at once)"
     )
     return failed

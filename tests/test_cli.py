@@ -233,4 +233,6 @@ def test_a_rehearsal_runs_every_cell_briefly_and_writes_nothing(tmp_path):
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if line.startswith("loss_sensitivity/")]
     assert lines and all("rehearsed in" in line and "stopped after 2 of them" in line for line in lines), lines
-    assert f"wrote nothing; {len(lines)} cell(s), 0 failed" in done.stdout and not list(tmp_path.rglob("*"))
+    assert "loss_sensitivity: claims code reached: " in done.stdout  # then judged on the profile's grid
+    assert f"wrote nothing; {len(lines)} cell(s) and claims code of 1 chapter(s) rehearsed: 0 failed" in done.stdout
+    assert not list(tmp_path.rglob("*"))

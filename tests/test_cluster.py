@@ -96,4 +96,8 @@ def test_a_rehearsal_on_ray_rehearses_every_cell_of_several_chapters_as_tasks_an
         assert all(line.endswith("missing") for line in listed.stdout.splitlines()[1:])
         cells |= {f"{name}/{line.split(':')[0]}" for line in listed.stdout.splitlines()[1:]}
     rehearsed = {line.split(":")[0] for line in done.stdout.splitlines() if ": rehearsed in " in line}
-    assert rehearsed == cells and f"{len(cells)} cell(s), 0 failed" in done.stdout
+    assert (
+        rehearsed == cells
+        and f"{len(cells)} cell(s) and claims code of 2 chapter(s) rehearsed: 0 failed" in done.stdout
+    )
+    assert all(f"{name}: claims code reached: " in done.stdout for name in (CHAPTER, "easy_examples"))

@@ -1,5 +1,6 @@
 """A rehearsal stops a cell after its first training steps and writes nothing; it slices a cell too large for this
-machine (fewer models at once) and names one that no slice fits; and every chapter's gpu profile rehearses here."""
+machine (fewer models at once) and names one that no slice fits; it judges each chapter's claims on the profile's
+grid at the smoke sizes; and every chapter's gpu profile rehearses here."""
 
 import os
 import subprocess
@@ -10,7 +11,7 @@ import pytest
 from memo_utils import experiments, rehearse
 from memo_utils.__main__ import main
 from memo_utils.engine import memory
-from memo_utils.framework import plan
+from memo_utils.framework import claims, plan
 from memo_utils.framework.chapter import cell_id
 
 CELL = "mlp/dataset=real"
@@ -31,6 +32,58 @@ def test_a_slice_keeps_its_cell_and_shrinks_only_counts_that_lower_the_estimate(
     assert rehearse.slice_to_fit(chapter, validation, {"seed_half": 0}, cfg, free=1)[0] is cfg
 
 
+@pytest.mark.parametrize("profile", ["cpu", "gpu", "paper"])
+def test_a_claims_rehearsal_keeps_the_profiles_grid_at_the_smoke_profiles_sizes(profile):
+    for name in experiments.CHAPTERS:
+        chapter = experiments.get(name)
+        cfg, smoke = chapter.config(profile), chapter.config("smoke")
+        small = rehearse.claims_config(chapter, cfg)
+        scaled, picked = rehearse.SCALED_LISTS.get(name, {}), rehearse.PICKED.get(name, {})
+        assert {*scaled, *scaled.values(), *picked, *picked.values()} <= set(chapter.param_names), name
+        count = lambda c: sorted(p.name for p, _ in chapter.cells(c))
+        assert count(small) == count(cfg), name  # the same cells of each part
+        for param in chapter.param_names:
+            value = cfg[param]
+            if param in scaled:
+                assert len(small[param]) == len(value) and small[param][-1] <= value[-1], (name, param)
+            elif param in picked and value in cfg[picked[param]]:
+                position = cfg[picked[param]].index(value)
+                assert small[param] == small[picked[param]][position], (name, param)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool) and value:
+                assert small[param] == smoke[param], (name, param)
+            else:
+                assert small[param] == value, (name, param)
+
+
+def test_a_claims_rehearsal_judges_every_claim_and_writes_nothing(isolated_results):
+    chapter = experiments.get("loss_sensitivity")
+    line, failed, sliced = rehearse.rehearse_claims(chapter.name, chapter.config("cpu"), "cpu", None)
+    assert not failed and not sliced, line
+    assert line.startswith(f"loss_sensitivity: claims code reached: {len(chapter.claims)} claims judged on the cpu ")
+    assert f"({len(chapter.cells(chapter.config('cpu')))} cells)" in line
+    assert not isolated_results.exists() or not list(isolated_results.rglob("*"))
+
+
+def test_claims_code_that_raises_is_reported_once_and_every_cell_still_rehearses(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise KeyError("no cell of part 'sensitivity' matches {'seed': 9}")
+
+    monkeypatch.setattr(claims, "judge", broken)
+    assert main(["run", "loss_sensitivity", "--profile", "smoke", "--rehearse", "--device", "cpu"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    cells = [line for line in lines if line.startswith("loss_sensitivity/")]
+    assert len(cells) == 2 and all("rehearsed in" in line for line in cells), lines
+    assert (
+        lines.count(
+            "loss_sensitivity: claims rehearsal failed: KeyError: \"no cell of part 'sensitivity' matches {'seed': 9}\""
+        )
+        == 1
+    ), lines
+    assert "2 cell(s) and claims code of 1 chapter(s) rehearsed: 1 failed" in lines[-1]
+    assert "error: --rehearse: 1 failed or do not fit here" in captured.err
+
+
 def _estimate(n_runs):
     chapter = experiments.get("easy_examples")
     part = chapter.part("mlp")
@@ -44,7 +97,10 @@ def test_a_cell_too_large_for_this_machine_is_rehearsed_as_a_slice(monkeypatch, 
     assert lines[0].startswith(f"easy_examples/{CELL}: rehearsed a slice (n_runs 8 -> 4) in "), lines
     assert "stopped after 2 of them" in lines[0]
     assert f"for the whole cell {_estimate(8) / 2**30:,.2f} GiB, for the slice {_estimate(4) / 2**30:,.2f}" in lines[0]
-    assert lines[1].endswith("1 cell(s), 0 failed or do not fit, 1 rehearsed as a slice (fewer models at once)")
+    assert lines[1].endswith(
+        "1 cell(s) and claims code not rehearsed (--part): 0 failed or do not fit, 1 cell(s) rehearsed as a slice "
+        "(fewer models at once)"
+    )
     assert not isolated_results.exists() or not list(isolated_results.rglob("*"))
 
 
@@ -54,7 +110,7 @@ def test_a_cell_that_no_slice_fits_is_named_and_fails(monkeypatch, capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith(f"easy_examples/{CELL}: does not fit here: at least ")
     assert "(even as a slice, n_runs 8 -> 1: " in captured.out
-    assert "error: --rehearse: 1 cell(s) failed or do not fit here" in captured.err
+    assert "error: --rehearse: 1 failed or do not fit here (see the lines above)" in captured.err
 
 
 def test_a_cnn_loop_that_ticks_per_epoch_stops_after_two_optimizer_steps(capsys):
@@ -104,3 +160,15 @@ def test_the_gpu_profile_rehearses_here_on_stand_in_data(name, tmp_path):
     lines = [line for line in done.stdout.splitlines() if line.startswith(f"{name}/")]
     assert len(lines) == len(cells) and all(" on stand-in data in " in line for line in lines), lines
     assert not list(tmp_path.rglob("meta.json"))  # wrote nothing
+
+
+@pytest.mark.slow  # every chapter's gpu and paper grids at the smoke sizes: about 2.5 minutes here
+@pytest.mark.parametrize("profile", ["gpu", "paper"])
+@pytest.mark.parametrize("name", experiments.CHAPTERS)
+def test_the_gpu_and_paper_profiles_claims_code_is_reached_here(name, profile, isolated_results):
+    """What a stopped cell cannot show: the evidence finds every cell and seed of the profile's grid and measures
+    every claim (here at the smoke sizes, on the data a smoke run reads, where the verdicts mean nothing)."""
+    chapter = experiments.get(name)
+    line, failed, _ = rehearse.rehearse_claims(name, chapter.config(profile), "cpu", None)
+    assert not failed, line
+    assert f"claims code reached: {len(chapter.claims)} claims judged on the {profile} profile's grid" in line
