@@ -80,7 +80,7 @@ def _run(args):
         raise ConfigError("--stand-in-data is not allowed without --rehearse: results come from real data only")
     if args.rehearse:
         address = None if args.ray is None else (args.ray or os.environ.get("RAY_ADDRESS") or "local")
-        failed = rehearse.run(
+        tally = rehearse.run(
             [(c, cfgs[c.name]) for c in chapters],
             args.part,
             args.device,
@@ -89,8 +89,15 @@ def _run(args):
             address,
             args.ray_cpus,
         )
-        if failed:
-            raise CellsFailed(f"--rehearse: {failed} failed or do not fit here (see the lines above)")
+        if tally[rehearse.FAILED]:
+            raise CellsFailed(f"--rehearse: {tally[rehearse.FAILED]} failed (see the lines above)")
+        if tally[rehearse.TOO_LARGE]:
+            print(
+                f"error: --rehearse: {tally[rehearse.TOO_LARGE]} cell(s) do not fit here and none failed: exit "
+                f"{TOO_LARGE_HERE}, which a cluster's job may accept (a real run reports such a cell and goes on)",
+                file=sys.stderr,
+            )
+            return TOO_LARGE_HERE
         return 0
     if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
         raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
@@ -132,7 +139,7 @@ def _finish(chapter, cfg, items, args, device, start, on_ray, timed):
         print(f"{chapter.name}/{cell_id(part, cell)}: {status} on {result.meta['device']}")
     if not args.part:  # the whole chapter: its verdicts, saved as a page saves them
         judged, saved, why_not = chapter.save_claims(results, cfg)
-        tally = ", ".join(f"{n} {v}" for v, n in claims.counts([c.as_dict() for c in judged]).items() if n)
+        tally = claims.tally_text([c.as_dict() for c in judged])
         print(f"{chapter.name}: {tally}" + (f" (saved to {saved})" if saved else f" (not saved: {why_not})"))
     seconds = time.perf_counter() - start
     computed = computed or in_workers > 0
@@ -231,6 +238,9 @@ def _plan(args):
         f"{t['wall_hours']:,.1f} h of wall time on {args.gpus} GPU(s) (estimates: see each cell's basis)"
     )
     return 0
+
+
+TOO_LARGE_HERE = 3  # run --rehearse's exit status when cells do not fit this machine's memory and none failed
 
 
 class CellsFailed(RuntimeError):

@@ -29,6 +29,10 @@ from .framework import cache, claims, plan
 from .framework.chapter import Cell, Chapter, Config, Part, Results, cell_id
 from .progress import RehearsalDone, rehearsal
 
+# what became of a rehearsed cell or chapter's claims
+REHEARSED, SLICED, TOO_LARGE, FAILED = "rehearsed", "rehearsed as a slice", "does not fit here", "failed"
+OUTCOMES = (REHEARSED, SLICED, TOO_LARGE, FAILED)
+
 # chapter -> the parameters that count models trained at once, which a rehearsal may shrink (an int halves, a
 # list keeps its first half, never below one). dissection trains one replicate at a time and loss_sensitivity a
 # fixed group of settings per cell: neither has a count that lowers a cell's memory.
@@ -58,8 +62,10 @@ SCALED_LISTS = {
     "loss_sensitivity": {"steps": "steps"},
 }
 # chapter -> {a number picked from a scaled list: that list}; it follows its pick (capacity's dataset_size networks
-# have one of its widths)
+# have one of its widths, or none)
 PICKED = {"capacity": {"size_width": "widths"}}
+# chapter -> numbers that a claims rehearsal keeps: how many times a claim is measured (CSR's points in training)
+MEASUREMENTS = {"critical_sample_ratio": ("csr_points", "cifar_csr_points")}
 
 
 def _estimate(chapter: Chapter, part: Part, cell: Cell, cfg: Config) -> int:
@@ -183,9 +189,9 @@ def rehearse_cell(
     device: str | None,
     data_dir: str | None,
     stand_in_data: bool = False,
-) -> tuple[str, bool, bool]:
-    """Rehearse one cell (here, or on a Ray worker): (its line, whether it failed or does not fit, whether it ran
-    as a slice). Its memory is checked against this machine's free memory; a cell too large for it is sliced."""
+) -> tuple[str, str]:
+    """Rehearse one cell (here, or on a Ray worker): its line and its outcome (one of :data:`OUTCOMES`). Its
+    memory is checked against this machine's free memory; a cell too large for it is sliced."""
     chapter = experiments.get(chapter_name)
     part = chapter.part(part_name)
     device = devices.resolve(device)
@@ -200,8 +206,7 @@ def rehearse_cell(
         return (
             f"{cid}: does not fit here: at least {_gib(whole)}{smallest}, {plan.HEADROOM}x that to be safe, "
             f"and {device} has {_gib(free)} free; rehearse it on a node like the cluster's",
-            True,
-            False,
+            TOO_LARGE,
         )
     if device != "cpu":
         torch.cuda.reset_peak_memory_stats(device)
@@ -215,9 +220,9 @@ def rehearse_cell(
     except RehearsalDone as stop:
         how = str(stop)
     except InsufficientMemoryError as error:
-        return f"{cid}: does not fit here: {error}", True, False
+        return f"{cid}: does not fit here: {error}", TOO_LARGE
     except Exception as error:  # noqa: BLE001 - a rehearsal reports every cell's failure, then goes on
-        return f"{cid}: failed: {type(error).__name__}: {error}", True, False
+        return f"{cid}: failed: {type(error).__name__}: {error}", FAILED
     if device != "cpu":
         peak = f"peak {torch.cuda.max_memory_allocated(device) / 2**30:,.2f} GiB allocated"
     else:  # the process's peak resident memory so far (Linux: KiB), an upper bound for this cell
@@ -228,44 +233,55 @@ def rehearse_cell(
         return (
             f"{cid}: rehearsed a slice ({changes}){on} in {seconds:.1f} s ({how}); {peak}, plan's estimate for the "
             f"whole cell {_gib(whole)}, for the slice {_gib(estimate)}",
-            False,
-            True,
+            SLICED,
         )
-    return f"{cid}: rehearsed{on} in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}", False, False
+    return f"{cid}: rehearsed{on} in {seconds:.1f} s ({how}); {peak}, plan's estimate {_gib(whole)}", REHEARSED
 
 
 def _scaled(values, ratio):
-    """Each of ``values`` times ``ratio``, rounded, and above the one before (a grid that stays a grid)."""
+    """Each of ``values`` times ``ratio``, rounded down, kept increasing and at least one (a grid stays a grid),
+    none above the largest scaled (a size stays below what it is relative to)."""
     out = []
     for v in values:
-        out.append(max(round(v * ratio), out[-1] + 1 if out else 1))
+        out.append(max(int(v * ratio), out[-1] + 1 if out else 1))
+    out[-1] = max(int(values[-1] * ratio), len(values))
+    for i in range(len(out) - 2, -1, -1):
+        out[i] = min(out[i], out[i + 1] - 1)
     return out
 
 
 def claims_config(chapter: Chapter, cfg: Config) -> Config:
     """``cfg``'s grid at the smoke profile's sizes: every choice (a list of cells, seeds, noise levels or settings
-    compared; a flag; a name; a zero, which turns a part off) keeps ``cfg``'s value, every other number (data,
-    epochs, a network's width, models per ensemble) takes the smoke profile's, and every :data:`SCALED_LISTS`
-    entry is scaled down with it (a :data:`PICKED` number with its list). It has ``cfg``'s cells, with any scaled
-    size in their coordinates."""
+    compared; a flag; a name; a zero, which turns a part off; a replicate seed; a :data:`MEASUREMENTS` count)
+    keeps ``cfg``'s value, every other number (data, epochs, a network's width, models per ensemble) takes the
+    smoke profile's, and every :data:`SCALED_LISTS` entry is scaled down with it (a :data:`PICKED` number with
+    its list). It has ``cfg``'s cells, with any scaled size in their coordinates."""
     smoke, scaled, picked = chapter.config("smoke"), SCALED_LISTS.get(chapter.name, {}), PICKED.get(chapter.name, {})
+    kept = {p.name for p in chapter.params if p.replicates} | set(MEASUREMENTS.get(chapter.name, ()))
     last = lambda v: v[-1] if isinstance(v, list) else v
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
-    settings = {n: smoke[n] if number(cfg[n]) and cfg[n] != 0 else cfg[n] for n in chapter.param_names}
-    for name, relative_to in scaled.items():
-        settings[name] = _scaled(cfg[name], last(smoke[relative_to]) / last(cfg[relative_to]))
+    size = lambda n: isinstance(cfg[n], (int, float)) and not isinstance(cfg[n], bool) and cfg[n] and n not in kept
+    settings = {n: smoke[n] if size(n) else cfg[n] for n in chapter.param_names}
+    ratios = {n: last(smoke[to]) / last(cfg[to]) for n, to in scaled.items()}
+    for name in scaled:
+        settings[name] = _scaled(cfg[name], ratios[name])
     for name, values in picked.items():
-        if cfg[name] in cfg[values]:
+        if cfg[name] in cfg[values]:  # the same pick
             settings[name] = settings[values][cfg[values].index(cfg[name])]
+        else:  # scaled too, and still none of them
+            settings[name] = max(1, int(cfg[name] * ratios[values]))
+            while settings[name] in settings[values]:
+                settings[name] += 1
     return chapter.config(cfg["profile"], **settings)
 
 
-def rehearse_claims(chapter_name: str, cfg: Config, device: str | None, data_dir: str | None) -> tuple[str, bool, bool]:
+def rehearse_claims(chapter_name: str, cfg: Config, device: str | None, data_dir: str | None) -> tuple[str, str]:
     """Rehearse a chapter's claims code (here, or on a Ray worker): every cell of :func:`claims_config`, computed
-    to the end without the cache, then judged. It proves that the evidence finds each cell and seed of the
-    profile's grid and measures every claim; at these sizes the verdicts mean nothing and are only counted. Its
-    data are a smoke run's (without ``data_dir``, the sample bundled with the package: no archive is needed).
-    Returns (its line, whether it failed, False) as :func:`rehearse_cell` does."""
+    to the end and checked as the cache would store it, but not stored, then judged. It proves that the evidence
+    finds each cell and seed of the profile's grid and runs each claim's code; a claim whose measurement needs
+    the real sizes (enough SGD steps, say) comes out not measured, and its line names it. The verdicts mean nothing
+    at these sizes and are only counted. It reads the data a smoke run reads (``data_dir``, else
+    ``$MEMO_DATA_DIR``, else the sample bundled with the package). Returns its line and outcome, as
+    :func:`rehearse_cell` does."""
     chapter = experiments.get(chapter_name)
     device = devices.resolve(device)
     devices.configure_threads(device)
@@ -274,24 +290,22 @@ def rehearse_claims(chapter_name: str, cfg: Config, device: str | None, data_dir
         small = claims_config(chapter, cfg)
         for part, cell in chapter.cells(small):
             sources = chapter.sources(part, small, data_dir)
-            arrays = chapter.compute_cell(part, cell, small, sources, device, loaded)
-            meta = {
-                "config": {"data": {n: data.fingerprint(s) for n, s in sources.items()}},
-                **chapter.meta_extra(part),
-            }
+            arrays = cache.as_stored(chapter.compute_cell(part, cell, small, sources, device, loaded))
+            meta = {"config": chapter.key(part, cell, small, sources=sources)[2], **chapter.meta_extra(part)}
             entries.append((part.name, cell, cache.Result(arrays, meta, from_cache=False)))
         results = Results(entries)
         judged = chapter.judge(results, small)
     except Exception as error:  # noqa: BLE001 - reported as a failed cell is, and the rehearsal goes on
-        return f"{chapter.name}: claims rehearsal failed: {type(error).__name__}: {error}", True, False
-    tally = ", ".join(f"{n} {v}" for v, n in claims.counts([c.as_dict() for c in judged]).items() if n)
+        return f"{chapter.name}: claims rehearsal failed: {type(error).__name__}: {error}", FAILED
+    unmeasured = [c.id for c in judged if not all(e.judgeable for e in c.estimates)]
     labels = ", ".join(sorted({label for part in results.data_labels().values() for label in part}))
     return (
         f"{chapter.name}: claims code reached: {len(judged)} claims judged on the {cfg['profile']} profile's grid "
         f"({len(entries)} cells) at the smoke profile's sizes ({labels or 'no data'}) in "
-        f"{time.perf_counter() - start:.1f} s ({tally}: verdicts at these sizes mean nothing)",
-        False,
-        False,
+        f"{time.perf_counter() - start:.1f} s; {len(judged) - len(unmeasured)} measured"
+        + (f", not measured at these sizes: {', '.join(unmeasured)}" if unmeasured else "")
+        + f" ({claims.tally_text([c.as_dict() for c in judged])}: verdicts at these sizes mean nothing)",
+        REHEARSED,
     )
 
 
@@ -307,12 +321,12 @@ def run(
     stand_in_data: bool = False,
     ray_address: str | None = None,
     num_cpus: int | None = None,
-) -> int:
+) -> dict[str, int]:
     """Rehearse each selected cell of each (chapter, config) and, unless ``parts`` selects cells, each chapter's
     claims code (:func:`rehearse_claims`), here or (``ray_address``: "local" starts Ray here) as Ray tasks, all in
     one pool; print one line per cell (how it ran, its peak memory beside the plan's estimate, a lower bound; a cell
     too large for the free memory, even as its smallest slice, is only named) and per chapter's claims. Returns how
-    many failed or do not fit."""
+    many of them had each outcome."""
     cells = [
         (rehearse_cell, (chapter.name, part.name, cell, cfg, device, data_dir, stand_in_data))
         for chapter, cfg in chapters
@@ -326,15 +340,16 @@ def run(
 
         address = None if ray_address == "local" else ray_address
         outcomes = cluster.map_tasks(_call, cells + judged, address=address, num_cpus=num_cpus, device=device)
-    failed = sliced = 0
-    for line, did_fail, was_sliced in outcomes:
+    tally = dict.fromkeys(OUTCOMES, 0)
+    for line, outcome in outcomes:
         print(line, flush=True)
-        failed, sliced = failed + did_fail, sliced + was_sliced
+        tally[outcome] += 1
     names = ", ".join(chapter.name for chapter, _ in chapters)
     profiles = ", ".join(sorted({cfg["profile"] for _, cfg in chapters}))
     reached = f"claims code of {len(judged)} chapter(s) rehearsed" if judged else "claims code not rehearsed (--part)"
     print(
         f"{names}: rehearsal of the {profiles} profile wrote nothing; {len(cells)} cell(s) and {reached}: "
-        f"{failed} failed or do not fit, {sliced} cell(s) rehearsed as a slice (fewer models at once)"
+        f"{tally[FAILED]} failed, {tally[TOO_LARGE]} cell(s) do not fit here, {tally[SLICED]} cell(s) rehearsed as "
+        "a slice (fewer models at once)"
     )
-    return failed
+    return tally

@@ -60,15 +60,13 @@ def _sections(numbers):
 
 
 def _verdicts(saved):
-
     if not saved:
         return "no claims saved yet"
-    tally = lambda rows: ", ".join(f"{n} {verdict}" for verdict, n in claims.counts(rows).items() if n)
     own, beyond = [c for c in saved if not c.get("beyond_paper")], [c for c in saved if c.get("beyond_paper")]
     if not own:  # a chapter beyond the papers
-        text = f"all ours, {tally(beyond)}"
+        text = f"all ours, {claims.tally_text(beyond)}"
     else:
-        text = tally(own) + (f"; beyond the paper: {tally(beyond)}" if beyond else "")
+        text = claims.tally_text(own) + (f"; beyond the paper: {claims.tally_text(beyond)}" if beyond else "")
     return f"{text} (profile `{saved[0]['profile']}`)"
 
 

@@ -334,6 +334,16 @@ def _extra(meta_extra):
     return extra
 
 
+def as_stored(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` as an entry holds them: numpy arrays, refused if they hold Python objects (only a pickle could
+    store those). A result made without the cache (a rehearsal) passes the same check."""
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    for name, value in arrays.items():
+        if value.dtype.hasobject:
+            raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
+    return arrays
+
+
 def store(
     experiment: str,
     version: int,
@@ -346,11 +356,7 @@ def store(
 ) -> Result:
     """Write ``arrays``, computed in ``wall_time_s`` on the device named ``device_name`` (by :func:`cached`, or
     elsewhere: a Ray worker, :mod:`memo_utils.cluster`), as the entry of ``config``, atomically."""
-    config, extra = _as_json(config), _extra(meta_extra)
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    for name, value in arrays.items():
-        if value.dtype.hasobject:
-            raise TypeError(f"array {name!r} holds Python objects; it could only be stored as a pickle")
+    config, extra, arrays = _as_json(config), _extra(meta_extra), as_stored(arrays)
     entry = results_dir() / experiment / config_key(experiment, version, config)
     _writable(entry.parent)
     try:

@@ -880,6 +880,11 @@ def counts(claims):
     return {v: sum(c["verdict"] == v for c in claims) for v in VERDICTS}
 
 
+def tally_text(claims):
+    """ "2 reproduced, 1 inconclusive": the verdicts of ``claims`` (dicts) that occur, counted."""
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts(claims).items() if n)
+
+
 def label(tally):
     """The paper-level label (a key of :data:`LABELS`) of a {verdict: count} tally."""
     reproduced, refuted = tally[REPRODUCED], tally[NOT_REPRODUCED]
