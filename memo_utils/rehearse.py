@@ -117,13 +117,16 @@ STAND_IN_SIZES = {"mnist": ((28, 28), 60000), "cifar10": ((32, 32, 3), 50000)}  
 STAND_IN_TEST = 10000
 
 
-@functools.lru_cache(maxsize=2)
 def stand_in(name, n_train):
     """Random images and labels of dataset ``name``'s shape, and a source naming them as such: a rehearsal without
     the archives (``--stand-in-data``) still allocates every network and runs its first steps at the real sizes.
-    Made once per process, as a run loads each archive once for all its cells."""
-    shape, full = STAND_IN_SIZES[name]
-    n = max(n_train, full)
+    Made once per process and size, as a run loads each archive once for all its cells."""
+    return _stand_in(name, max(n_train, STAND_IN_SIZES[name][1]))
+
+
+@functools.lru_cache(maxsize=2)
+def _stand_in(name, n):
+    shape = STAND_IN_SIZES[name][0]
     rng = np.random.default_rng(0)
     images = lambda count: rng.integers(0, 256, size=(count, *shape), dtype=np.uint8)
     label = f"{name} stand-in (random images)"
