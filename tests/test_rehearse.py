@@ -21,6 +21,10 @@ def test_every_declared_count_is_a_parameter_of_its_chapter():
     for name, counts in rehearse.MODELS_AT_ONCE.items():
         assert name in experiments.CHAPTERS, name
         assert set(counts) <= set(experiments.get(name).param_names), (name, counts)
+    for declared in (rehearse.SCALED_LISTS, rehearse.PICKED, rehearse.MEASUREMENTS):
+        for name, params in declared.items():
+            named = {*params, *params.values()} if isinstance(params, dict) else set(params)
+            assert named <= set(experiments.get(name).param_names), (name, named)
 
 
 def test_a_slice_keeps_its_cell_and_shrinks_only_counts_that_lower_the_estimate():
