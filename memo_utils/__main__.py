@@ -92,12 +92,11 @@ def _run(args):
         if tally[rehearse.FAILED]:
             raise CellsFailed(f"--rehearse: {tally[rehearse.FAILED]} failed (see the lines above)")
         if tally[rehearse.TOO_LARGE]:
-            print(
-                f"error: --rehearse: {tally[rehearse.TOO_LARGE]} cell(s) do not fit here and none failed: exit "
-                f"{TOO_LARGE_HERE}, which a cluster's job may accept (a real run reports such a cell and goes on)",
-                file=sys.stderr,
+            raise CellsDoNotFit(
+                f"--rehearse: {tally[rehearse.TOO_LARGE]} cell(s) do not fit here and none failed: exit "
+                f"{CellsDoNotFit.exit_code}, which a cluster's job may accept (a real run reports such a cell and "
+                "goes on)"
             )
-            return TOO_LARGE_HERE
         return 0
     if args.ray is not None and (args.jobs > 1 or args.part or args.recompute):
         raise ConfigError("--ray is not allowed with --jobs, --part or --recompute: Ray schedules every missing cell")
@@ -240,11 +239,17 @@ def _plan(args):
     return 0
 
 
-TOO_LARGE_HERE = 3  # run --rehearse's exit status when cells do not fit this machine's memory and none failed
-
-
 class CellsFailed(RuntimeError):
     """A worker of ``run --jobs`` failed: exit code 1, since it is no configuration error."""
+
+    exit_code = 1
+
+
+class CellsDoNotFit(CellsFailed):
+    """``run --rehearse`` found cells too large for this machine's memory, and none failed: exit code 3, which a
+    cluster's job accepts (such a cell fits no GPU, and a real run reports it and goes on)."""
+
+    exit_code = 3
 
 
 def _new_chapter(args):
@@ -500,7 +505,7 @@ def main(argv=None):
         return 2
     except CellsFailed as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return error.exit_code
 
 
 if __name__ == "__main__":
